@@ -1,0 +1,63 @@
+"""The ``mmstudio`` command. Without a command it opens the window; commands work headless.
+
+Nothing heavy is imported here: each command's module is imported when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from mmstudio import __version__
+
+# command → (module with add_arguments(parser) and run(args) -> int, one-line help)
+COMMANDS = {
+    "embed": ("mmstudio.cli.embed", "encode files, folders and manifests into an embedding table"),
+    "info": ("mmstudio.cli.info", "versions, devices and the cache (same as --info)"),
+}
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    commands = "\n".join(f"  {name:<10} {text}" for name, (_, text) in COMMANDS.items())
+    parser = argparse.ArgumentParser(
+        prog="mmstudio",
+        description="A studio for looking inside multimodal models.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"commands (mmstudio COMMAND --help for their options):\n{commands}",
+    )
+    parser.add_argument("--version", action="version", version=f"mmstudio {__version__}")
+    parser.add_argument("--info", action="store_true", help="print versions, devices and the cache, then exit")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files, folders or manifests to open")
+    return parser
+
+
+def prefer_passive_threads() -> None:
+    """Let OpenMP threads sleep instead of spinning between model calls, so the decoding threads
+    that feed the model get the cores (measured in benchmarks/encode.py). Must run before torch
+    is imported; a value the user set wins."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def main(argv: list[str] | None = None) -> int:
+    prefer_passive_threads()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in COMMANDS:
+        name = argv[0]
+        module = importlib.import_module(COMMANDS[name][0])
+        parser = argparse.ArgumentParser(prog=f"mmstudio {name}", description=COMMANDS[name][1])
+        module.add_arguments(parser)
+        return module.run(parser.parse_args(argv[1:]))
+    args = _top_parser().parse_args(argv)
+    if args.info:
+        from mmstudio.cli import info
+
+        return info.run(args)
+    print("mmstudio: the desktop window is not in this version yet; use `mmstudio --info` or "
+          "`mmstudio embed PATHS... --out FILE.parquet` (see `mmstudio --help`).", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Headless commands of ``mmstudio``; each module has ``add_arguments(parser)`` and ``run(args)``."""

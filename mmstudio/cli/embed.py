@@ -1,0 +1,81 @@
+"""``mmstudio embed PATHS... --out FILE``: encode files, folders and manifests into a table."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter, defaultdict
+
+from mmstudio.encoders.registry import DEFAULT_MODEL
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files, folders and manifests (.csv, .jsonl), mixed")
+    parser.add_argument("--out", required=True, metavar="FILE", help="output table: FILE.parquet or FILE.npz")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"'{DEFAULT_MODEL}', a Hugging Face hub id or a local model folder (default: %(default)s)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
+                        help="where the model runs (default: CUDA, then MPS, then CPU)")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"),
+                        help="autocast precision on a GPU (default: bf16 where supported, else fp16; fp32 on CPU)")
+    parser.add_argument("--batch-size", type=int, default=None, metavar="N", help="items per model call")
+    parser.add_argument("--workers", type=int, default=None, metavar="N", help="decoding threads")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
+
+
+def run(args) -> int:
+    from mmstudio.core.cache import EmbeddingCache
+    from mmstudio.core.jobs import TqdmJob
+    from mmstudio.core.sources import load_paths
+    from mmstudio.core.table_files import READERS, TableFormatError
+    from mmstudio.encoders.base import ModelError
+    from mmstudio.encoders.embed import embed_dataset
+    from mmstudio.encoders.registry import load_encoder
+
+    suffix = args.out.lower().rsplit(".", 1)[-1]
+    if f".{suffix}" not in READERS:
+        print(f"mmstudio embed: --out {args.out}: use a .parquet or .npz file", file=sys.stderr)
+        return 2
+    if args.batch_size is not None and args.batch_size < 1:
+        print("mmstudio embed: --batch-size must be at least 1", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    dataset = load_paths(args.paths)
+    cache = None if args.no_cache else EmbeddingCache()
+    try:
+        encoder = load_encoder(args.model, device=args.device, precision=args.precision, cache=cache)
+    except ModelError as exc:
+        print(f"mmstudio embed: {exc}", file=sys.stderr)
+        return 2
+    job = TqdmJob("embedding")
+    try:
+        table = embed_dataset(dataset, encoder, batch_size=args.batch_size, cache=cache, job=job,
+                              workers=args.workers)
+    finally:
+        job.close()
+    try:
+        table.write(args.out)
+    except (OSError, TableFormatError) as exc:
+        print(f"mmstudio embed: cannot write {args.out}: {exc}", file=sys.stderr)
+        return 1
+    elapsed = time.perf_counter() - start
+    counts = Counter(table.modality.tolist())
+    detail = ", ".join(f"{counts[m]} {m}" for m in table.modalities)
+    print(f"embedded {len(table)} items ({detail or 'none'}) of {len(dataset)} samples with {encoder.describe()} "
+          f"in {elapsed:.1f} s → {args.out}", file=sys.stderr)
+    print_skipped(table.errors)
+    return 0 if len(table) else 1
+
+
+def print_skipped(errors, limit: int = 5, stream=None) -> None:
+    """The skipped-items summary: one line per reason, the files it hit (the first few)."""
+    stream = stream or sys.stderr
+    if not errors:
+        return
+    by_reason = defaultdict(list)
+    for error in errors:
+        by_reason[error.reason].append(error.path or error.sample_id or "?")
+    print(f"skipped {len(errors)} item{'s' if len(errors) != 1 else ''}:", file=stream)
+    for reason, paths in sorted(by_reason.items(), key=lambda kv: -len(kv[1])):
+        shown = ", ".join(paths[:limit]) + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
+        print(f"  {reason} ({len(paths)}): {shown}" if len(paths) > 1 else f"  {reason}: {shown}", file=stream)

@@ -1,0 +1,87 @@
+"""The Encoder protocol: what every model backend (built-in, CLIP, SigLIP, CLAP, BLIP) offers.
+
+An encoder embeds decoded media of the modalities it knows into one shared space:
+L2-normalised float32 vectors of ``dim`` values. Work is split in two halves so that the
+pipeline can overlap them: :meth:`Encoder.prepare` (CPU preprocessing, thread-safe, runs in
+worker threads) and :meth:`Encoder.encode` (the model, on its device).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class ModelError(Exception):
+    """A model could not be found, loaded or used; the message says what to do about it."""
+
+
+@dataclass
+class TokenFeatures:
+    """Per-token features of one item, for attention maps.
+
+    ``vectors`` are (T, D) float32, projected into the shared space when ``joint`` is true.
+    Images give ``grid`` (rows, cols) of patches in row-major order; texts give ``tokens``
+    (their strings); audio gives ``times`` (T,) with each frame's centre in seconds.
+    """
+
+    modality: str
+    vectors: np.ndarray
+    joint: bool = True
+    grid: tuple[int, int] | None = None
+    tokens: list[str] | None = None
+    times: np.ndarray | None = None
+
+
+@dataclass
+class Encoded:
+    """Output of one batch: vectors (B, dim) and, on request, one TokenFeatures per item."""
+
+    vectors: np.ndarray
+    tokens: list[TokenFeatures] | None = None
+
+
+class Encoder(ABC):
+    """Base class of all encoders. Subclasses set the attributes and implement two methods."""
+
+    name: str = ""            # what the user typed: "builtin", a hub id or a folder
+    identity: str = ""        # name + weights digest + preprocessing version: the cache key
+    modalities: tuple[str, ...] = ()
+    dim: int = 0
+    device: str = "cpu"
+    precision: str = "fp32"   # fp32, fp16 or bf16 (autocast on GPUs)
+    audio_rate: int | None = None          # audio is resampled to this rate before prepare()
+    max_audio_seconds: float | None = None  # longer audio is cut to this many seconds
+    image_draft: tuple[int, int] | None = None  # JPEGs may decode at reduced scale down to this (w, h)
+
+    @abstractmethod
+    def prepare(self, modality: str, items: list):
+        """Decoded media (PIL images, 1-D float32 audio at ``audio_rate``, strings) → model input."""
+
+    @abstractmethod
+    def encode(self, modality: str, batch, *, tokens: bool = False) -> Encoded:
+        """Model input from :meth:`prepare` → L2-normalised vectors (and token features)."""
+
+    def embed(self, modality: str, items: list, *, tokens: bool = False) -> Encoded:
+        """Both halves at once, for a handful of items."""
+        self._check_modality(modality)
+        return self.encode(modality, self.prepare(modality, items), tokens=tokens)
+
+    def batch_size(self, modality: str) -> int:
+        """A batch size suited to the device."""
+        return 64 if self.device.startswith("cuda") else 16
+
+    def describe(self) -> str:
+        return f"{self.name} ({'+'.join(self.modalities)}, {self.dim}-d, {self.device}, {self.precision})"
+
+    def _check_modality(self, modality: str) -> None:
+        if modality not in self.modalities:
+            raise ModelError(f"{self.name} embeds {' and '.join(self.modalities)}, not {modality}")
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    norm = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.maximum(norm, 1e-12)

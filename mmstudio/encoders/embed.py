@@ -1,0 +1,215 @@
+"""Embed a :class:`Dataset` with an :class:`Encoder`: cached, batched, decoding overlapped with the model.
+
+Worker threads hash, decode and preprocess the next batches while the model runs the
+current one. A file that cannot be decoded, or an item the model chokes on, becomes an
+:class:`ItemError` and the batch goes on without it. Progress, partial results and
+cancellation go through the job handle.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mmstudio import __version__
+from mmstudio.core.cache import EmbeddingCache, digest_bytes
+from mmstudio.core.dataset import Dataset, MediaRef, Sample
+from mmstudio.core.decode import DECODE_VERSION, decode
+from mmstudio.core.errors import ItemError, MediaError
+from mmstudio.core.jobs import Cancelled, Job
+from mmstudio.core.table import RESERVED_COLUMNS, EmbeddingTable
+from mmstudio.encoders.base import Encoder, TokenFeatures
+
+
+@dataclass
+class _Work:
+    index: int
+    sample: Sample
+    ref: MediaRef
+
+    def error(self, reason: str) -> ItemError:
+        return ItemError(self.ref.path or self.ref.where, self.ref.modality, reason, self.sample.id)
+
+
+@dataclass
+class EmbeddedBatch:
+    """A partial result: rows that just finished (sent through ``job.partial``)."""
+
+    sample_ids: list[str]
+    modalities: list[str]
+    vectors: np.ndarray
+
+
+@dataclass
+class _State:
+    vectors: dict[int, np.ndarray] = field(default_factory=dict)
+    tokens: dict[int, TokenFeatures] = field(default_factory=dict)
+    failed: dict[int, ItemError] = field(default_factory=dict)
+
+
+def embed_dataset(dataset: Dataset, encoder: Encoder, *, batch_size: int | None = None,
+                  cache: EmbeddingCache | None = None, tokens: bool = False, job: Job | None = None,
+                  workers: int | None = None) -> EmbeddingTable:
+    """Embed every item of ``dataset`` the encoder understands; return the table with its errors."""
+    job = job or Job()
+    errors = list(dataset.errors)
+    work: list[_Work] = []
+    for sample in dataset.samples:
+        for modality in sample.modalities:
+            item = _Work(len(work), sample, sample.items[modality])
+            if modality in encoder.modalities:
+                work.append(item)
+            else:
+                errors.append(item.error(f"model {encoder.name} does not embed {modality}"))
+    state = _State()
+    job.progress(0, len(work))
+    workers = workers or min(8, os.cpu_count() or 1)
+    with ThreadPoolExecutor(workers, thread_name_prefix="mmstudio-decode") as pool:
+        keys = _cache_keys(work, cache, pool, state, job) if cache is not None else {}
+        if keys and not tokens:
+            hits = cache.get_many(encoder.identity, list(set(keys.values())))
+            for index, key in keys.items():
+                if key in hits:
+                    state.vectors[index] = hits[key]
+        job.progress(len(state.vectors) + len(state.failed), len(work))
+        todo = [w for w in work if w.index not in state.vectors and w.index not in state.failed]
+        _run_model(todo, encoder, batch_size, pool, workers + 1, tokens, cache, keys, state, job)
+    return _table(work, encoder, state, errors + [state.failed[i] for i in sorted(state.failed)])
+
+
+def _cache_keys(work, cache, pool, state, job) -> dict[int, str]:
+    """Cache keys from content digests: file digests in one batch, inline captions hashed here."""
+    job.status("checking the cache")
+    digests = cache.file_digests([w.ref.path for w in work if w.ref.path is not None], map_fn=pool.map)
+    keys = {}
+    for item in work:
+        ref = item.ref
+        if ref.text is not None:
+            digest = digest_bytes(ref.text.encode())
+        else:
+            digest = digests[os.path.abspath(ref.path)]
+            if isinstance(digest, OSError):
+                state.failed[item.index] = item.error(f"cannot read file ({digest.strerror or digest})")
+                continue
+        keys[item.index] = f"v{DECODE_VERSION}:{ref.modality}:{digest}"
+    job.check()
+    return keys
+
+
+def _run_model(todo, encoder, batch_size, pool, depth, tokens, cache, keys, state, job) -> None:
+    batches = []
+    for modality in encoder.modalities:
+        items = [w for w in todo if w.ref.modality == modality]
+        size = batch_size or encoder.batch_size(modality)
+        batches += [(modality, items[i:i + size]) for i in range(0, len(items), size)]
+    pending = deque()
+    upcoming = iter(batches)
+
+    def submit_next():
+        batch = next(upcoming, None)
+        if batch is not None:
+            pending.append((batch[0], pool.submit(_decode_batch, encoder, *batch)))
+
+    for _ in range(depth):
+        submit_next()
+    try:
+        while pending:
+            job.check()
+            modality, future = pending.popleft()
+            decoded, prepared, failures = future.result()
+            submit_next()
+            job.status(f"embedding {modality}")
+            for item, error in failures:
+                state.failed[item.index] = item.error(error)
+            done = _encode(encoder, modality, decoded, prepared, tokens, state)
+            if cache is not None and done:
+                cache.put_many(encoder.identity, {keys[i]: state.vectors[i] for i in done if i in keys})
+            if done:
+                finished = [w for w, _ in decoded if w.index in state.vectors]
+                job.partial(EmbeddedBatch([w.sample.id for w in finished], [modality] * len(finished),
+                                          np.stack([state.vectors[w.index] for w in finished])))
+            job.progress(len(state.vectors) + len(state.failed))
+    except Cancelled:
+        for _, future in pending:
+            future.cancel()
+        raise
+
+
+def _decode_batch(encoder: Encoder, modality: str, items: list[_Work]):
+    """In a worker thread: decode each item, then preprocess the batch for the model.
+
+    Returns ``(decoded, prepared, failures)``: ``[(item, media)]``, the model input (None when
+    preprocessing the whole batch failed; the main thread then isolates the culprit) and
+    ``[(item, reason)]``.
+    """
+    decoded, failures = [], []
+    for item in items:
+        try:
+            media = decode(item.ref, audio_rate=encoder.audio_rate, max_audio_seconds=encoder.max_audio_seconds,
+                           image_draft=encoder.image_draft)
+        except MediaError as exc:
+            failures.append((item, exc.reason))
+            continue
+        except Exception as exc:  # a decoder bug must not stop the batch
+            failures.append((item, f"could not decode ({type(exc).__name__}: {exc})"))
+            continue
+        decoded.append((item, media))
+    prepared = None
+    if decoded:
+        try:
+            prepared = encoder.prepare(modality, [m for _, m in decoded])
+        except Exception:
+            prepared = None
+    return decoded, prepared, failures
+
+
+def _encode(encoder, modality, decoded, prepared, tokens, state) -> list[int]:
+    """Encode a prepared batch; on failure split it to isolate the item at fault."""
+    if not decoded:
+        return []
+    try:
+        if prepared is None:
+            prepared = encoder.prepare(modality, [m for _, m in decoded])
+        out = encoder.encode(modality, prepared, tokens=tokens)
+    except (Cancelled, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        if len(decoded) == 1:
+            item = decoded[0][0]
+            state.failed[item.index] = item.error(f"model failed on this item ({type(exc).__name__}: {exc})")
+            return []
+        half = len(decoded) // 2
+        return _encode(encoder, modality, decoded[:half], None, tokens, state) + \
+            _encode(encoder, modality, decoded[half:], None, tokens, state)
+    for row, (item, _) in enumerate(decoded):
+        state.vectors[item.index] = out.vectors[row]
+        if out.tokens is not None:
+            state.tokens[item.index] = out.tokens[row]
+    return [item.index for item, _ in decoded]
+
+
+def _table(work: list[_Work], encoder: Encoder, state: _State, errors: list[ItemError]) -> EmbeddingTable:
+    rows = [w for w in work if w.index in state.vectors]
+    names: dict[str, None] = {}
+    for w in rows:
+        for key in w.sample.metadata:
+            names.setdefault(key, None)
+    columns = {(f"meta_{k}" if k in RESERVED_COLUMNS else k): [w.sample.metadata.get(k) for w in rows] for k in names}
+    vectors = np.stack([state.vectors[w.index] for w in rows]) if rows else np.zeros((0, encoder.dim), np.float32)
+    return EmbeddingTable(
+        sample_id=[w.sample.id for w in rows],
+        modality=[w.ref.modality for w in rows],
+        path=[w.ref.path for w in rows],
+        label=[w.sample.label for w in rows],
+        vectors=vectors,
+        columns=columns,
+        model=encoder.name,
+        info={"identity": encoder.identity, "device": encoder.device, "precision": encoder.precision,
+              "mmstudio": __version__},
+        errors=errors,
+        tokens=[state.tokens.get(w.index) for w in rows] if state.tokens else None,
+    )

@@ -1,0 +1,79 @@
+"""The `mmstudio` command as a user runs it: --info, embed to Parquet/NPZ, clear errors."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from corpus import write_corpus
+from mmstudio.__main__ import main
+from mmstudio.core.table import EmbeddingTable
+
+
+def test_info_names_versions_devices_and_cache(capsys, isolated_cache):
+    assert main(["--info"]) == 0
+    out = capsys.readouterr().out
+    for key in ("python", "torch", "transformers", "qt", "devices", "would use", "cache"):
+        assert any(line.startswith(key) for line in out.splitlines()), key
+    assert "cpu" in out and str(isolated_cache) in out
+
+
+def test_entry_point_help_runs(tmp_path):
+    exe = Path(sys.executable).with_name("mmstudio")
+    result = subprocess.run([str(exe), "embed", "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0
+    assert "--out" in result.stdout and "--no-cache" in result.stdout
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".npz"])
+def test_embed_writes_a_table_and_summarises_what_was_skipped(tmp_path, checkpoints, capsys, suffix):
+    good, bad = write_corpus(tmp_path / "corpus")
+    out = tmp_path / f"out{suffix}"
+    code = main(["embed", str(tmp_path / "corpus"), "--model", str(checkpoints["clip"]), "--out", str(out),
+                 "--batch-size", "4"])
+    err = capsys.readouterr().err
+    assert code == 0
+    table = EmbeddingTable.read(out)
+    assert len(table) == len(good["image"]) + len(good["text"])
+    assert table.model == str(checkpoints["clip"]) and table.dim == 16
+    assert f"embedded {len(table)} items (6 image, 3 text)" in err
+    assert "skipped" in err and "does not embed audio" in err
+    assert "huge.png" in err and "60000×60000" in err
+    assert {Path(e.path).name for e in table.errors if e.path} >= {p.name for p in bad}
+
+
+def test_second_embed_uses_the_cache_and_no_cache_bypasses_it(tmp_path, checkpoints, capsys, isolated_cache):
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"t{i}.txt").write_text(f"caption {i}")
+    args = ["embed", str(folder), "--model", str(checkpoints["clip"])]
+    assert main(args + ["--out", str(tmp_path / "a.parquet")]) == 0
+    assert main(args + ["--out", str(tmp_path / "b.parquet")]) == 0
+    a, b = (pq.read_table(tmp_path / n).column("embedding").to_pylist() for n in ("a.parquet", "b.parquet"))
+    assert a == b
+    assert (isolated_cache / "embeddings.sqlite3").exists()
+    from mmstudio.core.cache import EmbeddingCache
+
+    assert EmbeddingCache(isolated_cache).count() == 3
+    assert main(args + ["--no-cache", "--out", str(tmp_path / "c.npz")]) == 0
+    np.testing.assert_allclose(EmbeddingTable.read(tmp_path / "c.npz").vectors, np.array(a), atol=1e-6)
+
+
+def test_unknown_model_and_bad_output_are_clear_errors(tmp_path, capsys):
+    (tmp_path / "a.txt").write_text("hello")
+    assert main(["embed", str(tmp_path / "a.txt"), "--model", "nobody/nothing", "--out", str(tmp_path / "x.parquet")]) == 2
+    assert "hf download nobody/nothing" in capsys.readouterr().err
+    assert main(["embed", str(tmp_path / "a.txt"), "--out", str(tmp_path / "x.json")]) == 2
+    assert "use a .parquet or .npz file" in capsys.readouterr().err
+
+
+def test_nothing_embedded_is_exit_code_1(tmp_path, checkpoints, capsys):
+    (tmp_path / "broken.png").write_bytes(b"nope")
+    code = main(["embed", str(tmp_path / "broken.png"), "--model", str(checkpoints["clip"]),
+                 "--out", str(tmp_path / "x.parquet")])
+    assert code == 1
+    assert "broken.png" in capsys.readouterr().err

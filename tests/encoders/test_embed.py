@@ -1,0 +1,176 @@
+"""The embedding pipeline: bad items as values, cache hits without model calls, batch invariance."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpus import write_corpus
+from mmstudio.core.cache import EmbeddingCache
+from mmstudio.core.dataset import Dataset, MediaRef, Sample
+from mmstudio.core.jobs import Cancelled, Job
+from mmstudio.core.sources import load_paths
+from mmstudio.encoders.embed import EmbeddedBatch, embed_dataset
+from mmstudio.encoders.registry import load_encoder
+
+
+class Counting:
+    """Wraps an encoder's ``encode`` to count the items the model really saw."""
+
+    def __init__(self, encoder):
+        self.items = 0
+        self.calls = 0
+        original = encoder.encode
+
+        def encode(modality, batch, **kw):
+            out = original(modality, batch, **kw)
+            self.calls += 1
+            self.items += len(out.vectors)
+            return out
+
+        encoder.encode = encode
+
+
+@pytest.fixture(scope="module")
+def clip(checkpoints):
+    return load_encoder(str(checkpoints["clip"]), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def clap(checkpoints):
+    return load_encoder(str(checkpoints["clap"]), device="cpu")
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    return write_corpus(tmp_path / "corpus")
+
+
+def test_bad_files_carry_their_reason_and_every_good_file_is_embedded(corpus, clip, clap, tmp_path):
+    (good, bad) = corpus
+    dataset = load_paths([tmp_path / "corpus"])
+    for encoder, modalities in ((clip, ("image", "text")), (clap, ("audio", "text"))):
+        table = embed_dataset(dataset, encoder, batch_size=4)
+        embedded = {Path(p) for p in table.path}
+        expected = {p for m in modalities for p in good[m]}
+        assert embedded == expected
+        reasons = {Path(e.path): e.reason for e in table.errors if e.path}
+        for path, fragment in bad.items():
+            if path.suffix in (".docx",) or encoder.modalities.count(_modality(path)):
+                assert fragment in reasons[path], (path, reasons.get(path))
+        assert "symlink loop" in " ".join(e.reason for e in table.errors)
+        assert np.isfinite(table.vectors).all()
+        np.testing.assert_allclose(np.linalg.norm(table.vectors, axis=1), 1, atol=1e-5)
+
+
+def _modality(path):
+    from mmstudio.core.formats import modality_of
+
+    return modality_of(path)
+
+
+def test_items_the_model_cannot_embed_are_reported(corpus, clip, tmp_path):
+    table = embed_dataset(load_paths([tmp_path / "corpus" / "sounds"]), clip)
+    assert len(table) == 0
+    assert {e.reason for e in table.errors} >= {f"model {clip.name} does not embed audio"}
+
+
+def test_same_vectors_whatever_the_batch_size(corpus, clip, clap, tmp_path):
+    dataset = load_paths([tmp_path / "corpus"])
+    for encoder in (clip, clap):
+        tables = [embed_dataset(dataset, encoder, batch_size=b, workers=w) for b, w in ((1, 1), (3, 2), (64, 4))]
+        for other in tables[1:]:
+            assert other.sample_id.tolist() == tables[0].sample_id.tolist()
+            np.testing.assert_allclose(other.vectors, tables[0].vectors, atol=2e-5)
+
+
+def test_second_run_is_served_by_the_cache_without_model_calls(corpus, clip, tmp_path):
+    dataset = load_paths([tmp_path / "corpus"])
+    cache = EmbeddingCache(tmp_path / "cache")
+    counter = Counting(clip)
+    first = embed_dataset(dataset, clip, cache=cache)
+    seen = counter.items
+    assert seen == len(first) > 0
+    second = embed_dataset(load_paths([tmp_path / "corpus"]), clip, cache=cache)
+    assert counter.items == seen  # no model call at all
+    np.testing.assert_array_equal(second.vectors, first.vectors)
+    assert [str(e) for e in second.errors] == [str(e) for e in first.errors]
+
+
+def test_a_corrupted_cache_entry_is_recomputed(corpus, clip, tmp_path):
+    import sqlite3
+
+    dataset = load_paths([tmp_path / "corpus" / "images"])
+    cache = EmbeddingCache(tmp_path / "cache")
+    first = embed_dataset(dataset, clip, cache=cache)
+    with sqlite3.connect(cache.path) as db:
+        (key,) = db.execute("SELECT key FROM vectors LIMIT 1").fetchone()
+        db.execute("UPDATE vectors SET vec = zeroblob(length(vec)) WHERE key = ?", (key,))
+    counter = Counting(clip)
+    again = embed_dataset(dataset, clip, cache=cache)
+    assert counter.items == 1  # only the corrupted entry went back to the model
+    np.testing.assert_allclose(again.vectors, first.vectors, atol=1e-6)
+
+
+def test_changed_file_content_is_not_served_stale(tmp_path, clip):
+    from corpus import picture
+
+    path = tmp_path / "d" / "a.png"
+    path.parent.mkdir()
+    picture(1).save(path)
+    cache = EmbeddingCache(tmp_path / "cache")
+    before = embed_dataset(load_paths([path]), clip, cache=cache).vectors
+    picture(2).save(path)
+    after = embed_dataset(load_paths([path]), clip, cache=cache).vectors
+    assert not np.allclose(before, after)
+
+
+def test_progress_partial_results_and_metadata_columns(clip, tmp_path):
+    samples = [Sample(f"s{i}", {"text": MediaRef("text", text=f"caption number {i}")}, label="even" if i % 2 == 0 else "odd",
+                      metadata={"n": str(i), "path": "clash"}) for i in range(10)]
+
+    class Recorder(Job):
+        def __init__(self):
+            super().__init__()
+            self.partials = []
+
+        def partial(self, result):
+            self.partials.append(result)
+
+    job = Recorder()
+    table = embed_dataset(Dataset(samples), clip, batch_size=4, job=job)
+    assert (job.done, job.total) == (10, 10)
+    assert [len(p.sample_ids) for p in job.partials] == [4, 4, 2]
+    assert isinstance(job.partials[0], EmbeddedBatch)
+    np.testing.assert_array_equal(np.concatenate([p.vectors for p in job.partials]), table.vectors)
+    np.testing.assert_array_equal(table.columns["n"], np.arange(10.0))
+    assert table.columns["meta_path"].tolist() == ["clash"] * 10
+    assert table.label.tolist()[:3] == ["even", "odd", "even"]
+
+
+def test_cancel_stops_the_work(clip):
+    samples = [Sample(f"s{i}", {"text": MediaRef("text", text=f"caption {i}")}) for i in range(40)]
+
+    class CancelAfterFirst(Job):
+        def partial(self, result):
+            self.cancel()
+
+    with pytest.raises(Cancelled):
+        embed_dataset(Dataset(samples), clip, batch_size=4, job=CancelAfterFirst())
+
+
+def test_an_item_the_model_fails_on_is_isolated_and_the_rest_embedded(clip, monkeypatch):
+    original = clip.prepare
+
+    def prepare(modality, items):
+        if any("poison" in t for t in items):
+            raise ValueError("cannot tokenize this")
+        return original(modality, items)
+
+    monkeypatch.setattr(clip, "prepare", prepare)
+    texts = ["fine one", "fine two", "poison pill", "fine three", "fine four"]
+    samples = [Sample(f"s{i}", {"text": MediaRef("text", text=t)}) for i, t in enumerate(texts)]
+    table = embed_dataset(Dataset(samples), clip, batch_size=8)
+    assert table.sample_id.tolist() == ["s0", "s1", "s3", "s4"]
+    (error,) = table.errors
+    assert error.sample_id == "s2" and "model failed on this item (ValueError: cannot tokenize this)" == error.reason

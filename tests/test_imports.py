@@ -1,0 +1,62 @@
+"""Layer rules: a cheap `import mmstudio` and `--help`, and no Qt outside mmstudio/ui/."""
+
+import pkgutil
+import subprocess
+import sys
+import textwrap
+
+import mmstudio
+
+HEAVY = ("torch", "transformers", "umap", "PySide6", "pyqtgraph", "pyarrow")
+QT_FREE = ("core", "encoders", "analysis", "export", "demo", "cli")
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=300)
+
+
+def test_import_and_help_load_no_heavy_module():
+    result = run_python(f"""
+        import sys, contextlib, io
+        import mmstudio, mmstudio.__main__ as cli
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            try:
+                cli.main(["--help"])
+            except SystemExit:
+                pass
+        assert "embed" in out.getvalue()
+        loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r}))
+        print(",".join(loaded))
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
+def qt_free_modules() -> list[str]:
+    names = []
+    for package in QT_FREE:
+        names.append(f"mmstudio.{package}")
+        path = [f"{mmstudio.__path__[0]}/{package}"]
+        names += [f"mmstudio.{package}.{m.name}" for m in pkgutil.iter_modules(path)]
+    return names
+
+
+def test_non_ui_packages_import_with_qt_made_unimportable():
+    modules = qt_free_modules()
+    assert "mmstudio.core.table" in modules and "mmstudio.encoders.embed" in modules
+    result = run_python(f"""
+        import importlib, sys
+
+        class NoQt:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("PySide6", "PyQt5", "PyQt6", "pyqtgraph", "qtpy"):
+                    raise ImportError(f"Qt is not allowed here: {{name}}")
+                return None
+
+        sys.meta_path.insert(0, NoQt())
+        for name in {modules!r}:
+            importlib.import_module(name)
+        print("ok")
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
