@@ -4,9 +4,11 @@ import pkgutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import mmstudio
 
+ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "transformers", "umap", "PySide6", "pyqtgraph", "pyarrow")
 QT_FREE = ("core", "encoders", "analysis", "export", "demo", "cli")
 
@@ -60,3 +62,10 @@ def test_non_ui_packages_import_with_qt_made_unimportable():
     """)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_lint_rules_hold():
+    """ruff: no unused names, no syntax errors, no module-level import of a heavy package."""
+    ruff = Path(sys.executable).with_name("ruff")
+    result = subprocess.run([str(ruff), "check", "--no-cache", str(ROOT)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -18,6 +18,7 @@ import numpy as np
 import soundfile as sf
 
 from mmstudio.core.errors import MediaError
+from mmstudio.core.files import file_size
 
 MODALITY = "audio"
 
@@ -54,7 +55,7 @@ def read_audio(path, *, target_rate: int | None = None, min_duration: float = 0.
         raise ValueError(f"target_rate must be positive, got {target_rate}")
     if max_duration is not None and max_duration <= 0:
         raise ValueError(f"max_duration must be positive, got {max_duration}")
-    size = _file_size(path)
+    size = file_size(path, MODALITY)
     try:
         f = sf.SoundFile(str(path))
     except Exception as exc:  # LibsndfileError / SoundFileError / OSError from libsndfile
@@ -123,21 +124,6 @@ def _read_mono(path, f: sf.SoundFile, limit: int | None) -> np.ndarray:
         parts.append(data[:, 0].copy() if f.channels == 1 else data.mean(axis=1, dtype=np.float32))
         total += len(data)
     return np.concatenate(parts) if parts else np.zeros(0, np.float32)
-
-
-def _file_size(path) -> int:
-    p = Path(path)
-    try:
-        if p.is_dir():
-            raise MediaError(path, MODALITY, "is a folder, not a file")
-        size = p.stat().st_size
-    except FileNotFoundError:
-        raise MediaError(path, MODALITY, "file not found") from None
-    except OSError as exc:
-        raise MediaError(path, MODALITY, f"cannot read file ({exc.strerror or exc})") from exc
-    if size == 0:
-        raise MediaError(path, MODALITY, "file is empty (0 bytes)")
-    return size
 
 
 def _detail(exc: BaseException) -> str:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 import warnings
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mmstudio.core.errors import MediaError
+from mmstudio.core.files import file_size
 
 MODALITY = "image"
 
@@ -43,7 +43,7 @@ def read_image(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
     as long as both sides stay at least that large: several times faster when the image is to be
     shrunk for a model anyway. Other formats ignore it.
     """
-    _check_file(path)
+    file_size(path, MODALITY)
     with warnings.catch_warnings():
         # Our header check is the authority on size; Pillow's bomb *warning* must not leak or refuse.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -76,7 +76,7 @@ def image_size(path) -> tuple[int, int]:
     No pixel is decoded and no size limit applies, so an oversized image's claimed size can still be
     shown. EXIF orientations that turn the image by 90° swap width and height.
     """
-    _check_file(path)
+    file_size(path, MODALITY)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
@@ -99,20 +99,6 @@ class _TooLarge(Exception):
     def __init__(self, size: tuple[int, int] | None, pixels: int, limit: int):
         super().__init__(size)
         self.size, self.pixels, self.limit = size, pixels, limit
-
-
-def _check_file(path) -> None:
-    p = Path(path)
-    try:
-        if p.is_dir():
-            raise MediaError(path, MODALITY, "is a folder, not a file")
-        size = p.stat().st_size
-    except FileNotFoundError:
-        raise MediaError(path, MODALITY, "file not found") from None
-    except OSError as exc:
-        raise MediaError(path, MODALITY, f"cannot read file ({exc.strerror or exc})") from exc
-    if size == 0:
-        raise MediaError(path, MODALITY, "file is empty (0 bytes)")
 
 
 def _open(path) -> Image.Image:

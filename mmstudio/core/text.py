@@ -12,9 +12,9 @@ import codecs
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from mmstudio.core.errors import MediaError
+from mmstudio.core.files import file_size
 
 MODALITY = "text"
 
@@ -75,15 +75,11 @@ def read_text(path, *, max_bytes: int = 1_000_000) -> TextDoc:
 
 def _read_head(path, max_bytes: int) -> tuple[bytes, int]:
     """The first ``max_bytes`` bytes and the file's full size, never reading more than needed."""
-    p = Path(path)
+    file_size(path, MODALITY, allow_empty=True)
     try:
-        if p.is_dir():
-            raise MediaError(path, MODALITY, "is a folder, not a file")
-        with open(p, "rb") as fp:
+        with open(path, "rb") as fp:
             size = os.fstat(fp.fileno()).st_size
             return fp.read(max_bytes), size
-    except FileNotFoundError:
-        raise MediaError(path, MODALITY, "file not found") from None
     except OSError as exc:
         raise MediaError(path, MODALITY, f"cannot read file ({exc.strerror or exc})") from exc
 
