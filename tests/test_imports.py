@@ -69,3 +69,12 @@ def test_lint_rules_hold():
     ruff = Path(sys.executable).with_name("ruff")
     result = subprocess.run([str(ruff), "check", "--no-cache", str(ROOT)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_subpackage_is_listed_for_installation():
+    """pyproject lists packages by hand (resources/ is mapped in): a new subpackage must be added there."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {"mmstudio"} | {f"mmstudio.{p.parent.name}" for p in (ROOT / "mmstudio").glob("*/__init__.py")}
+    assert on_disk | {"mmstudio.resources"} == listed

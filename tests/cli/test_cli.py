@@ -77,3 +77,20 @@ def test_nothing_embedded_is_exit_code_1(tmp_path, checkpoints, capsys):
                  "--out", str(tmp_path / "x.parquet")])
     assert code == 1
     assert "broken.png" in capsys.readouterr().err
+
+
+def test_demo_make_then_embed_with_the_default_builtin_model(tmp_path, capsys):
+    assert main(["demo", "make", str(tmp_path / "world"), "--n", "6", "--seed", "1", "--corrupt", "text=0.5"]) == 0
+    assert "wrote 6 scenes" in capsys.readouterr().err
+    out = tmp_path / "world.parquet"
+    assert main(["embed", str(tmp_path / "world"), "--out", str(out)]) == 0
+    table = EmbeddingTable.read(out)
+    assert len(table) == 18 and table.model == "builtin" and table.dim == 128
+    assert set(table.columns) >= {"shape", "color", "xor", "obj1_box", "corrupted"}
+    assert sorted(set(table.label)) == sorted(set(table.columns["shape"]))
+    assert sum("text:swap" in c for c in table.columns["corrupted"][table.modality == "text"]) == 3
+
+
+def test_demo_make_refuses_bad_options(tmp_path, capsys):
+    assert main(["demo", "make", str(tmp_path / "w"), "--corrupt", "smell=0.5"]) == 2
+    assert "modality must be image, audio or text" in capsys.readouterr().err
