@@ -20,6 +20,7 @@ def add_arguments(parser) -> None:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--steps", type=int, default=None, help="optimisation steps (default: as shipped)")
     train.add_argument("--scenes", type=int, default=None, help="training scenes (default: as shipped)")
+    train.add_argument("--eval-scenes", type=int, default=None, help="held-out scenes for the metrics (default: 2000)")
 
 
 def run(args) -> int:
@@ -60,6 +61,8 @@ def _train(args) -> int:
         settings = replace(settings, steps=args.steps)
     if args.scenes:
         settings = replace(settings, scenes=args.scenes)
+    if args.eval_scenes:
+        settings = replace(settings, eval_scenes=args.eval_scenes)
     job = TqdmJob("training")
     try:
         train(args.out, settings, log=lambda line: print(line, file=sys.stderr), job=job)
