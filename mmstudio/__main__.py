@@ -16,6 +16,7 @@ from mmstudio import __version__
 COMMANDS = {
     "embed": ("mmstudio.cli.embed", "encode files, folders and manifests into an embedding table"),
     "info": ("mmstudio.cli.info", "versions, devices and the cache (same as --info)"),
+    "attend": ("mmstudio.cli.attend", "draw where a text looks in an image or a sound (attention heatmap)"),
     "demo": ("mmstudio.cli.demo", "write the demo world (demo make) or train the built-in model (demo train)"),
 }
 

@@ -50,48 +50,38 @@ def retrieval_at_1(scenes, vectors: dict[str, np.ndarray]) -> dict[str, float]:
     return out
 
 
-def upsample_argmax(grid_map: np.ndarray, size: int = IMAGE_SIZE) -> tuple[int, int]:
-    """(x, y) of the maximum of a square patch map bilinearly upsampled to ``size``×``size``."""
-    import torch
-
-    up = torch.nn.functional.interpolate(torch.from_numpy(grid_map[None, None].astype(np.float32)), size=(size, size),
-                                         mode="bilinear", align_corners=False)[0, 0].numpy()
-    y, x = np.unravel_index(int(np.argmax(up)), up.shape)
-    return int(x), int(y)
-
-
-def in_box(point, box) -> bool:
-    x, y = point
-    x0, y0, x1, y1 = box
-    return x0 <= x < x1 and y0 <= y < y1
-
-
 def pointing(encoder, scenes, seed: int, batch: int = 128) -> dict[str, float]:
-    """On two-object scenes, for a caption naming one object: does each map peak on that object?"""
+    """On two-object scenes, for a caption naming one object: does each map peak on that object?
+
+    The maps are those of :class:`mmstudio.analysis.attention.AttentionSession` (cross-attention:
+    layers, heads and the caption's words averaged; patch similarity: patch tokens against the
+    caption's embedding), computed here in batches.
+    """
+    from mmstudio.analysis.attention import SPECIAL, pointing_hit, upsample
+
     rng = np.random.default_rng(seed)
     pairs = [(s, k) for s in scenes if len(s.objects) == 2 for k in range(2)]
     captions = [describe_object(s, k, rng).text for s, k in pairs]
     hits = {"cross_attention": [], "patch_similarity": [], "audio_time": []}
     step = encoder.cfg.audio_seconds / encoder.cfg.audio_tokens
     g = encoder.cfg.grid
+    size = (IMAGE_SIZE, IMAGE_SIZE)
     for start in range(0, len(pairs), batch):
         chunk, texts = pairs[start:start + batch], captions[start:start + batch]
         images = [render_image(s) for s, _ in chunk]
         sounds = [render_sound(s) for s, _ in chunk]
-        w_img, _, words = encoder.cross_attention("image", images, texts)
-        w_aud, _, _ = encoder.cross_attention("audio", sounds, texts)
+        w_img, words = encoder.cross_attention_maps("image", encoder.media_states("image", images), texts)
+        w_aud, _ = encoder.cross_attention_maps("audio", encoder.media_states("audio", sounds), texts)
         patches = encoder.embed("image", images, tokens=True).tokens
         text_vecs = encoder.embed("text", texts).vectors
         for i, (scene, k) in enumerate(chunk):
-            n = len(words[i])
+            content = [j for j, w in enumerate(words[i]) if w not in SPECIAL]
             obj = scene.objects[k]
-            img_map = w_img[i, :, :, :n].mean(axis=(0, 1, 2)).reshape(g, g)
-            hits["cross_attention"].append(in_box(upsample_argmax(img_map), obj.box))
+            img_map = w_img[i].mean(axis=(0, 1))[content].mean(axis=0).reshape(g, g)
+            hits["cross_attention"].append(pointing_hit(upsample(img_map, size), obj.box))
             tok = patches[i].vectors / np.linalg.norm(patches[i].vectors, axis=1, keepdims=True)
-            sim_map = (tok @ text_vecs[i]).reshape(g, g)
-            hits["patch_similarity"].append(in_box(upsample_argmax(sim_map), obj.box))
-            time_map = w_aud[i, :, :, :n].mean(axis=(0, 1, 2))
-            t = (int(np.argmax(time_map)) + 0.5) * step
+            hits["patch_similarity"].append(pointing_hit(upsample((tok @ text_vecs[i]).reshape(g, g), size), obj.box))
+            t = (int(np.argmax(w_aud[i].mean(axis=(0, 1))[content].mean(axis=0))) + 0.5) * step
             hits["audio_time"].append(obj.segment[0] <= t <= obj.segment[1])
     return {k: float(np.mean(v)) for k, v in hits.items()}
 

@@ -69,6 +69,24 @@ class Encoder(ABC):
         self._check_modality(modality)
         return self.encode(modality, self.prepare(modality, items), tokens=tokens)
 
+    # --- optional: attention maps (see mmstudio.analysis.attention) -------------------------
+    #: modality → the attention methods this model offers for (that modality, text) pairs
+    attention_methods: dict[str, tuple[str, ...]] = {}
+
+    def media_states(self, modality: str, items: list) -> list:
+        """Per item, what a cross-attention head attends to (cacheable: computed once per item)."""
+        raise ModelError(f"{self.name} has no cross-attention between text and {modality}")
+
+    def cross_attention_maps(self, modality: str, states: list, texts: list[str]):
+        """For pairs (states[i], texts[i]): ``(weights, words)`` with weights[i] of shape
+        (layers, heads, T_i, N_i) — each row a distribution over media tokens — and words[i] the
+        T_i text tokens."""
+        raise ModelError(f"{self.name} has no cross-attention between text and {modality}")
+
+    def relevance_map(self, image, text: str, layers: int = 2) -> np.ndarray:
+        """Gradient-weighted attention rollout (Chefer et al. 2021) over image patches, as a grid."""
+        raise ModelError(f"{self.name} has no relevance maps")
+
     def batch_size(self, modality: str) -> int:
         """A batch size suited to the device."""
         return 64 if self.device.startswith("cuda") else 16

@@ -119,26 +119,34 @@ class BuiltinEncoder(Encoder):
             out.append(TokenFeatures("audio", s[keep], times=times[keep]))
         return out
 
-    def cross_attention(self, modality: str, media: list, texts: list[str]):
-        """Attention of each text token over the media tokens, one (media, text) pair per index.
+    attention_methods = {"image": ("cross-attention", "patch-similarity"),
+                         "audio": ("cross-attention", "patch-similarity")}
 
-        Returns ``(weights, match, words)``: weights (B, layers, heads, T, N) float32 (rows sum to
-        1 over the N patches or sound frames), the image/sound–text match logit (B,), and the
-        tokens of each text. Image patches are row-major on a ``cfg.grid`` square; sound frames
-        cover ``cfg.audio_seconds`` evenly.
-        """
+    def media_states(self, modality: str, items: list) -> list:
         import torch
 
         if modality not in ("image", "audio"):
             raise ModelError(f"cross-attention is between text and image or audio, not {modality}")
-        media_batch = self.prepare(modality, media)
+        with torch.inference_mode():
+            _, _, states = self._forward(modality, self.prepare(modality, items))
+        return list(states[:, 1:])  # the tower's own CLS is not attended to
+
+    def cross_attention_maps(self, modality: str, states: list, texts: list[str]):
+        import torch
+
         text_batch = self.prepare("text", texts)
         with torch.inference_mode():
-            _, _, media_states = self._forward(modality, media_batch)
             _, _, text_states = self._forward("text", text_batch)
             ids = text_batch["ids"].to(self.device)
-            match, weights = self.model.cross(modality)(text_states, ids == 0, media_states[:, 1:])
-        return weights.float().cpu().numpy(), match.float().cpu().numpy(), text_batch["words"]
+            _, weights = self.model.cross(modality)(text_states, ids == 0, torch.stack(list(states)).to(self.device))
+        weights = weights.float().cpu().numpy()
+        words = text_batch["words"]
+        return [w[:, :, : len(t)] for w, t in zip(weights, words)], words
+
+    def cross_attention(self, modality: str, media: list, texts: list[str]):
+        """Attention of each text token over the media tokens, one (media, text) pair per index:
+        ``(weights, words)`` as :meth:`cross_attention_maps` gives them."""
+        return self.cross_attention_maps(modality, self.media_states(modality, media), texts)
 
     def batch_size(self, modality: str) -> int:
         return 256 if self.device.startswith("cuda") else 64

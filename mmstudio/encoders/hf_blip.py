@@ -49,3 +49,35 @@ class BlipItmEncoder(HFEncoder):
                                          attention_mask=batch["attention_mask"]).last_hidden_state
         pooled = self.model.text_proj(states[:, 0])
         return pooled, self.model.text_proj(states) if tokens else None
+
+    attention_methods = {"image": ("cross-attention", "patch-similarity")}
+
+    def media_states(self, modality: str, items: list) -> list:
+        import torch
+
+        self._check_modality(modality)
+        if modality != "image":
+            raise ModelError(f"{self.name} has no cross-attention between text and {modality}")
+        batch = self.prepare("image", items)
+        with torch.inference_mode():
+            states = self.model.vision_model(pixel_values=batch["pixel_values"].to(self.device)).last_hidden_state
+        return list(states)
+
+    def cross_attention_maps(self, modality: str, states: list, texts: list[str]):
+        """The ITM text encoder's cross-attention, every layer: image CLS dropped, rows renormalised
+        over the patches."""
+        import torch
+
+        batch = self.prepare("text", texts)
+        ids, mask = batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)
+        image = torch.stack(list(states)).to(self.device)
+        with torch.inference_mode():
+            out = self.model.text_encoder(input_ids=ids, attention_mask=mask, encoder_hidden_states=image,
+                                          encoder_attention_mask=torch.ones(image.shape[:2], dtype=torch.long,
+                                                                            device=self.device),
+                                          output_attentions=True, return_dict=True)
+        weights = torch.stack(out.cross_attentions, dim=1)[..., 1:].float()   # (B, layers, heads, T, N)
+        weights = (weights / weights.sum(-1, keepdim=True).clamp_min(1e-12)).cpu().numpy()
+        lengths = mask.sum(1).tolist()
+        words = [self.tokenizer.convert_ids_to_tokens(row[:n]) for row, n in zip(ids.tolist(), lengths)]
+        return [w[:, :, :n] for w, n in zip(weights, lengths)], words

@@ -17,6 +17,7 @@ from mmstudio.encoders.hf_loader import load_model, load_tokenizer
 class ClapEncoder(HFEncoder):
     model_type = "clap"
     modalities = ("audio", "text")
+    attention_methods = {"audio": ("patch-similarity",)}
 
     def load(self, source):
         from transformers import AutoFeatureExtractor, ClapModel

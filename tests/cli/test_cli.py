@@ -94,3 +94,21 @@ def test_demo_make_then_embed_with_the_default_builtin_model(tmp_path, capsys):
 def test_demo_make_refuses_bad_options(tmp_path, capsys):
     assert main(["demo", "make", str(tmp_path / "w"), "--corrupt", "smell=0.5"]) == 2
     assert "modality must be image, audio or text" in capsys.readouterr().err
+
+
+def test_attend_writes_an_overlay_the_size_of_the_image_or_a_sound_picture(tmp_path, capsys):
+    from PIL import Image
+
+    from mmstudio.demo.make import make_world
+
+    make_world(tmp_path / "w", n=2, seed=3, objects="2")
+    out = tmp_path / "map.png"
+    assert main(["attend", str(tmp_path / "w" / "scene_00000.png"), "--text", "a red circle", "--out", str(out)]) == 0
+    with Image.open(out) as im:
+        assert im.size == (256, 256) and im.mode == "RGB"
+    assert main(["attend", str(tmp_path / "w" / "scene_00000.wav"), "--text", "a red circle",
+                 "--out", str(tmp_path / "sound.png")]) == 0
+    assert "cross-attention map" in capsys.readouterr().err
+    assert main(["attend", str(tmp_path / "w" / "scene_00000.png"), "--text", "a red circle", "--word", "zebra",
+                 "--out", str(out)]) == 2
+    assert "not a token" in capsys.readouterr().err

@@ -68,10 +68,10 @@ def test_same_vectors_whatever_the_batch(builtin):
 
 def test_cross_attention_rows_are_distributions(builtin):
     scene = make_scenes(1, seed=3, objects="2")[0]
-    weights, match, words = builtin.cross_attention("image", [render_image(scene)], ["a red circle"])
-    assert weights.shape[:2] == (1, builtin.cfg.cross_layers) and weights.shape[-1] == 64
+    (weights,), (words,) = builtin.cross_attention("image", [render_image(scene)], ["a red circle"])
+    assert weights.shape == (builtin.cfg.cross_layers, 4, 4, 64)
     np.testing.assert_allclose(weights.sum(-1), 1, atol=1e-5)
-    assert words[0][0] == "[CLS]" and match.shape == (1,)
+    assert words == ["[CLS]", "a", "red", "circle"]
 
 
 def test_retrieval_bars(quality):

@@ -1,0 +1,59 @@
+"""``mmstudio attend MEDIA --text "…" --out MAP.png``: where a text looks in an image or a sound."""
+
+from __future__ import annotations
+
+import sys
+
+from mmstudio.encoders.registry import DEFAULT_MODEL
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("media", metavar="IMAGE_OR_AUDIO")
+    parser.add_argument("--text", required=True, help="the caption or query")
+    parser.add_argument("--out", required=True, metavar="MAP.png")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--method", choices=("cross-attention", "patch-similarity", "relevance"),
+                        help="default: the model's first (cross-attention where it has it)")
+    parser.add_argument("--word", help="the map of one word of the text instead of the whole text")
+    parser.add_argument("--layer", type=int, action="append", help="cross-attention layer(s) to use (default: all)")
+    parser.add_argument("--head", type=int, action="append", help="cross-attention head(s) to use (default: all)")
+    parser.add_argument("--subtract-empty", action="store_true", help="patch-similarity minus the empty prompt's map")
+    parser.add_argument("--colormap", default="inferno", choices=("inferno", "viridis", "turbo", "gray"))
+    parser.add_argument("--opacity", type=float, default=0.55)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+
+
+def run(args) -> int:
+    from mmstudio.analysis.attention import AttentionSession
+    from mmstudio.core.dataset import MediaRef
+    from mmstudio.core.decode import decode
+    from mmstudio.core.errors import MediaError
+    from mmstudio.core.formats import modality_of
+    from mmstudio.encoders.base import ModelError
+    from mmstudio.encoders.registry import load_encoder
+    from mmstudio.export.overlay import audio_overlay, image_overlay
+
+    modality = modality_of(args.media)
+    if modality not in ("image", "audio"):
+        print(f"mmstudio attend: {args.media}: give an image or an audio file", file=sys.stderr)
+        return 2
+    try:
+        encoder = load_encoder(args.model, device=args.device)
+        media = decode(MediaRef(modality, path=args.media), audio_rate=encoder.audio_rate,
+                       max_audio_seconds=encoder.max_audio_seconds)
+        session = AttentionSession(encoder)
+        result = session.map(media, args.text, modality=modality, method=args.method, layers=args.layer,
+                             heads=args.head, subtract_empty=args.subtract_empty)
+        grid = result.word_map(args.word) if args.word else result.grid
+    except (ModelError, MediaError, ValueError, IndexError) as exc:
+        print(f"mmstudio attend: {exc}", file=sys.stderr)
+        return 2
+    if modality == "image":
+        picture = image_overlay(media, result.upsampled(media.size, grid), colormap=args.colormap, opacity=args.opacity)
+    else:
+        picture = audio_overlay(media, encoder.audio_rate, grid, result.times, colormap=args.colormap)
+    picture.save(args.out)
+    shown = f"'{args.word}' in " if args.word else ""
+    print(f"{result.method} map of {shown}\"{args.text}\" over {args.media} ({encoder.name}) → {args.out}",
+          file=sys.stderr)
+    return 0
