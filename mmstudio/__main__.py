@@ -17,6 +17,8 @@ COMMANDS = {
     "embed": ("mmstudio.cli.embed", "encode files, folders and manifests into an embedding table"),
     "info": ("mmstudio.cli.info", "versions, devices and the cache (same as --info)"),
     "attend": ("mmstudio.cli.attend", "draw where a text looks in an image or a sound (attention heatmap)"),
+    "align": ("mmstudio.cli.align", "how well the modalities of a table line up: retrieval, gap, Procrustes, losses"),
+    "project": ("mmstudio.cli.project", "a 2-D map of a table (UMAP or PCA), written as x and y columns"),
     "demo": ("mmstudio.cli.demo", "write the demo world (demo make) or train the built-in model (demo train)"),
 }
 
@@ -50,7 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(COMMANDS[name][0])
         parser = argparse.ArgumentParser(prog=f"mmstudio {name}", description=COMMANDS[name][1])
         module.add_arguments(parser)
-        return module.run(parser.parse_args(argv[1:]))
+        try:
+            return module.run(parser.parse_args(argv[1:]))
+        except BrokenPipeError:  # `mmstudio align --json | head`: the reader left; say nothing more
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
     args = _top_parser().parse_args(argv)
     if args.info:
         from mmstudio.cli import info

@@ -1,0 +1,109 @@
+"""``mmstudio align IN.parquet [--json]``: how well the modalities of an embedding table line up."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("table", metavar="IN", help="an embedding table written by `mmstudio embed` (.parquet or .npz)")
+    parser.add_argument("--json", action="store_true", help="print the whole report as JSON instead of text")
+    parser.add_argument("--temperature", type=float, default=None, metavar="T",
+                        help="InfoNCE temperature (default: 0.07)")
+    parser.add_argument("--margin", type=float, default=None, metavar="M", help="triplet-loss margin (default: 0.2)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the train/held-out split and subsamples")
+
+
+def run(args) -> int:
+    from mmstudio.analysis.alignment import align_report
+    from mmstudio.analysis.losses import MARGIN, TEMPERATURE
+    from mmstudio.core.jobs import TqdmJob
+    from mmstudio.core.table import EmbeddingTable
+    from mmstudio.core.table_files import TableFormatError
+
+    try:
+        table = EmbeddingTable.read(args.table)
+    except (OSError, TableFormatError) as exc:
+        print(f"mmstudio align: {exc}", file=sys.stderr)
+        return 2
+    if args.temperature is not None and not args.temperature > 0:
+        print("mmstudio align: --temperature must be positive", file=sys.stderr)
+        return 2
+    job = TqdmJob("aligning")
+    try:
+        report = align_report(table, temperature=args.temperature or TEMPERATURE,
+                              margin=MARGIN if args.margin is None else args.margin, seed=args.seed, job=job)
+    except ValueError as exc:
+        print(f"mmstudio align: {args.table}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        job.close()
+    if args.json:
+        json.dump(report, sys.stdout, indent=1, ensure_ascii=False, allow_nan=False)
+        print()
+    else:
+        print(format_report(report, args.table))
+    return 0
+
+
+def _num(value, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def format_report(report: dict, name: str = "") -> str:
+    """The report as readable text: a block per pair of modalities."""
+    lines = [f"alignment of {name or 'the table'}: {report['rows']} rows, {len(report['modalities'])} modalities "
+             f"({', '.join(report['modalities'])}), {report['dim']}-d" + (f", model {report['model']}" if report["model"] else ""),
+             f"ties are broken {report['settings']['ties']}"]
+    for pair in report["pairs"]:
+        a, b = pair["modalities"]
+        lines += ["", f"{a} ↔ {b}: {pair['n_pairs']} paired samples"]
+        if "note" in pair:
+            lines.append(f"  {pair['note']}")
+            continue
+        lines += _retrieval_lines(pair["retrieval"])
+        lines += _gap_lines(pair["gap"], a, b)
+        p = pair["procrustes"]
+        lines.append(f"  Procrustes {a} → {b}: orthogonal residual {_num(p['orthogonal_residual'])} "
+                     f"(relative {_num(p['orthogonal_relative'])}), similarity disparity "
+                     f"{_num(p['similarity_disparity'])}; linear CKA {_num(p['linear_cka'])}")
+        lines.append(f"  map {a} → {b}: {pair['maps']['sentence']}")
+        loss = pair["losses"]
+        lines.append(f"  losses: symmetric InfoNCE (τ = {loss['temperature']:g}) {_num(loss['info_nce'], 4)}; "
+                     f"triplet (margin {loss['margin']:g}, {a} → {b} / {b} → {a}) hardest "
+                     f"{_num(loss['triplet_hardest_ab'], 4)} / {_num(loss['triplet_hardest_ba'], 4)}, semi-hard "
+                     f"{_num(loss['triplet_semihard_ab'], 4)} / {_num(loss['triplet_semihard_ba'], 4)}")
+    return "\n".join(lines)
+
+
+def _retrieval_lines(results: list[dict]) -> list[str]:
+    width = max(len(f"{r['query']} → {r['gallery']}") for r in results)
+    head = (f"  {'retrieval':<{width}}  {'R@1':>6} {'R@5':>6} {'R@10':>6} {'median':>7} {'mean':>7} {'mAP@10':>7}"
+            f" {'label R@1':>10} {'label mAP@10':>13}")
+    lines = [head]
+    for r in results:
+        lines.append(f"  {r['query'] + ' → ' + r['gallery']:<{width}}  {_num(r['R@1']):>6} {_num(r['R@5']):>6} "
+                     f"{_num(r['R@10']):>6} {_num(r['median_rank'], 1):>7} {_num(r['mean_rank'], 2):>7} "
+                     f"{_num(r['mAP@10']):>7} {_num(r['label_R@1']):>10} {_num(r['label_mAP@10']):>13}")
+    for r in results:
+        worst = ", ".join(f"{w['sample_id']} ({w['rank']})" for w in r["worst"][:5])
+        lines.append(f"  worst aligned {r['query']} → {r['gallery']} (rank): {worst}")
+    return lines
+
+
+def _gap_lines(gap: dict, a: str, b: str) -> list[str]:
+    shift = gap["shift"]
+    lines = [f"  modality gap {a} ↔ {b}: {_num(gap['distance'])} (distance between the centroids of the normalised "
+             f"embeddings); shifting {a} by −δ/2 and {b} by +δ/2 along it ({shift['n']} pairs):",
+             f"    {'δ':>7} {'gap':>6} {'R@1 ' + a + '→' + b:>14} {'R@1 ' + b + '→' + a:>14} "
+             f"{'mean rank':>10} {'':>8}"]
+    deltas = shift["deltas"]
+    shown = sorted(set(range(0, len(deltas), max(1, len(deltas) // 6))) | {len(deltas) - 1})
+    for i in shown:
+        mark = " (as is)" if deltas[i] == 0 else ""
+        lines.append(f"    {_num(deltas[i]):>7} {_num(shift['gap_after'][i]):>6} {_num(shift['R@1_ab'][i]):>14} "
+                     f"{_num(shift['R@1_ba'][i]):>14} {_num(shift['mean_rank_ab'][i], 1):>5}/"
+                     f"{_num(shift['mean_rank_ba'][i], 1):<5}{mark}")
+    lines.append(f"    best δ = {_num(gap['best_delta'])}: R@1 {_num(gap['best_R@1_ab'])} / {_num(gap['best_R@1_ba'])}")
+    return lines
