@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: run test setup clean bench
 
 run: $(STAMP)
-	$(BIN)/mmstudio --info
+	$(BIN)/mmstudio
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -1,4 +1,5 @@
-"""The ``mmstudio`` command. Without a command it opens the window; commands work headless.
+"""The ``mmstudio`` command. Without a command it opens the window (on the given paths, or the
+demo world); commands work headless.
 
 Nothing heavy is imported here: each command's module is imported when it runs.
 """
@@ -19,6 +20,7 @@ COMMANDS = {
     "attend": ("mmstudio.cli.attend", "draw where a text looks in an image or a sound (attention heatmap)"),
     "align": ("mmstudio.cli.align", "how well the modalities of a table line up: retrieval, gap, Procrustes, losses"),
     "project": ("mmstudio.cli.project", "a 2-D map of a table (UMAP or PCA), written as x and y columns"),
+    "screenshot": ("mmstudio.cli.screenshot", "render the window offscreen to a PNG (for docs and tests)"),
     "demo": ("mmstudio.cli.demo", "write the demo world (demo make) or train the built-in model (demo train)"),
 }
 
@@ -62,9 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         from mmstudio.cli import info
 
         return info.run(args)
-    print("mmstudio: the desktop window is not in this version yet; use `mmstudio --info` or "
-          "`mmstudio embed PATHS... --out FILE.parquet` (see `mmstudio --help`).", file=sys.stderr)
-    return 2
+    from mmstudio.ui.app import run
+
+    return run(args.paths)
 
 
 if __name__ == "__main__":

@@ -78,3 +78,20 @@ def test_every_subpackage_is_listed_for_installation():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     on_disk = {"mmstudio"} | {f"mmstudio.{p.parent.name}" for p in (ROOT / "mmstudio").glob("*/__init__.py")}
     assert on_disk | {"mmstudio.resources"} == listed
+
+
+def test_the_window_shows_before_torch_transformers_or_umap_are_imported():
+    result = run_python("""
+        import os, sys, tempfile
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from PySide6 import QtCore
+        from mmstudio.ui.app import make_app
+        from mmstudio.ui.qt_main_window import QtMainWindow
+        app = make_app()
+        window = QtMainWindow(QtCore.QSettings(tempfile.mktemp(suffix=".ini"), QtCore.QSettings.Format.IniFormat))
+        window.show()
+        app.processEvents()
+        print(",".join(sorted({m.split(".")[0] for m in sys.modules} & {"torch", "transformers", "umap", "numba"})))
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""

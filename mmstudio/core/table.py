@@ -87,6 +87,37 @@ class EmbeddingTable:
         return EmbeddingTable(self.sample_id, self.modality, self.path, self.label, self.vectors, columns,
                               self.model, dict(self.info), list(self.errors), self.tokens)
 
+    @staticmethod
+    def concat(tables: list["EmbeddingTable"]) -> "EmbeddingTable":
+        """Rows of all tables, in order; a column missing from a table is blank there (NaN or None)."""
+        tables = [t for t in tables if t is not None]
+        if not tables:
+            return EmbeddingTable.empty()
+        dims = {t.dim for t in tables if len(t)}
+        if len(dims) > 1:
+            raise ValueError(f"cannot join tables of dimensions {sorted(dims)}")
+        names: dict[str, None] = {}
+        for t in tables:
+            names.update(dict.fromkeys(t.columns))
+        columns = {}
+        for name in names:
+            parts = []
+            numeric = all(t.columns[name].dtype.kind == "f" for t in tables if name in t.columns)
+            for t in tables:
+                if name in t.columns:
+                    parts.append(t.columns[name])
+                else:
+                    parts.append(np.full(len(t), np.nan) if numeric else np.full(len(t), None, object))
+            columns[name] = np.concatenate(parts) if numeric else np.concatenate([p.astype(object) for p in parts])
+        first = next((t for t in tables if len(t)), tables[0])
+        tokens = None
+        if any(t.tokens is not None for t in tables):
+            tokens = [tok for t in tables for tok in (t.tokens if t.tokens is not None else [None] * len(t))]
+        return EmbeddingTable(
+            *(np.concatenate([getattr(t, name) for t in tables]) for name in BASE_COLUMNS),
+            np.concatenate([t.vectors for t in tables]) if dims else np.zeros((0, first.dim), np.float32),
+            columns, first.model, dict(first.info), [e for t in tables for e in t.errors], tokens)
+
     def write(self, path) -> None:
         from mmstudio.core.table_files import write_table
 

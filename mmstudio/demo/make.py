@@ -121,3 +121,23 @@ def _row(stem: str, scene: Scene, caption: str, corrupted: str) -> dict:
         row[prefix + "segment"] = f"{obj.segment[0]:.3f} {obj.segment[1]:.3f}" if obj else ""
     row["corrupted"] = corrupted
     return row
+
+
+DEMO_SCENES, DEMO_SEED = 300, 2026
+
+
+def demo_world(job=None) -> Path:
+    """The world the app opens on: 300 scenes, written once into the cache folder and reused."""
+    from mmstudio.core.paths import cache_dir
+
+    folder = cache_dir() / f"demo-world-{DEMO_SCENES}-{DEMO_SEED}"
+    manifest = folder / "manifest.csv"
+    if not manifest.is_file():
+        scratch = folder.with_name(folder.name + ".partial")
+        make_world(scratch, n=DEMO_SCENES, seed=DEMO_SEED, job=job)
+        if folder.exists():
+            import shutil
+
+            shutil.rmtree(folder)
+        scratch.rename(folder)
+    return folder

@@ -89,3 +89,16 @@ def test_writing_is_atomic_and_leaves_no_temporary_files(table, tmp_path):
     out.write_bytes(b"old")
     table.write(out)
     assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
+
+
+def test_concat_joins_rows_columns_and_errors(table):
+    other = EmbeddingTable(["z"], ["text"], [None], ["bird"], np.ones((1, 6), np.float32), {"size": [7.0], "mood": ["calm"]},
+                           errors=[ItemError("/d/x.wav", "audio", "audio is empty", "x")])
+    joined = EmbeddingTable.concat([table, other])
+    assert joined.sample_id.tolist() == ["a", "a", "b", "c", "z"]
+    np.testing.assert_array_equal(joined.columns["size"], [3.0, 4.5, np.nan, 1.0, 7.0])
+    assert joined.columns["mood"].tolist() == [None, None, None, None, "calm"]
+    assert joined.columns["colour"].tolist() == ["red", None, "blue", "red", None]
+    assert len(joined.errors) == 2 and joined.model == "some/model"
+    with pytest.raises(ValueError, match="dimensions"):
+        EmbeddingTable.concat([table, EmbeddingTable(["q"], ["text"], [None], [None], np.ones((1, 3), np.float32))])

@@ -1,0 +1,71 @@
+"""Starting the window: show it first, then load the model and the data in the background."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def make_app():
+    from PySide6 import QtWidgets
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app.setApplicationName("mmstudio")
+    app.setOrganizationName("mmstudio")
+    app.setStyle("Fusion")  # follows the system's light or dark scheme (Qt ≥ 6.5)
+    import pyqtgraph as pg
+
+    dark = app.styleHints().colorScheme().name == "Dark"
+    pg.setConfigOptions(background=(30, 30, 30) if dark else "w", foreground="w" if dark else (60, 60, 60),
+                        antialias=False)
+    return app
+
+
+def build_window(paths=(), settings=None):
+    """The window, shown, with its first jobs started: the given paths, or the demo world."""
+    from PySide6 import QtCore
+
+    from mmstudio.ui.qt_main_window import QtMainWindow
+
+    window = QtMainWindow(settings)
+    window.show()
+
+    def start():
+        window.workspace.ensure_model()
+        if paths:
+            window.open_paths(paths)
+        elif window.settings.value("open_demo", "true") == "true":
+            open_demo(window)
+        warm_up(window)
+
+    QtCore.QTimer.singleShot(0, start)
+    return window
+
+
+def open_demo(window) -> None:
+    def make(job):
+        from mmstudio.demo.make import demo_world
+
+        job.status("writing the demo world (first start only)")
+        return demo_world(job=job)
+
+    window.runner.start("demo", make, label="demo world", on_done=lambda folder: window.open_paths([folder]))
+
+
+def warm_up(window) -> None:
+    """Compile UMAP's numba code while the user looks around."""
+    def work(job):
+        from mmstudio.analysis.projection import warm_up as umap_warm_up
+
+        return umap_warm_up(job=job)
+
+    window.runner.start("warm-up", work, label="warming up UMAP")
+
+
+def run(paths=()) -> int:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    app = make_app()
+    window = build_window(paths)
+    code = app.exec()
+    del window
+    return code

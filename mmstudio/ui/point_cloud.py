@@ -1,0 +1,224 @@
+"""A pyqtgraph item that draws up to millions of points and stays interactive on the CPU.
+
+Zoomed out, the visible points are rasterised with numpy into one image the size of the view
+(each point a 2×2 dot in its colour, last one on top, alpha growing with the number of points
+per pixel), drawn in one call. When few points are in view (``marker_limit``), they are drawn
+as real markers instead — circle for images, square for sounds, triangle for texts. Picking
+(hover, click, lasso) goes through a k-d tree, never through a scan of every point.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui
+
+MARKERS = ("o", "s", "t", "star")   # circle, square, triangle, star (the query)
+EMPHASIS_NONE, EMPHASIS_NEIGHBOUR, EMPHASIS_SELECTED = 0, 1, 2
+
+
+def pack_rgba(rgb: np.ndarray, alpha: int = 255) -> np.ndarray:
+    """(N, 3) uint8 → (N,) uint32 in the byte order of QImage.Format_RGBA8888 on this machine."""
+    rgba = np.empty((len(rgb), 4), np.uint8)
+    rgba[:, :3] = rgb
+    rgba[:, 3] = alpha
+    return rgba.view(np.uint32).reshape(-1)
+
+
+class PointCloudItem(pg.GraphicsObject):
+    def __init__(self, marker_limit: int = 3000, marker_size: float = 9.0):
+        super().__init__()
+        self.marker_limit = marker_limit
+        self.marker_size = marker_size
+        self.xy = np.zeros((0, 2), np.float32)
+        self.colors = np.zeros(0, np.uint32)
+        self.rgb = np.zeros((0, 3), np.uint8)
+        self.shapes = np.zeros(0, np.int8)
+        self.visible = np.zeros(0, bool)
+        self.emphasis = np.zeros(0, np.uint8)
+        self._bounds = QtCore.QRectF()
+        self._tree = None
+        self._pixmaps: dict[tuple, QtGui.QPixmap] = {}
+        self.selection_color = QtGui.QColor(20, 20, 20)   # set to white on a dark background
+        self.last_mode = ""          # "raster" or "markers": what the last paint did (for tests)
+        self.last_drawn = 0
+
+    # ------------------------------------------------------------------ data
+    def set_points(self, xy: np.ndarray, rgb: np.ndarray, shapes: np.ndarray) -> None:
+        self.prepareGeometryChange()
+        self.xy = np.ascontiguousarray(xy, np.float32)
+        self.shapes = np.asarray(shapes, np.int8)
+        self.visible = np.ones(len(self.xy), bool)
+        self.emphasis = np.zeros(len(self.xy), np.uint8)
+        self._tree = None
+        self._set_bounds()
+        self.set_colors(rgb)
+
+    def set_xy(self, xy: np.ndarray) -> None:
+        """New positions for the same points (an animation frame, a new projection)."""
+        self.prepareGeometryChange()
+        self.xy = np.ascontiguousarray(xy, np.float32)
+        self._tree = None
+        self._set_bounds()
+        self.update()
+
+    def set_colors(self, rgb: np.ndarray) -> None:
+        self.rgb = np.asarray(rgb, np.uint8).reshape(-1, 3)
+        self.colors = pack_rgba(self.rgb)
+        self._pixmaps.clear()
+        self.update()
+
+    def set_visible(self, mask: np.ndarray) -> None:
+        self.visible = np.asarray(mask, bool)
+        self.update()
+
+    def set_emphasis(self, selected=(), neighbours=()) -> None:
+        self.emphasis = np.zeros(len(self.xy), np.uint8)
+        self.emphasis[np.asarray(list(neighbours), dtype=np.int64)] = EMPHASIS_NEIGHBOUR
+        self.emphasis[np.asarray(list(selected), dtype=np.int64)] = EMPHASIS_SELECTED
+        self.update()
+
+    def _set_bounds(self) -> None:
+        if len(self.xy) == 0:
+            self._bounds = QtCore.QRectF()
+            return
+        lo, hi = np.nanmin(self.xy, axis=0), np.nanmax(self.xy, axis=0)
+        span = np.maximum(hi - lo, 1e-6)
+        self._bounds = QtCore.QRectF(float(lo[0] - 0.02 * span[0]), float(lo[1] - 0.02 * span[1]),
+                                     float(span[0] * 1.04), float(span[1] * 1.04))
+
+    # ------------------------------------------------------------------ picking
+    @property
+    def tree(self):
+        if self._tree is None and len(self.xy):
+            from scipy.spatial import cKDTree
+
+            self._tree = cKDTree(self.xy)
+        return self._tree
+
+    def nearest(self, x: float, y: float, radius: float) -> int | None:
+        """The visible point nearest to (x, y) within ``radius`` (data units), or None."""
+        if self.tree is None:
+            return None
+        k = min(8, len(self.xy))
+        dist, idx = self.tree.query([x, y], k=k, distance_upper_bound=radius)
+        for d, i in zip(np.atleast_1d(dist), np.atleast_1d(idx)):
+            if np.isfinite(d) and i < len(self.xy) and self.visible[i]:
+                return int(i)
+        return None
+
+    def in_rect(self, rect: QtCore.QRectF) -> np.ndarray:
+        x, y = self.xy[:, 0], self.xy[:, 1]
+        mask = (x >= rect.left()) & (x <= rect.right()) & (y >= rect.top()) & (y <= rect.bottom())
+        return np.flatnonzero(mask & self.visible)
+
+    def in_polygon(self, polygon: np.ndarray) -> np.ndarray:
+        """Indices of the visible points inside a closed polygon (V × 2, data units): ray casting,
+        vectorised over the points inside its bounding box."""
+        polygon = np.asarray(polygon, np.float64)
+        lo, hi = polygon.min(axis=0), polygon.max(axis=0)
+        x, y = self.xy[:, 0], self.xy[:, 1]
+        candidates = np.flatnonzero((x >= lo[0]) & (x <= hi[0]) & (y >= lo[1]) & (y <= hi[1]) & self.visible)
+        px, py = x[candidates].astype(np.float64), y[candidates].astype(np.float64)
+        inside = np.zeros(len(candidates), bool)
+        x0, y0 = polygon[:, 0], polygon[:, 1]
+        x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+        for ax, ay, bx, by in zip(x0, y0, x1, y1):
+            crosses = (ay > py) != (by > py)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                at = ax + (py - ay) * (bx - ax) / (by - ay)
+            inside ^= crosses & (px < at)
+        return candidates[inside]
+
+    # ------------------------------------------------------------------ pyqtgraph protocol
+    def boundingRect(self) -> QtCore.QRectF:
+        return self._bounds
+
+    def dataBounds(self, ax, frac=1.0, orthoRange=None):
+        if len(self.xy) == 0:
+            return None, None
+        col = self.xy[:, ax]
+        return float(np.nanmin(col)), float(np.nanmax(col))
+
+    def paint(self, painter: QtGui.QPainter, option, widget=None) -> None:
+        if len(self.xy) == 0:
+            return
+        # logical coordinates of the viewport: what the painter maps to after resetTransform(),
+        # also when the widget is rendered into a bigger pixmap (window.grab()) at an offset
+        target = widget if widget is not None else painter.device()
+        width, height = target.width(), target.height()
+        t = painter.worldTransform()
+        px = self.xy[:, 0] * np.float32(t.m11()) + np.float32(t.m31())
+        py = self.xy[:, 1] * np.float32(t.m22()) + np.float32(t.m32())
+        inside = (px >= 0) & (px < width - 1) & (py >= 0) & (py < height - 1) & self.visible
+        index = np.flatnonzero(inside)
+        painter.save()
+        painter.resetTransform()
+        self.last_drawn = len(index)
+        if len(index) <= self.marker_limit:
+            self.last_mode = "markers"
+            order = index[np.argsort(self.emphasis[index], kind="stable")]  # emphasised points on top
+            self._draw_markers(painter, order, px, py)
+        else:
+            self.last_mode = "raster"
+            self._draw_raster(painter, index, px, py, width, height)
+            special = index[self.emphasis[index] > 0]
+            self._draw_markers(painter, special[np.argsort(self.emphasis[special], kind="stable")], px, py)
+        painter.restore()
+
+    def _draw_raster(self, painter, index, px, py, width, height) -> None:
+        flat = py[index].astype(np.int32) * width + px[index].astype(np.int32)
+        image = np.zeros((height, width), np.uint32)
+        image.reshape(-1)[flat] = self.colors[index]          # last point wins; 0 = transparent
+        for dy, dx in ((0, 1), (1, 0), (1, 1)):               # grow each point into a 2×2 dot
+            np.copyto(image[dy:, dx:], image[: height - dy, : width - dx], where=image[dy:, dx:] == 0)
+        qimage = pg.functions.ndarray_to_qimage(image.view(np.uint8).reshape(height, width, 4),
+                                                QtGui.QImage.Format.Format_RGBA8888)
+        painter.drawImage(0, 0, qimage)
+
+    def _pixmap(self, shape: int, rgb: tuple, emphasis: int) -> QtGui.QPixmap:
+        key = (shape, rgb, emphasis)
+        pix = self._pixmaps.get(key)
+        if pix is not None:
+            return pix
+        size = self.marker_size * {EMPHASIS_NONE: 1.0, EMPHASIS_NEIGHBOUR: 1.4, EMPHASIS_SELECTED: 1.8}[emphasis]
+        side = int(np.ceil(size)) + 4
+        pix = QtGui.QPixmap(side, side)
+        pix.fill(QtCore.Qt.GlobalColor.transparent)
+        p = QtGui.QPainter(pix)
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        outline = {EMPHASIS_NONE: QtGui.QColor(0, 0, 0, 90), EMPHASIS_NEIGHBOUR: QtGui.QColor(255, 140, 0),
+                   EMPHASIS_SELECTED: self.selection_color}[emphasis]
+        p.setPen(QtGui.QPen(outline, {EMPHASIS_NONE: 1.0, EMPHASIS_NEIGHBOUR: 2.0, EMPHASIS_SELECTED: 3.0}[emphasis]))
+        p.setBrush(QtGui.QColor(*rgb))
+        p.drawPath(marker_path(shape, side / 2, side / 2, size / 2))
+        p.end()
+        self._pixmaps[key] = pix
+        return pix
+
+    def _draw_markers(self, painter, order, px, py) -> None:
+        for i in order.tolist():
+            pix = self._pixmap(int(self.shapes[i]), tuple(int(c) for c in self.rgb[i]), int(self.emphasis[i]))
+            half = pix.width() / 2
+            painter.drawPixmap(QtCore.QPointF(float(px[i]) - half, float(py[i]) - half), pix)
+
+
+def marker_path(shape: int, cx: float, cy: float, r: float) -> QtGui.QPainterPath:
+    path = QtGui.QPainterPath()
+    if shape == 0:
+        path.addEllipse(QtCore.QPointF(cx, cy), r, r)
+    elif shape == 1:
+        path.addRect(QtCore.QRectF(cx - r * 0.85, cy - r * 0.85, 1.7 * r, 1.7 * r))
+    elif shape == 2:
+        path.moveTo(cx, cy - r)
+        path.lineTo(cx + r, cy + r * 0.8)
+        path.lineTo(cx - r, cy + r * 0.8)
+        path.closeSubpath()
+    else:
+        angles = np.pi / 2 + np.arange(10) * np.pi / 5
+        radii = np.where(np.arange(10) % 2 == 0, r, r * 0.45)
+        path.moveTo(cx + radii[0] * np.cos(angles[0]), cy - radii[0] * np.sin(angles[0]))
+        for a, q in zip(angles[1:], radii[1:]):
+            path.lineTo(cx + q * np.cos(a), cy - q * np.sin(a))
+        path.closeSubpath()
+    return path

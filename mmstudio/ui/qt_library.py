@@ -1,0 +1,174 @@
+"""The library: every sample with its picture, sound and caption, and every file that was skipped, with why."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from mmstudio.ui.colors import MODALITY_COLORS
+from mmstudio.ui.thumbnails import image_thumbnail, text_of, waveform_glyph
+
+ROW_HEIGHT = 58
+SearchRole = QtCore.Qt.ItemDataRole.UserRole + 1
+EntryRole = QtCore.Qt.ItemDataRole.UserRole + 2
+
+
+class LibraryModel(QtCore.QAbstractListModel):
+    """Rows: the samples, then the skipped files. An entry is ("sample", Sample) or ("error", ItemError)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.entries: list[tuple[str, object]] = []
+
+    def reset(self, dataset, extra_errors=()) -> None:
+        self.beginResetModel()
+        self.entries = [("sample", s) for s in dataset.samples]
+        self.entries += [("error", e) for e in list(dataset.errors) + list(extra_errors)]
+        self.endResetModel()
+
+    def rowCount(self, parent=QtCore.QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.entries)
+
+    def data(self, index, role=QtCore.Qt.ItemDataRole.DisplayRole):
+        kind, entry = self.entries[index.row()]
+        if role == EntryRole:
+            return self.entries[index.row()]
+        if role == SearchRole:
+            if kind == "error":
+                return f"{entry.path} {entry.reason}".lower()
+            caption = entry.items["text"].text if "text" in entry.items and entry.items["text"].text else ""
+            return f"{entry.id} {entry.label or ''} {caption}".lower()
+        if role == QtCore.Qt.ItemDataRole.ToolTipRole:
+            if kind == "error":
+                return f"{entry.path}\n{entry.reason}"
+            return "\n".join(f"{m}: {r.path or r.text}" for m, r in entry.items.items())
+        if role == QtCore.Qt.ItemDataRole.DisplayRole:
+            return entry.id if kind == "sample" else str(entry.path)
+        return None
+
+
+class LibraryDelegate(QtWidgets.QStyledItemDelegate):
+    def sizeHint(self, option, index) -> QtCore.QSize:
+        return QtCore.QSize(option.rect.width(), ROW_HEIGHT)
+
+    def paint(self, painter: QtGui.QPainter, option, index) -> None:
+        kind, entry = index.data(EntryRole)
+        painter.save()
+        rect = option.rect
+        if option.state & QtWidgets.QStyle.StateFlag.State_Selected:
+            painter.fillRect(rect, option.palette.highlight())
+        text_color = option.palette.color(QtGui.QPalette.ColorRole.HighlightedText
+                                          if option.state & QtWidgets.QStyle.StateFlag.State_Selected
+                                          else QtGui.QPalette.ColorRole.Text)
+        x = rect.left() + 4
+        thumb_rect = QtCore.QRect(x, rect.top() + 4, ROW_HEIGHT - 8, ROW_HEIGHT - 8)
+        if kind == "error":
+            painter.setPen(QtGui.QColor(220, 60, 60))
+            painter.drawText(thumb_rect, QtCore.Qt.AlignmentFlag.AlignCenter, "⚠")
+            painter.setPen(text_color)
+            body = QtCore.QRect(thumb_rect.right() + 8, rect.top() + 4, rect.width() - ROW_HEIGHT - 8, ROW_HEIGHT - 8)
+            name = str(entry.path).rsplit("/", 1)[-1] if entry.path else (entry.sample_id or "?")
+            painter.drawText(body, QtCore.Qt.TextFlag.TextWordWrap, f"{name}\n{entry.reason}")
+            painter.restore()
+            return
+        items = entry.items
+        if "image" in items and items["image"].path:
+            thumb = image_thumbnail(items["image"].path, ROW_HEIGHT - 8)
+            if thumb is not None:
+                painter.drawImage(thumb_rect, _qimage(thumb))
+        elif "audio" in items and items["audio"].path:
+            glyph = waveform_glyph(items["audio"].path, ROW_HEIGHT - 8, ROW_HEIGHT - 8)
+            if glyph is not None:
+                painter.drawImage(thumb_rect, _qimage(glyph))
+        body_x = thumb_rect.right() + 8
+        painter.setPen(text_color)
+        title_font = QtGui.QFont(option.font)
+        title_font.setBold(True)
+        painter.setFont(title_font)
+        painter.drawText(QtCore.QRect(body_x, rect.top() + 3, rect.width() - body_x - 70, 18),
+                         QtCore.Qt.AlignmentFlag.AlignLeft, entry.id)
+        painter.setFont(option.font)
+        if entry.label:
+            painter.drawText(QtCore.QRect(rect.right() - 150, rect.top() + 3, 146, 18),
+                             QtCore.Qt.AlignmentFlag.AlignRight, entry.label)
+        caption = ""
+        if "text" in items:
+            ref = items["text"]
+            caption = ref.text if ref.text is not None else text_of(ref.path, 120)
+        painter.drawText(QtCore.QRect(body_x, rect.top() + 21, rect.right() - body_x - 4, 18),
+                         QtCore.Qt.AlignmentFlag.AlignLeft,
+                         painter.fontMetrics().elidedText(caption, QtCore.Qt.TextElideMode.ElideRight,
+                                                          rect.right() - body_x - 4))
+        bx = body_x
+        for modality in ("image", "audio", "text"):
+            if modality in items:
+                painter.setBrush(QtGui.QColor(*MODALITY_COLORS[modality]))
+                painter.setPen(QtCore.Qt.PenStyle.NoPen)
+                badge = QtCore.QRect(bx, rect.top() + 40, 44, 14)
+                painter.drawRoundedRect(badge, 4, 4)
+                painter.setPen(QtGui.QColor(255, 255, 255))
+                painter.drawText(badge, QtCore.Qt.AlignmentFlag.AlignCenter, modality)
+                bx += 48
+        if entry.errors:
+            painter.setPen(QtGui.QColor(220, 60, 60))
+            painter.drawText(QtCore.QRect(bx + 4, rect.top() + 38, rect.right() - bx, 18), QtCore.Qt.AlignmentFlag.AlignLeft,
+                             f"⚠ {entry.errors[0].reason}")
+        painter.restore()
+
+
+def _qimage(image) -> QtGui.QImage:
+    image = image.convert("RGBA")
+    data = image.tobytes("raw", "RGBA")
+    return QtGui.QImage(data, image.width, image.height, 4 * image.width, QtGui.QImage.Format.Format_RGBA8888).copy()
+
+
+class QtLibrary(QtWidgets.QWidget):
+    sampleActivated = QtCore.Signal(str)   # a sample id
+
+    def __init__(self, workspace, parent=None):
+        super().__init__(parent)
+        self.workspace = workspace
+        self.model = LibraryModel(self)
+        self.proxy = QtCore.QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterRole(SearchRole)
+        self.proxy.setFilterCaseSensitivity(QtCore.Qt.CaseSensitivity.CaseInsensitive)
+        self.filter = QtWidgets.QLineEdit()
+        self.filter.setPlaceholderText("Filter by id, label or caption")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.list = QtWidgets.QListView()
+        self.list.setModel(self.proxy)
+        self.list.setItemDelegate(LibraryDelegate(self.list))
+        self.list.setUniformItemSizes(True)
+        self.list.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.list.selectionModel().selectionChanged.connect(self._selected)
+        self.counts = QtWidgets.QLabel()
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.counts)
+        workspace.datasetChanged.connect(self.refresh)
+        workspace.tableChanged.connect(self.refresh)
+
+    def refresh(self) -> None:
+        ws = self.workspace
+        table_errors = ws.table.errors if ws.table is not None else []
+        seen = {(e.path, e.reason) for e in ws.dataset.errors}
+        extra = [e for e in table_errors if (e.path, e.reason) not in seen]
+        self.model.reset(ws.dataset, extra)
+        bad = len(ws.dataset.errors) + len(extra)
+        self.counts.setText(f"{len(ws.dataset):,} samples" + (f" · {bad} skipped" if bad else ""))
+
+    def _selected(self, *_):
+        ids = []
+        for index in self.list.selectionModel().selectedIndexes():
+            kind, entry = index.data(EntryRole)
+            if kind == "sample":
+                ids.append(entry.id)
+        table = self.workspace.table
+        if table is None or not ids:
+            return
+        import numpy as np
+
+        self.workspace.select(np.flatnonzero(np.isin(table.sample_id, ids)))

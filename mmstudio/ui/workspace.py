@@ -1,0 +1,209 @@
+"""What the window shows, and the background work that keeps it current.
+
+The workspace holds the samples (a :class:`Dataset`), the current encoder, the embedding
+table of everything encoded so far, the 2-D layout of its rows and the selection. Every
+long step (loading a model, encoding, projecting) is a job on the :class:`QtRunner`; the
+window listens to the signals below.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6 import QtCore
+
+from mmstudio.core.dataset import Dataset
+from mmstudio.core.table import EmbeddingTable
+from mmstudio.ui.qt_workers import QtRunner
+
+
+class Workspace(QtCore.QObject):
+    datasetChanged = QtCore.Signal()
+    tableChanged = QtCore.Signal()          # rows added or replaced
+    layoutChanged = QtCore.Signal(bool)     # new xy; True when it is the final layout (not an animation frame)
+    selectionChanged = QtCore.Signal()
+    modelChanged = QtCore.Signal(str)
+    message = QtCore.Signal(str)            # a line for the log
+
+    def __init__(self, runner: QtRunner, model: str = "builtin", device: str = "auto", parent=None):
+        super().__init__(parent)
+        self.runner = runner
+        self.dataset = Dataset()
+        self.model_name, self.device = model, device
+        self.encoder = None
+        self.cache = None
+        self.table: EmbeddingTable | None = None
+        self.xy = np.zeros((0, 2), np.float32)
+        self.layout_final = False
+        self.projection = {"method": "umap", "n_neighbors": 15, "min_dist": 0.1, "metric": "cosine", "seed": None}
+        self.selection = np.zeros(0, np.int64)
+        self.query: tuple[str, np.ndarray] | None = None     # text and its vector
+        self._pending_samples = []
+        self._last_partial_layout = 0.0
+
+    # ------------------------------------------------------------------ opening things
+    def open_paths(self, paths) -> None:
+        paths = [str(p) for p in paths]
+
+        def load(job):
+            from mmstudio.core.sources import load_paths
+
+            job.status("reading " + ", ".join(paths[:2]) + ("…" if len(paths) > 2 else ""))
+            return load_paths(paths)
+
+        self.runner.start("open", load, label="open", on_done=self._opened)
+
+    def _opened(self, dataset: Dataset) -> None:
+        self.dataset.extend(dataset)
+        skipped = len(dataset.skipped)
+        self.message.emit(f"opened {len(dataset)} samples" + (f", {skipped} files skipped" if skipped else ""))
+        for error in dataset.skipped:
+            self.message.emit(f"  skipped {error}")
+        self.datasetChanged.emit()
+        self.encode(dataset)
+
+    # ------------------------------------------------------------------ the model
+    def set_model(self, name: str, device: str | None = None) -> None:
+        """Load a model in the background; on success re-encode everything; on failure keep the old one."""
+        device = device or self.device
+
+        def load(job):
+            from mmstudio.core.cache import EmbeddingCache
+            from mmstudio.encoders.registry import load_encoder
+
+            job.status(f"loading {name}")
+            cache = self.cache or EmbeddingCache()
+            return load_encoder(name, device=device, cache=cache), cache
+
+        def loaded(result):
+            self.encoder, self.cache = result
+            self.model_name, self.device = name, device
+            self.modelChanged.emit(name)
+            self.message.emit(f"model {self.encoder.describe()}")
+            self.table = None
+            self.xy = np.zeros((0, 2), np.float32)
+            self.tableChanged.emit()
+            if len(self.dataset):
+                self.encode(self.dataset)
+
+        self.runner.start("model", load, label=f"load model {name}", on_done=loaded,
+                          on_error=lambda m: self.message.emit(f"keeping {self.model_name}: could not load {name}"))
+
+    def ensure_model(self) -> None:
+        if self.encoder is None and "model" not in {j.kind for j in self.runner.running}:
+            self.set_model(self.model_name, self.device)
+
+    # ------------------------------------------------------------------ encoding
+    def encode(self, dataset: Dataset) -> None:
+        if self.encoder is None:
+            self._pending_samples.append(dataset)
+            self.ensure_model()
+            return
+        encoder, cache = self.encoder, self.cache
+
+        def work(job):
+            from mmstudio.encoders.embed import embed_dataset
+
+            return embed_dataset(dataset, encoder, cache=cache, job=job)
+
+        self.runner.start(f"encode-{id(dataset)}", work, label=f"encode {len(dataset)} samples",
+                          on_done=self._encoded, on_partial=self._encoded_part)
+
+    def _encoded_part(self, batch) -> None:
+        # a quick PCA picture of what is there so far, at most a few times a second
+        if time.perf_counter() - self._last_partial_layout > 0.5:
+            self._last_partial_layout = time.perf_counter()
+
+    def _encoded(self, table: EmbeddingTable) -> None:
+        if table.errors:
+            self.message.emit(f"{len(table.errors)} items could not be embedded:")
+            for error in table.errors[:200]:
+                self.message.emit(f"  {error}")
+        self.table = table if self.table is None else EmbeddingTable.concat([self.table, table])
+        self.tableChanged.emit()
+        self.reproject()
+
+    def modelReady(self) -> bool:
+        return self.encoder is not None
+
+    # ------------------------------------------------------------------ layout
+    def reproject(self, **params) -> None:
+        """PCA at once, then UMAP (or only PCA) in the background, animating from one to the other."""
+        from mmstudio.analysis.projection import pca_2d
+
+        self.projection.update(params)
+        if self.table is None or len(self.table) == 0:
+            return
+        vectors = self.table.vectors
+        self.xy = pca_2d(vectors) if len(vectors) > 2 else np.zeros((len(vectors), 2), np.float32)
+        self.layout_final = self.projection["method"] == "pca" or len(vectors) < 20
+        self.layoutChanged.emit(self.layout_final)
+        if self.layout_final:
+            return
+        options = {k: v for k, v in self.projection.items() if k != "method"}
+
+        def work(job):
+            from mmstudio.analysis.projection import project
+
+            return project(vectors, "umap", job=job, **options)
+
+        self.runner.start("project", work, label="UMAP", on_done=self._projected, on_partial=self._projected_part)
+
+    def _projected_part(self, layout) -> None:
+        xy = getattr(layout, "xy", None)
+        if xy is not None and len(xy) == len(self.xy):
+            self.xy = np.asarray(xy, np.float32)
+            self.layoutChanged.emit(False)
+
+    def _projected(self, result) -> None:
+        if self.table is None or len(result.xy) != len(self.table):
+            return  # rows changed meanwhile; a newer projection is on its way
+        self.xy = np.asarray(result.xy, np.float32)
+        self.layout_final = True
+        self.layoutChanged.emit(True)
+        self.message.emit(f"UMAP of {len(self.xy):,} points" + (" (from the layout cache)" if result.cached else
+                                                                f" in {sum(result.timing.values()):.1f} s"))
+
+    # ------------------------------------------------------------------ selection and query
+    def select(self, rows) -> None:
+        self.selection = np.unique(np.asarray(list(rows), dtype=np.int64))
+        self.selectionChanged.emit()
+
+    def neighbours(self, rows, k: int = 5) -> np.ndarray:
+        """For the selected rows, the k nearest rows of every other modality (cosine)."""
+        if self.table is None or len(rows) == 0:
+            return np.zeros(0, np.int64)
+        table = self.table
+        chosen = np.asarray(rows)
+        centre = table.vectors[chosen].mean(axis=0)
+        sims = table.vectors @ centre
+        found = []
+        for modality in table.modalities:
+            if set(table.modality[chosen]) == {modality}:
+                continue
+            idx = table.rows(modality)
+            found.extend(idx[np.argsort(-sims[idx])[:k]].tolist())
+        return np.asarray(found, np.int64)
+
+    def set_query(self, text: str, k: int = 10) -> np.ndarray:
+        """Embed a text with the current model; returns the k nearest rows (any modality)."""
+        if not text.strip() or self.encoder is None or self.table is None or len(self.table) == 0:
+            self.query = None
+            self.selectionChanged.emit()
+            return np.zeros(0, np.int64)
+        vector = self.encoder.embed("text", [text]).vectors[0]
+        sims = self.table.vectors @ vector
+        nearest = np.argsort(-sims)[:k]
+        self.query = (text, vector)
+        self.query_rows = nearest
+        self.selectionChanged.emit()
+        return nearest
+
+    def query_position(self) -> np.ndarray | None:
+        """Where the query star sits: placed among its neighbours on the current map."""
+        if self.query is None or self.table is None or len(self.xy) != len(self.table):
+            return None
+        from mmstudio.analysis.projection import place_points
+
+        return place_points(self.table.vectors, self.xy, self.query[1][None, :])[0]

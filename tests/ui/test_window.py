@@ -1,0 +1,143 @@
+"""The window as a user meets it (pytest-qt, offscreen)."""
+
+import time
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from ui_helpers import DEMO, settled
+
+
+def test_demo_opens_with_every_item_as_a_point(demo_window):
+    ws = demo_window.workspace
+    assert len(ws.dataset) == 24
+    assert len(ws.table) == 72 and len(demo_window.view.cloud.xy) == 72
+    assert set(ws.table.modality) == {"image", "audio", "text"}
+    assert "24 samples · 72 items" in demo_window.count_label.text()
+    assert demo_window.library.model.rowCount() == 24
+
+
+def drop(window, paths):
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QtGui.QDropEvent(QtCore.QPointF(50, 50), QtCore.Qt.DropAction.CopyAction, mime,
+                             QtCore.Qt.MouseButton.NoButton, QtCore.Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+
+
+def test_dropping_files_a_folder_and_a_manifest_adds_items_and_bad_files_show_why(make_window, qtbot, tmp_path):
+    from mmstudio.demo.make import make_world
+
+    make_world(tmp_path / "world", n=4, seed=8)
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    for suffix in (".png", ".txt"):
+        (loose / f"extra{suffix}").write_bytes((tmp_path / "world" / f"scene_00000{suffix}").read_bytes())
+    (loose / "broken.png").write_bytes(b"not a picture")
+    window = make_window()
+    drop(window, [loose / "extra.png", loose / "extra.txt", loose / "broken.png"])
+    qtbot.waitUntil(lambda: settled(window) and window.workspace.table is not None, timeout=120_000)
+    assert len(window.workspace.table) == 2
+    drop(window, [tmp_path / "world"])                       # a folder with a manifest
+    qtbot.waitUntil(lambda: settled(window) and len(window.workspace.table) == 14, timeout=120_000)
+    drop(window, [tmp_path / "world" / "manifest.csv"])      # the manifest itself
+    qtbot.waitUntil(lambda: settled(window) and len(window.workspace.table) == 26, timeout=120_000)
+    library = window.library.model
+    errors = [entry for kind, entry in library.entries if kind == "error"]
+    assert any("broken.png" in str(e.path) and "not an image file" in e.reason for e in errors)
+    assert "skipped" in window.count_label.text()
+
+
+def test_hover_on_a_point_shows_its_tooltip(demo_window, qtbot):
+    view = demo_window.view
+    row = int(np.flatnonzero(demo_window.workspace.table.modality == "text")[0])
+    x, y = (float(v) for v in view.cloud.xy[row])
+    scene_pos = view.viewbox.mapViewToScene(QtCore.QPointF(x, y))
+    view._hover(scene_pos)
+    assert view.hovered is not None
+    shown = demo_window.workspace.table.sample_id[view.hovered]
+    text = QtWidgets.QToolTip.text()
+    assert shown in text and demo_window.workspace.table.label[view.hovered] in text
+
+
+def test_lasso_selects_the_points_inside(demo_window):
+    view, ws = demo_window.view, demo_window.workspace
+    xy = view.cloud.xy
+    centre = xy.mean(axis=0)
+    radius = 0.5 * np.median(np.linalg.norm(xy - centre, axis=1))
+    angles = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+    polygon = centre + radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    view.viewbox.mode = "lasso"
+    view.viewbox.selected.emit(polygon, False)
+    inside = np.flatnonzero(np.linalg.norm(xy - centre, axis=1) < radius * np.cos(np.pi / 40))
+    assert set(inside) <= set(ws.selection.tolist())
+    assert len(ws.selection) < len(xy) and len(ws.selection) > 0
+    outside = np.flatnonzero(np.linalg.norm(xy - centre, axis=1) > radius)
+    assert not set(outside) & set(ws.selection.tolist())
+
+
+def test_a_query_highlights_and_lists_its_neighbours(demo_window):
+    ws = demo_window.workspace
+    rows = ws.set_query("a small red cross")
+    assert len(rows) == 10
+    cols = ws.table.columns
+    red_cross = [cols["obj1_shape"][r] == "cross" and cols["obj1_color"][r] == "red" for r in rows]
+    assert sum(red_cross[:5]) >= 4, red_cross  # the closest items show (or sound, or name) a red cross
+    assert demo_window.inspector.neighbours.count() == 10
+    emphasised = np.flatnonzero(demo_window.view.cloud.emphasis > 0)
+    assert set(rows.tolist()) <= set(emphasised.tolist())
+    assert len(demo_window.view.star.data) == 1
+
+
+def test_cancel_stops_an_encoding_job(make_window, qtbot, tmp_path):
+    from mmstudio.demo.make import make_world
+
+    window = make_window()
+    qtbot.waitUntil(lambda: window.workspace.encoder is not None, timeout=120_000)
+    make_world(tmp_path / "big", n=150, seed=1)
+    window.open_paths([tmp_path / "big"])
+    qtbot.waitUntil(lambda: any(j.kind.startswith("encode") for j in window.runner.running), timeout=60_000)
+    window.cancel.click()
+    qtbot.waitUntil(lambda: not any(j.kind.startswith("encode") for j in window.runner.running), timeout=60_000)
+    assert window.workspace.table is None or len(window.workspace.table) < 450
+
+
+def test_the_event_loop_stays_responsive_while_encoding_and_projecting(make_window, qtbot, tmp_path):
+    """Measured once the model is loaded and UMAP warmed up: importing torch and numba's first
+    compilation hold the GIL in long native calls (see the Step 5 notes)."""
+    from mmstudio.demo.make import make_world
+
+    make_world(tmp_path / "w", n=120, seed=2)
+    window = make_window()
+    qtbot.waitUntil(lambda: window.workspace.encoder is not None and not window.runner.running, timeout=300_000)
+    gaps, last = [], [time.perf_counter()]
+
+    def tick():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QtCore.QTimer()
+    timer.timeout.connect(tick)
+    timer.start(10)
+    window.open_paths([tmp_path / "w"])
+    qtbot.waitUntil(lambda: settled(window) and len(window.workspace.table) == 360, timeout=300_000)
+    timer.stop()
+    assert len(gaps) > 20
+    assert max(gaps[5:]) <= 0.1, f"longest gap {max(gaps):.3f} s"
+
+
+def test_screenshot_writes_a_non_blank_png_of_the_window_size(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "shot.png"
+    done = subprocess.run([sys.executable, "-m", "mmstudio", "screenshot", str(out), str(DEMO), "--size", "1000x700",
+                           "--select", "scene_00003"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    from PIL import Image
+
+    with Image.open(out) as im:
+        assert im.size == (1000, 700)
+        pixels = np.asarray(im.convert("RGB"))
+    assert pixels.std() > 20 and len(np.unique(pixels.reshape(-1, 3), axis=0)) > 500
