@@ -21,6 +21,7 @@ COMMANDS = {
     "align": ("mmstudio.cli.align", "how well the modalities of a table line up: retrieval, gap, Procrustes, losses"),
     "project": ("mmstudio.cli.project", "a 2-D map of a table (UMAP or PCA), written as x and y columns"),
     "screenshot": ("mmstudio.cli.screenshot", "render the window offscreen to a PNG (for docs and tests)"),
+    "fuse": ("mmstudio.cli.fuse", "fusion lab: score every fusion method under missing, noisy or mismatched modalities"),
     "demo": ("mmstudio.cli.demo", "write the demo world (demo make) or train the built-in model (demo train)"),
 }
 
