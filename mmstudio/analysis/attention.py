@@ -39,6 +39,8 @@ class AttentionMap:
     words: list[str] = field(default_factory=list)
     per_word: np.ndarray | None = None   # (words, rows, cols) or (words, frames); None where the method has none
     times: np.ndarray | None = None      # sound: each frame's centre, seconds
+    n_layers: int = 0                    # cross-attention: the layers and heads there are to pick from
+    n_heads: int = 0
 
     def word_map(self, word: str | int) -> np.ndarray:
         """The map of one word (by position, or the first token that reads ``word``)."""
@@ -115,12 +117,15 @@ class AttentionSession:
     def _cross(self, media, query, modality, layers, heads) -> AttentionMap:
         states = self._cached("states", modality, media, lambda: self.encoder.media_states(modality, [media])[0])
         (weights,), (words,) = self.encoder.cross_attention_maps(modality, [states], [query])
+        n_layers, n_heads = weights.shape[:2]
         weights = weights if layers is None else weights[list(layers)]
         weights = weights if heads is None else weights[:, list(heads)]
         per_token = weights.mean(axis=(0, 1))                      # (T, N)
         content = [i for i, w in enumerate(words) if w not in SPECIAL] or list(range(len(words)))
         whole = per_token[content].mean(axis=0)                    # the words, not [CLS]/[SEP]
-        return self._shape(modality, "cross-attention", query, whole, list(words), per_token)
+        result = self._shape(modality, "cross-attention", query, whole, list(words), per_token)
+        result.n_layers, result.n_heads = int(n_layers), int(n_heads)
+        return result
 
     def _similarity(self, media, query, modality, subtract_empty) -> AttentionMap:
         tokens = self._cached("tokens", modality, media, lambda: self.encoder.embed(modality, [media], tokens=True).tokens[0])

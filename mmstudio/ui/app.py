@@ -21,8 +21,9 @@ def make_app():
     return app
 
 
-def build_window(paths=(), settings=None):
-    """The window, shown, with its first jobs started: the given paths, or the demo world."""
+def build_window(paths=(), settings=None, recovery: bool = False):
+    """The window, shown, with its first jobs started: the given paths, or the demo world.
+    With ``recovery``, first offer the session autosaved before a crash, then autosave."""
     from PySide6 import QtCore
 
     from mmstudio.ui.qt_main_window import QtMainWindow
@@ -32,7 +33,9 @@ def build_window(paths=(), settings=None):
 
     def start():
         window.workspace.ensure_model()
-        if paths:
+        if recovery and window.projects.start_autosave():
+            pass  # the restored session's sources are opening
+        elif paths:
             window.open_paths(paths)
         elif window.settings.value("open_demo", "true") == "true":
             open_demo(window)
@@ -65,7 +68,7 @@ def warm_up(window) -> None:
 def run(paths=()) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     app = make_app()
-    window = build_window(paths)
+    window = build_window(paths, recovery=True)
     code = app.exec()
     del window
     return code

@@ -7,6 +7,7 @@ import html
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from mmstudio.ui.qt_attention import QtAttentionPane
 from mmstudio.ui.qt_library import _qimage
 from mmstudio.ui.thumbnails import image_thumbnail, waveform_glyph
 from mmstudio.ui.tooltips import item_text
@@ -33,6 +34,9 @@ class QtInspector(QtWidgets.QWidget):
         top_layout = QtWidgets.QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.picture)
+        self.attention = QtAttentionPane(workspace)
+        self.attention.setVisible(False)
+        top_layout.addWidget(self.attention)
         top_layout.addWidget(self.details)
         top_layout.addStretch(1)
         scroll = QtWidgets.QScrollArea()
@@ -59,7 +63,10 @@ class QtInspector(QtWidgets.QWidget):
         ws = self.workspace
         table = ws.table
         self.neighbours.clear()
-        if ws.query is not None and getattr(ws, "query_rows", None) is not None and table is not None:
+        self.attention.setVisible(False)
+        self.picture.setVisible(True)
+        querying = ws.query is not None and getattr(ws, "query_rows", None) is not None and table is not None
+        if querying and len(ws.selection) == 0:  # a selection wins; its map can use the query's text
             self.picture.clear()
             self.details.setText(f"<b>Query</b>: <i>{html.escape(ws.query[0])}</i>")
             self.list_title.setText("<b>Nearest items</b>")
@@ -84,6 +91,9 @@ class QtInspector(QtWidgets.QWidget):
             self.picture.setPixmap(pixmap)
         else:
             self.picture.setText(html.escape(item_text(table, row) or ""))
+        if self.attention.show_row(row):  # the map replaces the plain picture
+            self.attention.setVisible(True)
+            self.picture.setVisible(modality == "text")
         lines = [f"<b>{html.escape(str(table.label[row]))}</b> · {modality} · sample {html.escape(str(table.sample_id[row]))}"]
         if len(ws.selection) > 1:
             lines.append(f"{len(ws.selection)} items selected")

@@ -7,10 +7,13 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from mmstudio import __version__
+from mmstudio.core.project import SUFFIX
 from mmstudio.ui.qt_dialogs import ModelDialog, PreferencesDialog, ProjectionDialog, about_text
 from mmstudio.ui.qt_embedding_view import QtEmbeddingView
+from mmstudio.ui.qt_export import add_figure_menu, export_figure_dialog, export_metrics_dialog, export_table_dialog
 from mmstudio.ui.qt_inspector import QtInspector
 from mmstudio.ui.qt_library import QtLibrary
+from mmstudio.ui.qt_project import ProjectActions
 from mmstudio.ui.qt_workers import QtRunner
 from mmstudio.ui.workspace import Workspace
 
@@ -29,6 +32,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.view = QtEmbeddingView(self.workspace)
         self.view.reprojectRequested.connect(self.reproject_dialog)
         self.setCentralWidget(self.view)
+        add_figure_menu(self.view.plot, self, "map")
         self.library = QtLibrary(self.workspace)
         self.inspector = QtInspector(self.workspace)
         self.log = QtWidgets.QPlainTextEdit()
@@ -40,6 +44,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self._dock("Log", self.log, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
         self.panels: dict[str, QtWidgets.QWidget] = {}
         self._status_bar()
+        self.projects = ProjectActions(self)
         self._menus()
         self.workspace.message.connect(self.log_line)
         self.workspace.modelChanged.connect(lambda _: self._update_status())
@@ -107,11 +112,16 @@ class QtMainWindow(QtWidgets.QMainWindow):
         file.addAction("Open &Files…", QtGui.QKeySequence.StandardKey.Open, self.open_files)
         file.addAction("Open F&older…", QtGui.QKeySequence("Ctrl+Shift+O"), self.open_folder)
         file.addAction("Open &Manifest…", self.open_manifest)
+        file.addSeparator()
+        self.projects.add_to(file)
+        file.addSeparator()
         self.recent_menu = file.addMenu("Open &Recent")
         self._fill_recent()
         file.addSeparator()
         file.addAction("&Export Embeddings…", QtGui.QKeySequence("Ctrl+E"), self.export_table)
-        file.addAction("Export View as &PNG…", QtGui.QKeySequence("Ctrl+Shift+E"), self.export_view)
+        file.addAction("Export &View (PNG, SVG, PDF)…", QtGui.QKeySequence("Ctrl+Shift+E"), self.export_view)
+        file.addAction("Export &Window as PNG…", self.export_window)
+        file.addAction("Export Me&trics (JSON, CSV)…", lambda: export_metrics_dialog(self))
         file.addSeparator()
         file.addAction("&Quit", QtGui.QKeySequence.StandardKey.Quit, self.close)
         model = menu.addMenu("&Model")
@@ -142,6 +152,10 @@ class QtMainWindow(QtWidgets.QMainWindow):
     # ------------------------------------------------------------------ opening
     def open_paths(self, paths) -> None:
         paths = [str(p) for p in paths]
+        projects = [p for p in paths if p.endswith(SUFFIX)]
+        if projects:  # a project file replaces what is open
+            self.projects.open(projects[-1])
+            paths = [p for p in paths if not p.endswith(SUFFIX)]
         if not paths:
             return
         recent = [p for p in self.settings.value("recent", []) or [] if p not in paths]
@@ -198,21 +212,15 @@ class QtMainWindow(QtWidgets.QMainWindow):
             self.workspace.reproject(**dialog.values())
 
     def export_table(self) -> None:
-        if self.workspace.table is None:
-            return
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export embeddings", "embeddings.parquet",
-                                                        "Parquet (*.parquet);;NumPy (*.npz)")
-        if path:
-            table = self.workspace.table
-            if len(self.workspace.xy) == len(table):
-                table = table.with_column("x", self.workspace.xy[:, 0]).with_column("y", self.workspace.xy[:, 1])
-            table.write(path)
-            self.log_line(f"wrote {len(table):,} rows to {path}")
+        export_table_dialog(self)
 
     def export_view(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export the view", "view.png", "PNG (*.png)")
+        export_figure_dialog(self.view.plot, self, "map")
+
+    def export_window(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export the window", "mmstudio.png", "PNG (*.png)")
         if path:
-            self.view.plot.grab().save(path)
+            self.grab().save(path)
             self.log_line(f"wrote {path}")
 
     def preferences(self) -> None:
@@ -260,6 +268,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.setWindowTitle(f"mmstudio {__version__} — {ws.model_name}")
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        self.projects.clean_exit()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("state", self.saveState())
         self.runner.cancel_all()

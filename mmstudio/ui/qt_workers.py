@@ -104,13 +104,13 @@ class QtRunner(QtCore.QObject):
         def done(result):
             self._end(job)
             if current() and on_done is not None:
-                on_done(result)
+                _unless_gone(on_done, result)
 
         def failed(message):
             self._end(job)
-            self.failed.emit(message)
+            _unless_gone(self.failed.emit, message)
             if current() and on_error is not None:
-                on_error(message)
+                _unless_gone(on_error, message)
 
         queued = QtCore.Qt.ConnectionType.QueuedConnection  # always delivered on the GUI thread
         job.signals.finished.connect(done, queued)
@@ -127,7 +127,10 @@ class QtRunner(QtCore.QObject):
     def _end(self, job: QtJob) -> None:
         if job in self.running:
             self.running.remove(job)
-            self.ended.emit(job)
+            try:
+                self.ended.emit(job)
+            except RuntimeError:  # the window closed while the job ran: nobody left to tell
+                pass
 
     def cancel_all(self) -> None:
         for job in list(self.running):
@@ -138,3 +141,12 @@ class QtRunner(QtCore.QObject):
 
     def wait(self, msecs: int = 30000) -> bool:
         return self.pool.waitForDone(msecs)
+
+
+def _unless_gone(fn, *args) -> None:
+    """Deliver a job's result, unless the widgets it was meant for were closed meanwhile."""
+    try:
+        fn(*args)
+    except RuntimeError as exc:
+        if "deleted" not in str(exc):
+            raise

@@ -30,6 +30,7 @@ class Workspace(QtCore.QObject):
         super().__init__(parent)
         self.runner = runner
         self.dataset = Dataset()
+        self.sources: list[str] = []          # what the user opened, in order (for projects)
         self.model_name, self.device = model, device
         self.encoder = None
         self.cache = None
@@ -45,6 +46,7 @@ class Workspace(QtCore.QObject):
     # ------------------------------------------------------------------ opening things
     def open_paths(self, paths) -> None:
         paths = [str(p) for p in paths]
+        self.sources += [p for p in paths if p not in self.sources]
 
         def load(job):
             from mmstudio.core.sources import load_paths
@@ -53,6 +55,20 @@ class Workspace(QtCore.QObject):
             return load_paths(paths)
 
         self.runner.start("open", load, label="open", on_done=self._opened)
+
+    def clear(self) -> None:
+        """Forget every sample, item, layout, selection and query (before opening a project)."""
+        for job in list(self.runner.running):
+            if job.kind in ("open", "project") or job.kind.startswith("encode-"):
+                job.cancel()
+        self.runner.latest = {k: v for k, v in self.runner.latest.items()
+                              if not (k in ("open", "project") or k.startswith("encode-"))}
+        self.dataset, self.sources, self._pending_samples = Dataset(), [], []
+        self.table, self.xy, self.layout_final = None, np.zeros((0, 2), np.float32), False
+        self.selection, self.query = np.zeros(0, np.int64), None
+        self.datasetChanged.emit()
+        self.tableChanged.emit()
+        self.selectionChanged.emit()
 
     def _opened(self, dataset: Dataset) -> None:
         self.dataset.extend(dataset)
