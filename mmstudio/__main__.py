@@ -23,6 +23,7 @@ COMMANDS = {
     "export": ("mmstudio.cli.export", "write a table (or a selection) as Parquet, CSV, NPZ or a TensorBoard projector folder"),
     "screenshot": ("mmstudio.cli.screenshot", "render the window offscreen to a PNG (for docs and tests)"),
     "fuse": ("mmstudio.cli.fuse", "fusion lab: score every fusion method under missing, noisy or mismatched modalities"),
+    "principles": ("mmstudio.cli.principles", "textbook principles of multimodal learning, demonstrated on the demo world"),
     "demo": ("mmstudio.cli.demo", "write the demo world (demo make) or train the built-in model (demo train)"),
 }
 
@@ -62,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 141
     args = _top_parser().parse_args(argv)
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    if missing:  # a mistyped command, or a file that is not there: say so instead of opening a window
+        print(f"mmstudio: {missing[0]}: no such command, file or folder (commands: {', '.join(COMMANDS)})",
+              file=sys.stderr)
+        return 2
     if args.info:
         from mmstudio.cli import info
 

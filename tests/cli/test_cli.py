@@ -112,3 +112,11 @@ def test_attend_writes_an_overlay_the_size_of_the_image_or_a_sound_picture(tmp_p
     assert main(["attend", str(tmp_path / "w" / "scene_00000.png"), "--text", "a red circle", "--word", "zebra",
                  "--out", str(out)]) == 2
     assert "not a token" in capsys.readouterr().err
+
+
+def test_a_mistyped_command_is_an_error_not_a_window(capsys):
+    from mmstudio.__main__ import main
+
+    assert main(["principlez"]) == 2
+    err = capsys.readouterr().err
+    assert "principlez: no such command, file or folder" in err and "principles" in err

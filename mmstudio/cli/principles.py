@@ -1,0 +1,79 @@
+"""``mmstudio principles NAME [--json] [--table T.parquet]``: a textbook principle of multimodal
+learning, demonstrated on the demo world (or a table of yours) and printed as numbers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from mmstudio.analysis.principles import PRINCIPLES
+
+
+def _floats(text: str) -> list[float]:
+    return [float(v) for v in text.split(",") if v.strip()]
+
+
+def add_arguments(parser) -> None:
+    names = "\n".join(f"  {name}: {p.help}" for name, p in PRINCIPLES.items())
+    parser.epilog = f"principles:\n{names}"
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("name", metavar="NAME", help="one of: " + ", ".join(PRINCIPLES))
+    parser.add_argument("--json", action="store_true", help="print the whole result (curves, grids) as JSON")
+    parser.add_argument("--table", metavar="T", default=None,
+                        help="an embedding table (.parquet or .npz) instead of the demo world's, built once "
+                             "into the cache folder (complementarity, redundancy, dominance, sample-complexity)")
+    parser.add_argument("--task", default=None, help="label column (complementarity and sample-complexity: xor; "
+                                                     "dominance: shape)")
+    parser.add_argument("--modalities", default=None, metavar="A,B", help="the two modalities (default: image,audio)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of splits, noise and initialisation")
+    parser.add_argument("--alpha", type=float, default=None, help="dominance: OGM-GE's α (default 0.5)")
+    parser.add_argument("--epochs", type=int, default=None, help="dominance: epochs (default 20)")
+    parser.add_argument("--means", type=_floats, default=None, metavar="M1,M2", help="poe-moe: the experts' means")
+    parser.add_argument("--variances", type=_floats, default=None, metavar="V1,V2",
+                        help="poe-moe: the experts' variances")
+    parser.add_argument("--weights", type=_floats, default=None, metavar="W1,W2", help="poe-moe: mixture weights")
+
+
+def run(args) -> int:
+    from mmstudio.analysis.principles import run_principle
+    from mmstudio.core.jobs import TqdmJob
+
+    if args.name not in PRINCIPLES:
+        print(f"mmstudio principles: unknown principle {args.name!r}; choose one of: {', '.join(PRINCIPLES)}",
+              file=sys.stderr)
+        return 2
+    table = None
+    if args.table and PRINCIPLES[args.name].uses_table:
+        from mmstudio.core.table import EmbeddingTable
+        from mmstudio.core.table_files import TableFormatError
+
+        try:
+            table = EmbeddingTable.read(args.table)
+        except (OSError, TableFormatError) as exc:
+            print(f"mmstudio principles: {exc}", file=sys.stderr)
+            return 2
+    options = {"task": args.task, "seed": args.seed, "alpha": args.alpha, "epochs": args.epochs}
+    if args.name == "poe-moe":
+        options.update(means=args.means, variances=args.variances, weights=args.weights)
+    if args.modalities:
+        modalities = tuple(m.strip() for m in args.modalities.split(",") if m.strip())
+        if len(modalities) != 2:
+            print("mmstudio principles: --modalities takes two names, e.g. image,audio", file=sys.stderr)
+            return 2
+        options["modalities"] = modalities
+    job = TqdmJob(args.name)
+    try:
+        result = run_principle(args.name, table, job=job, **options)
+    except ValueError as exc:
+        print(f"mmstudio principles {args.name}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        job.close()
+    if args.json:
+        json.dump(result.to_dict(), sys.stdout, indent=1, ensure_ascii=False, allow_nan=False)
+        print()
+    else:
+        print(f"{args.name}: {result.statement}\n")
+        print("\n".join(result.summary()))
+    return 0
