@@ -162,6 +162,8 @@ def fit_umap(vectors, *, n_neighbors: int = 15, min_dist: float = 0.1, metric: s
                         init=init, precomputed_knn=precomputed, tqdm_kwds=hook.tqdm_kwds(), verbose=False)
     t = time.perf_counter()
     xy = reducer.fit_transform(x).astype(np.float32)
+    if hook.cancelled:
+        job.check()
     if hook.started is not None:  # the graph (and descent) before the first epoch, the layout after
         timing["graph"] = hook.started - t
         timing["layout"] = time.perf_counter() - hook.started
@@ -233,7 +235,7 @@ class _EpochHook:
         if self.job is not None:
             if not self._cancelled and self.job.cancelled():
                 self._cancelled = True
-                self.job.check()
+                self._raise_cancelled()
             self.job.progress(done, total or None)
         every = max(1, math.ceil(total / self.snapshots)) if self.snapshots and total else 0
         embedding = names.get("head_embedding")
@@ -244,6 +246,28 @@ class _EpochHook:
             if self.job is not None:
                 self.job.partial(layout)
         return 0
+
+
+    def _raise_cancelled(self) -> None:
+        """Stop the epoch loop by raising :class:`Cancelled` through tqdm — releasing first the
+        write lock that tqdm's ``refresh`` holds while it writes to us: tqdm releases it without
+        a ``finally``, and a lock left held by a finished thread stalls every later progress bar
+        in the process (every UMAP). Outside ``refresh`` the fit runs on and
+        :func:`fit_umap` raises when it returns."""
+        frame = sys._getframe(2)
+        while frame is not None and frame.f_code.co_name not in _LAYOUT_FUNCTIONS:
+            if frame.f_code.co_name == "refresh" and not frame.f_locals.get("nolock", True):
+                bar = frame.f_locals.get("self")
+                lock = getattr(bar, "_lock", None)
+                if lock is not None:
+                    lock.release()
+                    self.job.check()
+                return
+            frame = frame.f_back
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
 
 
 def warm_up(job=None) -> float:

@@ -115,12 +115,34 @@ def test_pca_matches_scikit_learn_up_to_sign():
         np.testing.assert_allclose(ours * signs, theirs, atol=2e-3 * np.abs(theirs).max())
 
 
+def _tqdm_lock_is_free():
+    import threading
+
+    from tqdm import tqdm
+
+    got = []
+
+    def take_and_give_back():  # from another thread, as the next job's progress bar would
+        locks = tqdm.get_lock().locks
+        taken = [lock.acquire(timeout=5) for lock in locks]
+        got.append(all(taken))
+        for lock, ok in zip(locks[::-1], taken[::-1]):
+            if ok:
+                lock.release()
+
+    thread = threading.Thread(target=take_and_give_back)
+    thread.start()
+    thread.join()
+    assert got == [True]
+
+
 def test_cancelling_stops_a_long_fit_promptly():
     x, _ = clustered(2000, d=32, seed=3)
     job = RecordingJob(cancel_at_epoch=3)
     with pytest.raises(Cancelled):
         project(x, n_epochs=100_000, cache=False, job=job)  # would run for many minutes
     assert job.total == 100_000 and job.done <= 4
+    _tqdm_lock_is_free()  # a cancelled fit must not leave tqdm's write lock held (it stalls every later UMAP)
     early = RecordingJob()
     early.cancel()
     with pytest.raises(Cancelled):
