@@ -92,6 +92,10 @@ def test_the_window_shows_before_torch_transformers_or_umap_are_imported():
         window.show()
         app.processEvents()
         print(",".join(sorted({m.split(".")[0] for m in sys.modules} & {"torch", "transformers", "umap", "numba"})))
+        from mmstudio.ui.app import dispose
+        dispose(window)  # as the app does when it quits
+        del window
+        import gc; gc.collect()
     """)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -70,5 +71,16 @@ def run(paths=()) -> int:
     app = make_app()
     window = build_window(paths, recovery=True)
     code = app.exec()
+    dispose(window)
     del window
+    gc.collect()  # free the window's Qt objects now (see dispose)
     return code
+
+
+def dispose(window) -> None:
+    """Stop the window's jobs and close it. The caller then drops its reference and runs
+    ``gc.collect()`` while Qt is still up: left to the interpreter's last garbage collection,
+    the window's objects can make PySide6 6.12 abort at exit ("bool_dealloc")."""
+    window.runner.cancel_all()
+    window.runner.wait(5000)
+    window.close()

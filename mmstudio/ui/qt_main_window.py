@@ -46,6 +46,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self._status_bar()
         self.projects = ProjectActions(self)
         self._menus()
+        self._panels()
         self.workspace.message.connect(self.log_line)
         self.workspace.modelChanged.connect(lambda _: self._update_status())
         self.workspace.tableChanged.connect(self._update_status)
@@ -64,8 +65,23 @@ class QtMainWindow(QtWidgets.QMainWindow):
             QtCore.QTimer.singleShot(0, self._default_sizes)
         self._update_status()
 
+    def _panels(self) -> None:
+        """The analysis panels, as tabs below the map (the Log is the last tab)."""
+        from mmstudio.ui.qt_alignment import QtAlignmentPanel
+
+        alignment = QtAlignmentPanel(self.workspace, self.view)
+        alignment.lazy = True
+        self.add_panel("Alignment", alignment)
+        from mmstudio.ui.qt_fusion import QtFusionPanel
+
+        self.add_panel("Fusion lab", QtFusionPanel(self.workspace, self.view))
+        from mmstudio.ui.qt_principles import QtPrinciplesPanel
+
+        self.add_panel("Principles", QtPrinciplesPanel(self.workspace))
+        self.docks["Log"].raise_()
+
     def _default_sizes(self) -> None:
-        self.resizeDocks([self.docks["Log"]], [150], QtCore.Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["Log"]], [340], QtCore.Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["Library"], self.docks["Inspector"]], [300, 330], QtCore.Qt.Orientation.Horizontal)
 
     # ------------------------------------------------------------------ layout

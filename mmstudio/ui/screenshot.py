@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 import time
@@ -64,7 +65,9 @@ def screenshot(out, paths=(), *, panel: str | None = None, size=(1400, 860), sel
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(out))
-    window.runner.cancel_all()
-    window.runner.wait(10000)
-    window.close()
+    from mmstudio.ui.app import dispose
+
+    dispose(window)
+    del window
+    gc.collect()  # while Qt is up (see dispose)
     return out

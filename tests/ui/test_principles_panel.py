@@ -1,0 +1,179 @@
+"""The principles lab panel: live PoE/MoE sliders against the closed forms, the XOR page's bars,
+the dominance page's OGM-GE toggle, the cache, settings and the report — on a small synthetic
+table (image and audio rows with ``shape`` and ``xor`` columns) handed to the panel as its demo
+table, so nothing is rendered or embedded."""
+
+import numpy as np
+import pytest
+
+N, DIM = 300, 16
+
+
+def small_table(n: int = N, seed: int = 0):
+    """``xor`` = (bit seen in the image) ≠ (bit heard in the audio); ``shape`` in both, far
+    louder in the audio (the dominant branch)."""
+    from mmstudio.core.table import EmbeddingTable
+
+    rng = np.random.default_rng(seed)
+    shape, a, b = rng.integers(0, 3, n), rng.integers(0, 2, n), rng.integers(0, 2, n)
+
+    def vectors(bit, gain, noise):
+        v = noise * rng.standard_normal((n, DIM))
+        v[:, 0] += 2.0 * (2 * bit - 1)
+        v[np.arange(n), 2 + shape] += gain
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    names = np.array(["circle", "square", "star"], object)[shape]
+    xor = (a != b).astype(int).astype(str)
+    return EmbeddingTable(np.array([f"s{i}" for i in range(n)] * 2, object),
+                          np.array(["image"] * n + ["audio"] * n, object), np.array([""] * (2 * n), object),
+                          np.concatenate([names, names]), np.vstack([vectors(a, 1.0, 0.6), vectors(b, 3.0, 0.4)]),
+                          {"shape": np.concatenate([names, names]), "xor": np.concatenate([xor, xor])})
+
+
+@pytest.fixture
+def panel(qtbot):
+    from mmstudio.ui.app import make_app
+    from mmstudio.ui.qt_principles import QtPrinciplesPanel
+    from mmstudio.ui.qt_workers import QtRunner
+    from mmstudio.ui.workspace import Workspace
+
+    make_app()
+    runner = QtRunner(threads=2)
+    workspace = Workspace(runner)
+    panel = QtPrinciplesPanel(workspace)
+    panel.demo_table = small_table()
+    qtbot.addWidget(panel)
+    yield panel
+    runner.cancel_all()
+    runner.wait(30000)
+
+
+def finish(qtbot, panel, name, timeout=60_000):
+    """Run ``name`` for its page's options and wait for the result."""
+    with qtbot.waitSignal(panel.resultShown, timeout=timeout, check_params_cb=lambda n: n == name):
+        panel.run(name)
+    return panel.pages[name]
+
+
+def test_poe_moe_sliders_redraw_the_closed_form_variances(panel):
+    from mmstudio.analysis.principle_poe_moe import gaussian, moe_moments, poe_moments
+
+    page = panel.pages["poe-moe"]
+    panel.show_page("poe-moe")
+    panel.run("poe-moe")
+    for key, position in (("variance1", 59), ("variance2", 9), ("mean1", 30), ("mean2", 75), ("weight1", 80)):
+        page.sliders[key].slider.setValue(position)    # as a drag would: the page redraws at once
+        v = page.values()
+        means, variances = (v["mean1"], v["mean2"]), (v["variance1"], v["variance2"])
+        weights = (v["weight1"], 1 - v["weight1"])
+        poe_mean, poe_var = poe_moments(means, variances)
+        moe_mean, moe_var = moe_moments(means, variances, weights)
+        assert page.shown["poe_variance"] == pytest.approx(poe_var)
+        assert page.shown["moe_variance"] == pytest.approx(moe_var)
+        assert page.shown["poe_mean"] == pytest.approx(poe_mean)
+        assert f"{poe_var:.3f}" in page.readout.text() and f"{moe_var:.3f}" in page.readout.text()
+        x, y = page.curves["product (PoE)"].getData()
+        np.testing.assert_allclose(y, gaussian(x, poe_mean, poe_var), rtol=1e-6, atol=1e-9)
+        x, y = page.curves["mixture (MoE)"].getData()
+        mixture = weights[0] * gaussian(x, means[0], variances[0]) + weights[1] * gaussian(x, means[1], variances[1])
+        np.testing.assert_allclose(y, mixture, rtol=1e-9, atol=1e-12)
+        x, y = page.curves["expert 1"].getData()
+        np.testing.assert_allclose(y, gaussian(x, means[0], variances[0]), rtol=1e-9)
+    assert v == {"variance1": 3.0, "variance2": 0.5, "mean1": -2.0, "mean2": 2.5, "weight1": 0.8}
+    assert page.statement.text() == panel.results["poe-moe"].statement and "narrower" in page.statement.text()
+
+
+def test_xor_page_additive_at_chance_interaction_solves_it(panel, qtbot):
+    page = panel.pages["complementarity"]
+    assert page.data_label.text().startswith("Data: the demo world")   # the workspace has no table
+    page = finish(qtbot, panel, "complementarity")
+    assert page.values["additive"] == pytest.approx(0.5, abs=0.06)
+    assert page.values["interaction"] >= 0.99
+    assert page.values["interaction_emap"] == pytest.approx(0.5, abs=0.06)
+    assert "demo_mlp" in page.values and "EMAP gap" in page.readout.text()
+    assert page.statement.text() == panel.results["complementarity"].statement
+    bars = [item for item in page.toy_plot.getPlotItem().items if type(item).__name__ == "BarGraphItem"]
+    np.testing.assert_allclose(bars[0].opts["height"], [page.values[k] for k in
+                                                        ("additive", "interaction", "interaction_emap")])
+    # the same options again: from the cache, no job
+    jobs = []
+    panel.runner.started.connect(jobs.append)
+    panel.run("complementarity")
+    assert not jobs and not panel.busy() and page.result is panel.results["complementarity"]
+
+
+def test_dominance_ogm_ge_shows_a_smaller_gradient_ratio(panel, qtbot):
+    page = panel.pages["dominance"]
+    page.epochs.setValue(6)
+    page._options_timer.stop()            # run now rather than after the debounce
+    page.ogm.setChecked(True)
+    finish(qtbot, panel, "dominance")
+    with_ogm = page.shown_ratio
+    curves = page.grad_plot.getPlotItem().listDataItems()
+    assert len(curves[0].getData()[0]) == 6 and page.shown_run == "OGM-GE"
+    page.ogm.setChecked(False)            # display only: no retraining
+    assert not panel.busy()
+    plain = page.shown_ratio
+    assert page.shown_run == "plain" and plain > 1 and with_ogm < plain
+    assert f"{plain:.2f}" in page.readout.text()
+    # a new α: "computing…" with the previous plot kept until the new result arrives
+    result = page.result
+    page.alpha.setValue(1.0)
+    page._options_timer.stop()
+    with qtbot.waitSignal(panel.resultShown, timeout=60_000):
+        panel.run("dominance")
+        assert page.status.text().startswith("computing") and page.result is result
+        assert page.grad_plot.getPlotItem().listDataItems()
+    assert page.result is not result and page.result.alpha == 1.0 and page.status.text() == ""
+
+
+def test_settings_round_trip_and_report(panel, qtbot):
+    from mmstudio.ui.qt_principles import QtPrinciplesPanel
+
+    assert panel.report() is None
+    panel.show_page("poe-moe")
+    panel.pages["poe-moe"].sliders["variance2"].set_value(2.0)   # redraws the PoE page at once
+    assert set(panel.report()) == {"poe-moe"}
+    panel.pages["dominance"].alpha.setValue(0.8)
+    panel.pages["dominance"]._options_timer.stop()
+    panel.pages["dominance"].ogm.setChecked(False)
+    finish(qtbot, panel, "late-fusion", timeout=120_000)
+    panel.run("poe-moe")
+    report = panel.report()
+    assert set(report) == {"late-fusion", "poe-moe"}
+    assert report["poe-moe"]["variances"] == [1.0, 2.0]
+    assert report["late-fusion"]["scores"]["exact"]["logit sum"]["ece"] < 0.05
+    settings = panel.settings()
+    assert settings["page"] == "poe-moe" and settings["pages"]["dominance"] == {
+        "alpha": 0.8, "epochs": 20, "ogm": False, "reweight": True}
+
+    other = QtPrinciplesPanel(panel.workspace)
+    qtbot.addWidget(other)
+    other.apply_settings(settings)
+    assert other.settings() == settings
+    assert other.results["poe-moe"].poe_variance == pytest.approx(1 / (1 / 1.0 + 1 / 2.0))
+    assert not other.busy()              # nothing trains for a page that is not on screen
+
+
+def test_uses_the_workspace_table_when_it_has_the_columns(panel, qtbot):
+    table = small_table(seed=1)
+    panel.workspace.table = table
+    panel.workspace.tableChanged.emit()
+    assert panel.table_for("redundancy", {})[0] is table
+    assert "open table (300 samples" in panel.pages["redundancy"].data_label.text()
+    assert panel.table_for("late-fusion", {})[0] is None          # takes no table
+    without_xor = table.take(np.arange(len(table)))
+    del without_xor.columns["xor"]
+    panel.workspace.table = without_xor
+    assert panel.table_for("redundancy", {})[0] is None           # falls back to the demo world
+    panel.workspace.table = table
+    page = finish(qtbot, panel, "redundancy")
+    assert page.values["shape"]["both"] >= 0.9
+    assert page.values["xor"]["no audio"] <= 0.7                  # a complementary task falls without one
+    page.how.setCurrentIndex(1)
+    assert page.values["xor"]["no image"] == pytest.approx(page.result.mean_filled["xor"]["image"])
+    assert any(key[0] == "redundancy" for key in panel.cache)
+    panel.workspace.table = small_table(seed=2)      # a new table: the old one's results are forgotten
+    panel.workspace.tableChanged.emit()
+    assert not any(key[0] == "redundancy" for key in panel.cache)
