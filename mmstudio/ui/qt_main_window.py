@@ -18,6 +18,7 @@ from mmstudio.ui.qt_workers import QtRunner
 from mmstudio.ui.workspace import Workspace
 
 MAX_RECENT = 10
+QUIET_PROGRESS = {"warm-up"}  # background jobs whose step counts mean nothing to a user
 
 
 class QtMainWindow(QtWidgets.QMainWindow):
@@ -258,7 +259,10 @@ class QtMainWindow(QtWidgets.QMainWindow):
 
     def _job_started(self, job) -> None:
         job.signals.status.connect(lambda text, j=job: self.job_label.setText(f"{j.label}: {text}"))
-        job.signals.progressed.connect(self._job_progress)
+        if job.kind not in QUIET_PROGRESS:
+            job.signals.progressed.connect(self._job_progress)
+        else:  # housekeeping: a busy bar, not a percentage that sits at 100%
+            self.progress.setRange(0, 0)
         self._job_ended(None)
 
     def _job_progress(self, done: int, total: int) -> None:
