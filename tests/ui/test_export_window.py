@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 from pypdf import PdfReader
-from PySide6 import QtCore, QtGui
+from PySide6 import QtGui
 
 from mmstudio.ui.qt_export import export_figure, start_table_export
 
