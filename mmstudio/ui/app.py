@@ -13,6 +13,7 @@ def make_app():
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("mmstudio")
     app.setOrganizationName("mmstudio")
+    app.setDesktopFileName("io.github.mmstudio.mmstudio")  # packaging/linux/: the menu entry's icon on Wayland
     app.setStyle("Fusion")  # follows the system's light or dark scheme (Qt ≥ 6.5)
     import pyqtgraph as pg
 
