@@ -9,7 +9,7 @@ from pathlib import Path
 import mmstudio
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("torch", "transformers", "umap", "PySide6", "pyqtgraph", "pyarrow")
+HEAVY = ("torch", "transformers", "umap", "PySide6", "pyqtgraph", "pyarrow", "ray")
 QT_FREE = ("core", "encoders", "analysis", "export", "demo", "cli")
 
 

@@ -7,7 +7,7 @@ import sys
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("table", metavar="IN", help="an embedding table written by `mmstudio embed` (.parquet or .npz)")
+    parser.add_argument("table", metavar="IN", help="an embedding table written by `mmstudio embed` (.parquet, .npz or a folder of shards)")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON instead of text")
     parser.add_argument("--temperature", type=float, default=None, metavar="T",
                         help="InfoNCE temperature (default: 0.07)")

@@ -11,7 +11,8 @@ from mmstudio.encoders.registry import DEFAULT_MODEL
 
 def add_arguments(parser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files, folders and manifests (.csv, .jsonl), mixed")
-    parser.add_argument("--out", required=True, metavar="FILE", help="output table: FILE.parquet or FILE.npz")
+    parser.add_argument("--out", required=True, metavar="FILE",
+                        help="output table: FILE.parquet or FILE.npz; with --engine ray a folder of Parquet shards")
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help=f"'{DEFAULT_MODEL}', a Hugging Face hub id or a local model folder (default: %(default)s)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
@@ -19,8 +20,17 @@ def add_arguments(parser) -> None:
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"),
                         help="autocast precision on a GPU (default: bf16 where supported, else fp16; fp32 on CPU)")
     parser.add_argument("--batch-size", type=int, default=None, metavar="N", help="items per model call")
-    parser.add_argument("--workers", type=int, default=None, metavar="N", help="decoding threads")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="decoding threads; with --engine ray, encoder actors (default: one per GPU group, "
+                             "or half the CPUs)")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
+    parser.add_argument("--engine", default="local", choices=("local", "ray"),
+                        help="local: this process; ray: a Ray cluster, needs mmstudio[distributed] (default: local)")
+    parser.add_argument("--address", default=None, metavar="ADDR",
+                        help="with --engine ray: the cluster to join (e.g. ray://head:10001 or auto; "
+                             "default: RAY_ADDRESS, else a local Ray instance)")
+    parser.add_argument("--gpus-per-worker", type=float, default=0, metavar="G",
+                        help="with --engine ray: GPUs per encoder actor (default: 0, CPU)")
 
 
 def run(args) -> int:
@@ -32,6 +42,8 @@ def run(args) -> int:
     from mmstudio.encoders.embed import embed_dataset
     from mmstudio.encoders.registry import load_encoder
 
+    if args.engine == "ray":
+        return run_ray(args)
     suffix = args.out.lower().rsplit(".", 1)[-1]
     if f".{suffix}" not in READERS:
         print(f"mmstudio embed: --out {args.out}: use a .parquet or .npz file", file=sys.stderr)
@@ -65,6 +77,47 @@ def run(args) -> int:
           f"in {elapsed:.1f} s → {args.out}", file=sys.stderr)
     print_skipped(table.errors)
     return 0 if len(table) else 1
+
+
+def run_ray(args) -> int:
+    """``--engine ray``: the same listing and rows, encoded on a Ray cluster into Parquet shards in a folder."""
+    from pathlib import Path
+
+    from mmstudio.core.formats import MODALITIES
+    from mmstudio.core.jobs import TqdmJob
+    from mmstudio.encoders.base import ModelError
+    from mmstudio.encoders.distributed import DistributedError, embed_with_ray
+
+    if Path(args.out).suffix.lower() == ".npz" or Path(args.out).is_file():
+        print(f"mmstudio embed: --out {args.out}: --engine ray writes a folder of Parquet shards; give a folder",
+              file=sys.stderr)
+        return 2
+    if (args.batch_size is not None and args.batch_size < 1) or (args.workers is not None and args.workers < 1) \
+            or args.gpus_per_worker < 0:
+        print("mmstudio embed: --batch-size and --workers must be at least 1, --gpus-per-worker 0 or more",
+              file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    job = TqdmJob("embedding")
+    try:
+        result = embed_with_ray(args.paths, args.out, args.model, address=args.address,
+                                gpus_per_worker=args.gpus_per_worker, workers=args.workers,
+                                batch_size=args.batch_size, cache=not args.no_cache, device=args.device,
+                                precision=args.precision, job=job)
+    except (DistributedError, ModelError) as exc:
+        print(f"mmstudio embed: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"mmstudio embed: cannot write {args.out}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        job.close()
+    detail = ", ".join(f"{result.counts[m]} {m}" for m in MODALITIES if result.counts[m])
+    print(f"embedded {result.rows} items ({detail or 'none'}) with {result.described} in "
+          f"{time.perf_counter() - start:.1f} s → {args.out} ({len(result.files)} shard"
+          f"{'s' if len(result.files) != 1 else ''})", file=sys.stderr)
+    print_skipped(result.errors)
+    return 0 if result.rows else 1
 
 
 def print_skipped(errors, limit: int = 5, stream=None) -> None:

@@ -15,7 +15,7 @@ FORMATS = ("parquet", "csv", "npz", "tensorboard")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("table", metavar="IN", help="an embedding table written by mmstudio (.parquet or .npz)")
+    parser.add_argument("table", metavar="IN", help="an embedding table written by mmstudio (.parquet, .npz or a folder of shards)")
     parser.add_argument("--format", choices=FORMATS, default=None,
                         help="what to write (default: from the suffix of --out; no suffix: tensorboard)")
     parser.add_argument("--out", required=True, metavar="PATH",

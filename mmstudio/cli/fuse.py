@@ -10,7 +10,7 @@ IMPUTE = {"zero": "zero", "mean": "mean", "cross": "cross-modal", "cross-modal":
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("table", metavar="IN", help="an embedding table written by `mmstudio embed` (.parquet or .npz)")
+    parser.add_argument("table", metavar="IN", help="an embedding table written by `mmstudio embed` (.parquet, .npz or a folder of shards)")
     parser.add_argument("--label", required=True, metavar="COL",
                         help="the column to predict (`label` or any metadata column, e.g. shape)")
     parser.add_argument("--methods", default="all", metavar="LIST",

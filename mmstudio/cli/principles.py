@@ -21,7 +21,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("name", metavar="NAME", help="one of: " + ", ".join(PRINCIPLES))
     parser.add_argument("--json", action="store_true", help="print the whole result (curves, grids) as JSON")
     parser.add_argument("--table", metavar="T", default=None,
-                        help="an embedding table (.parquet or .npz) instead of the demo world's, built once "
+                        help="an embedding table (.parquet, .npz, a folder of shards) instead of the demo world's, built once "
                              "into the cache folder (complementarity, redundancy, dominance, sample-complexity)")
     parser.add_argument("--task", default=None, help="label column (complementarity and sample-complexity: xor; "
                                                      "dominance: shape)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 import time
+from os.path import isdir
 
 from mmstudio.core.formats import MODALITIES
 
@@ -13,7 +14,7 @@ SEED_HELP = ("fixed random seed: the same map every time, but umap-learn then ru
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("input", metavar="IN", help="an embedding table (.parquet or .npz, from `mmstudio embed`)")
+    parser.add_argument("input", metavar="IN", help="an embedding table (.parquet, .npz or a folder of Parquet shards, from `mmstudio embed`)")
     parser.add_argument("--out", required=True, metavar="OUT", help="the table with x and y columns (.parquet or .npz)")
     parser.add_argument("--method", default="umap", choices=("umap", "pca"), help="default: %(default)s")
     parser.add_argument("--neighbors", type=int, default=15, metavar="K",
@@ -31,8 +32,9 @@ def add_arguments(parser) -> None:
 
 def _usage_error(args) -> str | None:
     for name in (args.input, args.out):
-        if name.lower().rsplit(".", 1)[-1] not in ("parquet", "npz"):
-            return f"{name}: use a .parquet or .npz file"
+        if name.lower().rsplit(".", 1)[-1] not in ("parquet", "npz") and not (name is args.input and isdir(name)):
+            return f"{name}: use a .parquet or .npz file" + (" (or a folder of Parquet shards)" if name is args.input
+                                                            else "")
     if args.neighbors < 2:
         return "--neighbors must be at least 2"
     if not 0.0 <= args.min_dist <= 1.0:

@@ -3,7 +3,8 @@
 Parquet columns: ``sample_id``, ``modality``, ``path``, ``label``, the extra columns,
 ``embedding`` (fixed-size list of float32) and ``error`` (null on embedded rows; on an error
 row the embedding is null and ``error`` holds the reason). The model name, dimension and
-other facts live in the schema metadata under the key ``mmstudio``.
+other facts live in the schema metadata under the key ``mmstudio``. A folder of such Parquet
+files (the shards ``mmstudio embed --engine ray`` writes, ``part-00000.parquet``…) reads as one table.
 """
 
 from __future__ import annotations
@@ -72,6 +73,10 @@ def read_parquet(path: Path) -> EmbeddingTable:
     meta = json.loads((arrow.schema.metadata or {}).get(META_KEY, b"{}"))
     if "embedding" not in arrow.column_names:
         raise TableFormatError(f"{path}: no 'embedding' column; is it an mmstudio table?")
+    return _from_arrow(arrow, meta, path)
+
+
+def _from_arrow(arrow, meta: dict, path) -> EmbeddingTable:
     data = {name: arrow.column(name) for name in arrow.column_names}
     error = data.pop("error").to_pylist() if "error" in data else [None] * arrow.num_rows
     ok = np.array([e is None for e in error], dtype=bool)
@@ -91,6 +96,12 @@ def read_parquet(path: Path) -> EmbeddingTable:
 def _vectors(column, ok, path) -> np.ndarray:
     import pyarrow as pa
 
+    if pa.types.is_fixed_size_list(column.type) and column.num_chunks > 1:  # shards: one copy, not two
+        dim = column.type.list_size
+        views = [(c.flatten() if c.offset else c.values).to_numpy(zero_copy_only=False).reshape(-1, dim)[: len(c)]
+                 for c in column.chunks]
+        vectors = np.concatenate(views).astype(np.float32, copy=False)  # a new, writable array
+        return vectors if ok.all() else vectors[ok]
     column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     if pa.types.is_fixed_size_list(column.type):
         dim = column.type.list_size
@@ -118,6 +129,55 @@ def _column(column) -> np.ndarray:
     if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
         return column.to_numpy().astype(np.float64)
     return _strings(column.cast(pa.string()) if not pa.types.is_string(column.type) else column)
+
+
+# --------------------------------------------------------------------------- a folder of Parquet shards
+def shard_files(folder: Path) -> list[Path]:
+    """The shards of a table folder, in order: its ``*.parquet`` files (hidden ones are half-written)."""
+    return sorted(p for p in Path(folder).glob("*.parquet") if not p.name.startswith((".", "_")) and p.is_file())
+
+
+def read_parquet_folder(folder: Path) -> EmbeddingTable:
+    """Shards written by ``mmstudio embed --engine ray`` (or any Parquet files of one model): one table.
+
+    Each shard is memory-mapped; they must share the model and the dimension. A column that
+    some shards lack is blank in their rows.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = shard_files(folder)
+    if not files:
+        raise TableFormatError(f"{folder}: a folder without Parquet shards (*.parquet)")
+
+    def read(file):
+        try:
+            return pq.read_table(file, memory_map=True)
+        except Exception as exc:
+            raise TableFormatError(f"{file}: not a readable Parquet file ({exc})") from exc
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(8, len(files))) as pool:
+        parts = list(pool.map(read, files))
+    first = None
+    for file, part in zip(files, parts):
+        meta = json.loads((part.schema.metadata or {}).get(META_KEY, b"{}"))
+        if "embedding" not in part.column_names:
+            raise TableFormatError(f"{file}: no 'embedding' column; is it an mmstudio table?")
+        dim = part.schema.field("embedding").type
+        if first is None:
+            first = (file, meta, dim)
+        elif (meta.get("model"), meta.get("info", {}).get("identity")) != \
+                (first[1].get("model"), first[1].get("info", {}).get("identity")):
+            raise TableFormatError(f"{folder}: {file.name} and {first[0].name} were embedded by different models")
+        elif dim != first[2]:
+            raise TableFormatError(f"{folder}: {file.name} has embeddings of type {dim}, {first[0].name} {first[2]}")
+    try:
+        arrow = pa.concat_tables([p.replace_schema_metadata(None) for p in parts], promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise TableFormatError(f"{folder}: shards with clashing columns ({exc})") from exc
+    return _from_arrow(arrow, first[1], folder)
 
 
 # --------------------------------------------------------------------------- NPZ
@@ -180,8 +240,23 @@ def write_table(table: EmbeddingTable, path) -> None:
     writer(table, path)
 
 
-def read_table(path) -> EmbeddingTable:
+def is_table_folder(path) -> bool:
+    """A folder of Parquet shards (what ``mmstudio embed --engine ray`` writes)."""
     path = Path(path)
+    return path.is_dir() and bool(shard_files(path))
+
+
+def is_table_path(path) -> bool:
+    """An embedding table rather than media: a ``.parquet``/``.npz`` file or a folder of Parquet shards."""
+    path = Path(path)
+    return (path.is_file() and path.suffix.lower() in READERS) or is_table_folder(path)
+
+
+def read_table(path) -> EmbeddingTable:
+    """A ``.parquet`` or ``.npz`` file, or a folder of Parquet shards read as one table."""
+    path = Path(path)
+    if path.is_dir():
+        return read_parquet_folder(path)
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise TableFormatError(f"{path}: cannot read {path.suffix or 'a file without suffix'}; "

@@ -95,9 +95,14 @@ def _cache_keys(work, cache, pool, state, job) -> dict[int, str]:
             if isinstance(digest, OSError):
                 state.failed[item.index] = item.error(f"cannot read file ({digest.strerror or digest})")
                 continue
-        keys[item.index] = f"v{DECODE_VERSION}:{ref.modality}:{digest}"
+        keys[item.index] = cache_key(ref.modality, digest)
     job.check()
     return keys
+
+
+def cache_key(modality: str, digest: str) -> str:
+    """The cache key of an item: its content digest, modality and the decoder's version."""
+    return f"v{DECODE_VERSION}:{modality}:{digest}"
 
 
 def _run_model(todo, encoder, batch_size, pool, depth, tokens, cache, keys, state, job) -> None:
@@ -148,16 +153,11 @@ def _decode_batch(encoder: Encoder, modality: str, items: list[_Work]):
     """
     decoded, failures = [], []
     for item in items:
-        try:
-            media = decode(item.ref, audio_rate=encoder.audio_rate, max_audio_seconds=encoder.max_audio_seconds,
-                           image_draft=encoder.image_draft)
-        except MediaError as exc:
-            failures.append((item, exc.reason))
-            continue
-        except Exception as exc:  # a decoder bug must not stop the batch
-            failures.append((item, f"could not decode ({type(exc).__name__}: {exc})"))
-            continue
-        decoded.append((item, media))
+        media, reason = decode_item(item.ref, encoder)
+        if reason is not None:
+            failures.append((item, reason))
+        else:
+            decoded.append((item, media))
     prepared = None
     if decoded:
         try:
@@ -165,6 +165,19 @@ def _decode_batch(encoder: Encoder, modality: str, items: list[_Work]):
         except Exception:
             prepared = None
     return decoded, prepared, failures
+
+
+def decode_item(ref: MediaRef, encoder) -> tuple[object, str | None]:
+    """``(media, None)``, or ``(None, reason)`` when the item cannot be used. ``encoder`` is anything
+    with the encoder's ``audio_rate``, ``max_audio_seconds`` and ``image_draft`` (the Ray engine
+    decodes with a description of a model it never loads)."""
+    try:
+        return decode(ref, audio_rate=encoder.audio_rate, max_audio_seconds=encoder.max_audio_seconds,
+                      image_draft=encoder.image_draft), None
+    except MediaError as exc:
+        return None, exc.reason
+    except Exception as exc:  # a decoder bug must not stop the batch
+        return None, f"could not decode ({type(exc).__name__}: {exc})"
 
 
 def _encode(encoder, modality, decoded, prepared, tokens, state) -> list[int]:

@@ -35,6 +35,7 @@ class Workspace(QtCore.QObject):
         self.encoder = None
         self.cache = None
         self.table: EmbeddingTable | None = None
+        self.opened_tables: list[EmbeddingTable] = []  # read from disk, not encoded here: kept across models
         self.xy = np.zeros((0, 2), np.float32)
         self.layout_final = False
         self.projection = {"method": "umap", "n_neighbors": 15, "min_dist": 0.1, "metric": "cosine", "seed": None}
@@ -45,14 +46,27 @@ class Workspace(QtCore.QObject):
 
     # ------------------------------------------------------------------ opening things
     def open_paths(self, paths) -> None:
+        """Media files, folders and manifests (encoded), and embedding tables (``.parquet``, ``.npz``, a
+        folder of Parquet shards from ``embed --engine ray``: shown as they are), told apart off the GUI thread."""
         paths = [str(p) for p in paths]
         self.sources += [p for p in paths if p not in self.sources]
 
         def load(job):
             from mmstudio.core.sources import load_paths
+            from mmstudio.core.table_files import TableFormatError, is_table_path
 
-            job.status("reading " + ", ".join(paths[:2]) + ("…" if len(paths) > 2 else ""))
-            return load_paths(paths)
+            tables, media, problems = [], [], []
+            for path in paths:
+                (tables if is_table_path(path) else media).append(path)
+            opened = []
+            for path in tables:
+                job.status(f"reading {path}")
+                try:
+                    opened.append((path, EmbeddingTable.read(path)))
+                except (OSError, TableFormatError) as exc:
+                    problems.append(f"cannot open {path}: {exc}")
+            job.status("reading " + ", ".join(media[:2]) + ("…" if len(media) > 2 else ""))
+            return (load_paths(media) if media else None), opened, problems
 
         self.runner.start("open", load, label="open", on_done=self._opened)
 
@@ -63,14 +77,31 @@ class Workspace(QtCore.QObject):
                 job.cancel()
         self.runner.latest = {k: v for k, v in self.runner.latest.items()
                               if not (k in ("open", "project") or k.startswith("encode-"))}
-        self.dataset, self.sources, self._pending_samples = Dataset(), [], []
+        self.dataset, self.sources, self._pending_samples, self.opened_tables = Dataset(), [], [], []
         self.table, self.xy, self.layout_final = None, np.zeros((0, 2), np.float32), False
         self.selection, self.query = np.zeros(0, np.int64), None
         self.datasetChanged.emit()
         self.tableChanged.emit()
         self.selectionChanged.emit()
 
-    def _opened(self, dataset: Dataset) -> None:
+    def _opened(self, result) -> None:
+        dataset, tables, problems = result
+        for line in problems:
+            self.message.emit(line)
+        for path, table in tables:
+            self._table_opened(path, table)
+        if dataset is not None:
+            self._media_opened(dataset)
+
+    def _table_opened(self, path: str, table: EmbeddingTable) -> None:
+        self.message.emit(f"opened {len(table):,} embedded items of {table.model or 'an unknown model'} from {path}")
+        if self.table is not None and len(self.table) and len(table) and self.table.dim != table.dim:
+            self.message.emit(f"  its {table.dim}-d vectors replace the {self.table.dim}-d ones shown")
+            self.table, self.opened_tables = None, []
+        self.opened_tables.append(table)
+        self._encoded(table)
+
+    def _media_opened(self, dataset: Dataset) -> None:
         self.dataset.extend(dataset)
         skipped = len(dataset.skipped)
         self.message.emit(f"opened {len(dataset)} samples" + (f", {skipped} files skipped" if skipped else ""))
@@ -97,11 +128,15 @@ class Workspace(QtCore.QObject):
             self.model_name, self.device = name, device
             self.modelChanged.emit(name)
             self.message.emit(f"model {self.encoder.describe()}")
-            self.table = None
+            if len(self.dataset):  # encoded rows join them: only tables of the new model's dimension stay
+                self.opened_tables = [t for t in self.opened_tables if t.dim == self.encoder.dim]
+            self.table = EmbeddingTable.concat(self.opened_tables) if self.opened_tables else None
             self.xy = np.zeros((0, 2), np.float32)
             self.tableChanged.emit()
             if len(self.dataset):
                 self.encode(self.dataset)
+            elif self.table is not None:
+                self.reproject()
 
         self.runner.start("model", load, label=f"load model {name}", on_done=loaded,
                           on_error=lambda m: self.message.emit(f"keeping {self.model_name}: could not load {name}"))
@@ -209,6 +244,12 @@ class Workspace(QtCore.QObject):
             self.selectionChanged.emit()
             return np.zeros(0, np.int64)
         vector = self.encoder.embed("text", [text]).vectors[0]
+        if len(vector) != self.table.dim:
+            self.message.emit(f"cannot search: the table's vectors are {self.table.dim}-d, {self.encoder.name}'s "
+                              f"{len(vector)}-d; open it with its own model")
+            self.query = None
+            self.selectionChanged.emit()
+            return np.zeros(0, np.int64)
         sims = self.table.vectors @ vector
         nearest = np.argsort(-sims)[:k]
         self.query = (text, vector)

@@ -102,14 +102,8 @@ def test_cancel_stops_an_encoding_job(make_window, qtbot, tmp_path):
     assert window.workspace.table is None or len(window.workspace.table) < 450
 
 
-def test_the_event_loop_stays_responsive_while_encoding_and_projecting(make_window, qtbot, tmp_path):
-    """Measured once the model is loaded and UMAP warmed up: importing torch and numba's first
-    compilation hold the GIL in long native calls (see the Step 5 notes)."""
-    from mmstudio.demo.make import make_world
-
-    make_world(tmp_path / "w", n=120, seed=2)
-    window = make_window()
-    qtbot.waitUntil(lambda: window.workspace.encoder is not None and not window.runner.running, timeout=300_000)
+def _tick_gaps(qtbot, until, timeout_ms: int) -> list[float]:
+    """Gaps between the ticks of a 10 ms timer on the GUI thread until ``until()`` holds."""
     gaps, last = [], [time.perf_counter()]
 
     def tick():
@@ -120,14 +114,50 @@ def test_the_event_loop_stays_responsive_while_encoding_and_projecting(make_wind
     timer = QtCore.QTimer()
     timer.timeout.connect(tick)
     timer.start(10)
-    window.open_paths([tmp_path / "w"])
-    qtbot.waitUntil(lambda: settled(window) and len(window.workspace.table) == 360, timeout=300_000)
+    qtbot.waitUntil(until, timeout=timeout_ms)
     timer.stop()
-    assert len(gaps) > 20
-    # On a shared 2-core machine the OS can leave the whole process unscheduled for a moment
-    # (CI saw one 143 ms gap at load average 5): two such hiccups are forgiven, a freeze is not.
-    longest = sorted(gaps[5:], reverse=True)
-    assert longest[2] <= 0.1 and longest[0] <= 0.5, f"longest gaps {[round(g, 3) for g in longest[:5]]} s"
+    return sorted(gaps[5:], reverse=True)
+
+
+def test_the_event_loop_stays_responsive_while_encoding_and_projecting(make_window, qtbot, tmp_path):
+    """Measured once the model is loaded and UMAP warmed up: importing torch and numba's first
+    compilation hold the GIL in long native calls (see the Step 5 notes).
+
+    The machine is shared: the OS alone can leave the process unscheduled for a while. So the
+    same loop is first timed while two threads keep the cores busy without holding the GIL
+    (what encoding does when it behaves), and the window may add at most 100 ms to the worst
+    gap seen then; two hiccups are forgiven, a freeze (0.5 s more) is not."""
+    import threading
+
+    import numpy as np
+
+    from mmstudio.demo.make import make_world
+
+    make_world(tmp_path / "w", n=120, seed=2)
+    window = make_window()
+    qtbot.waitUntil(lambda: window.workspace.encoder is not None and not window.runner.running, timeout=300_000)
+
+    stop, a = threading.Event(), np.random.default_rng(0).standard_normal((300, 300))
+
+    def busy():
+        while not stop.is_set():
+            a @ a  # BLAS releases the GIL
+
+    threads = [threading.Thread(target=busy) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    began = time.perf_counter()
+    control = _tick_gaps(qtbot, lambda: time.perf_counter() - began > 2.0, 10_000)
+    stop.set()
+    for thread in threads:
+        thread.join()
+
+    window.open_paths([tmp_path / "w"])
+    work = _tick_gaps(qtbot, lambda: settled(window) and len(window.workspace.table) == 360, 300_000)
+    assert len(work) > 20
+    noise = control[0]
+    assert work[2] <= 0.1 + noise and work[0] <= 0.5 + noise, (
+        f"longest gaps {[round(g, 3) for g in work[:5]]} s; the idle loop under load: {noise:.3f} s")
 
 
 def test_screenshot_writes_a_non_blank_png_of_the_window_size(tmp_path):
