@@ -84,8 +84,11 @@ class QtFusionBars(pg.PlotWidget):
             return
         self.bars.setOpts(width=widths)
         for label, width in zip(self._labels, widths):
+            inside = width > 0.8  # near the right edge the value goes inside its bar, in white
             label.setText(f"{width:.3f}")
-            label.setPos(float(width) + 0.01, label.pos().y())
+            label.setColor("w" if inside else "#222")
+            label.setAnchor((1, 0.5) if inside else (0, 0.5))
+            label.setPos(float(width) - 0.01 if inside else float(width) + 0.01, label.pos().y())
 
     def _rebuild(self, names) -> None:
         plot = self.getPlotItem()
