@@ -63,8 +63,10 @@ def test_hover_on_a_point_shows_its_tooltip(demo_window, qtbot):
 def test_lasso_selects_the_points_inside(demo_window):
     view, ws = demo_window.view, demo_window.workspace
     xy = view.cloud.xy
-    centre = xy.mean(axis=0)
-    radius = 0.5 * np.median(np.linalg.norm(xy - centre, axis=1))
+    centre = xy[0]  # around a point of the map: the middle of a UMAP can be empty
+    distance = np.sort(np.linalg.norm(xy - centre, axis=1))
+    gap = int(np.argmax(np.diff(distance[:20])[8:])) + 8  # a radius between two neighbours, far from both
+    radius = float(distance[gap] + distance[gap + 1]) / 2
     angles = np.linspace(0, 2 * np.pi, 40, endpoint=False)
     polygon = centre + radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
     view.viewbox.mode = "lasso"
