@@ -1,5 +1,6 @@
 """A window per test, on its own settings file, torn down with its jobs stopped."""
 
+import gc
 import os
 import time
 
@@ -8,6 +9,20 @@ import pytest
 from ui_helpers import DEMO, settled
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def _ui_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("ui-cache")
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(_ui_cache, monkeypatch):
+    """The window tests share one cache folder (still never the user's): each test opens the
+    same demo, and re-encoding it and re-fitting its map for every test cost ~8 s apiece. Tests
+    that need a cold cache use a world of their own (a new seed: new files, new vectors)."""
+    monkeypatch.setenv("MMSTUDIO_CACHE_DIR", str(_ui_cache))
+    return _ui_cache
 
 
 @pytest.fixture
@@ -33,6 +48,22 @@ def make_window(qtbot, tmp_path):
         window.runner.cancel_all()
         window.runner.wait(30000)
         window.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _free_qt_objects_while_qt_is_up():
+    """After the last window test, collect what is left while the QApplication still exists:
+    left to the interpreter's final collection, PySide6 6.12 can abort the process at exit
+    ("none_dealloc"/"bool_dealloc"; see mmstudio.ui.app.dispose)."""
+    yield
+    from PySide6 import QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    if app is not None:
+        for _ in range(3):
+            app.processEvents()
+            gc.collect()
+    gc.freeze()  # and keep the interpreter's last collection away from what Qt still holds
 
 
 @pytest.fixture
