@@ -36,7 +36,11 @@ app.processEvents()
 window.repaint()
 shown = time.time()
 loaded = sorted({m.split(".")[0] for m in sys.modules} & {"torch", "transformers", "umap"})
-print(shown, ",".join(loaded))
+print(shown, ",".join(loaded), flush=True)
+from mmstudio.ui.app import dispose
+dispose(window)  # as the app does when it quits (PySide6 6.12 can abort in the last GC otherwise)
+del window
+import gc; gc.collect()
 """
 
 
