@@ -99,3 +99,19 @@ def test_the_window_shows_before_torch_transformers_or_umap_are_imported():
     """)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_qt_is_imported_only_in_ui():
+    """DESIGN.md: PySide6 and pyqtgraph live in mmstudio/ui/ only (even imports inside functions)."""
+    import ast
+
+    offenders = []
+    for path in (ROOT / "mmstudio").rglob("*.py"):
+        if path.relative_to(ROOT / "mmstudio").parts[0] == "ui":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n.split(".")[0] in ("PySide6", "pyqtgraph", "shiboken6") for n in names):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []

@@ -22,10 +22,9 @@ def _version(dist: str) -> str:
 
 def _qt() -> str:
     try:
-        from PySide6 import QtCore
-        import PySide6
+        from mmstudio.ui.versions import qt_versions
 
-        return f"PySide6 {PySide6.__version__} (Qt {QtCore.qVersion()}), pyqtgraph {_version('pyqtgraph')}"
+        return qt_versions()
     except Exception as exc:  # a broken Qt must not hide the rest of the report
         return f"unavailable ({exc})"
 

@@ -1,0 +1,17 @@
+"""The Qt behind the window, for ``mmstudio --info`` and Help > About (Qt stays in ``ui/``)."""
+
+from __future__ import annotations
+
+
+def qt_versions() -> str:
+    """PySide6's and the running Qt's versions, and pyqtgraph's."""
+    from importlib import metadata
+
+    import PySide6
+    from PySide6 import QtCore
+
+    try:
+        pyqtgraph = metadata.version("pyqtgraph")
+    except metadata.PackageNotFoundError:
+        pyqtgraph = "not installed"
+    return f"PySide6 {PySide6.__version__} (Qt {QtCore.qVersion()}), pyqtgraph {pyqtgraph}"
