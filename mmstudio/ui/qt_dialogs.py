@@ -26,10 +26,7 @@ class ModelDialog(QtWidgets.QDialog):
         note = QtWidgets.QLabel("Switching re-encodes everything in the background; items already in the cache "
                                 "for that model are instant. If the model cannot be loaded, the current one stays.")
         note.setWordWrap(True)
-        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
-                                             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(note)
@@ -73,10 +70,7 @@ class ProjectionDialog(QtWidgets.QDialog):
         note = QtWidgets.QLabel("A fixed seed makes umap-learn single-threaded: reproducible, but slower.")
         note.setWordWrap(True)
         form.addRow(note)
-        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
-                                             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self)
         form.addRow(buttons)
 
     def values(self) -> dict:
@@ -101,10 +95,7 @@ class PreferencesDialog(QtWidgets.QDialog):
         form.addRow("Model at start", self.model)
         form.addRow("Device", self.device)
         form.addRow(self.demo)
-        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
-                                             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self._save)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self, self._save)
         form.addRow(buttons)
 
     def _save(self) -> None:
@@ -112,6 +103,15 @@ class PreferencesDialog(QtWidgets.QDialog):
         self.settings.setValue("device", self.device.currentText())
         self.settings.setValue("open_demo", "true" if self.demo.isChecked() else "false")
         self.accept()
+
+
+def ok_cancel(dialog: QtWidgets.QDialog, accept=None) -> QtWidgets.QDialogButtonBox:
+    """OK and Cancel buttons for ``dialog``: OK runs ``accept`` (default: the dialog's own)."""
+    buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
+                                         | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(accept or dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons
 
 
 def about_text() -> str:

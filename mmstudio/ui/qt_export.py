@@ -11,6 +11,8 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from mmstudio.ui.qt_dialogs import ok_cancel
+
 FIGURE_FILTER = "PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)"
 TABLE_FORMATS = {"Parquet (*.parquet)": "parquet", "CSV (*.csv)": "csv", "NumPy (*.npz)": "npz",
                  "TensorBoard projector folder (*)": "tensorboard"}
@@ -86,10 +88,7 @@ class FigureDialog(QtWidgets.QDialog):
         form.addRow("Width (px)", self.width_box)
         form.addRow("Height (px)", self.height_box)
         form.addRow("DPI", self.dpi_box)
-        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
-                                             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self)
         form.addRow(buttons)
 
     def values(self) -> tuple[tuple[int, int], int]:
@@ -133,10 +132,7 @@ class TableExportDialog(QtWidgets.QDialog):
         form = QtWidgets.QFormLayout(self)
         form.addRow("Format", self.format)
         form.addRow("", self.selection_only)
-        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
-                                             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self)
         form.addRow(buttons)
 
 
