@@ -70,12 +70,32 @@ def warm_up(window) -> None:
 def run(paths=()) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     app = make_app()
+    if refuse_unsafe_binding():
+        return 1
     window = build_window(paths, recovery=True)
     code = app.exec()
     dispose(window)
     del window
     gc.collect()  # free the window's Qt objects now (see dispose)
     return code
+
+
+def refuse_unsafe_binding() -> bool:
+    """Say so, on stderr and in a message box, when the installed PySide6 would make the window
+    abort later (see binding_check); ``MMSTUDIO_ALLOW_UNSAFE_QT=1`` opens it anyway."""
+    from mmstudio.ui.binding_check import binding_problem
+
+    problem = binding_problem()
+    if problem is None:
+        return False
+    print(f"mmstudio: {problem}", file=sys.stderr)
+    if os.environ.get("MMSTUDIO_ALLOW_UNSAFE_QT") == "1":
+        return False
+    if os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+        from PySide6 import QtWidgets
+
+        QtWidgets.QMessageBox.critical(None, "mmstudio cannot start safely", problem)
+    return True
 
 
 def dispose(window) -> None:

@@ -14,4 +14,9 @@ def qt_versions() -> str:
         pyqtgraph = metadata.version("pyqtgraph")
     except metadata.PackageNotFoundError:
         pyqtgraph = "not installed"
-    return f"PySide6 {PySide6.__version__} (Qt {QtCore.qVersion()}), pyqtgraph {pyqtgraph}"
+    from mmstudio.ui.binding_check import none_refcount_drop
+
+    line = f"PySide6 {PySide6.__version__} (Qt {QtCore.qVersion()}), pyqtgraph {pyqtgraph}"
+    if none_refcount_drop():
+        line += " (UNSAFE: loses references to None; the window would abort; install PySide6<6.12)"
+    return line
