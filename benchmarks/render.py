@@ -3,9 +3,12 @@
 Offscreen 1000×800 PlotWidget, the same pan/zoom sequence for both items, 100,000 and
 1,000,000 clustered points; ScatterPlotItem with pxMode and one shared brush, no pen (its
 fastest configuration). Also the hover lookup at 1,000,000 points (k-d tree, after it is
-built) against a brute-force nearest-point scan.
+built) against a brute-force nearest-point scan. And the zoomed-in frame: 10,000 and 100,000
+points in view drawn as markers, one ``drawPixmap`` call per point (the code before Step 8,
+kept here as the baseline) against fragments of one style atlas in one ``drawPixmapFragments``
+call, with the Python→Qt calls each frame makes.
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/render.py [--frames 12]
+    QT_QPA_PLATFORM=offscreen python benchmarks/render.py [--frames 12] [--only markers]
 """
 
 from __future__ import annotations
@@ -73,6 +76,83 @@ def one(name: str, n: int, frames: int) -> float:
     return frame_times(widget, frames)
 
 
+class PerPointMarkers:
+    """The baseline: what PointCloudItem._draw_markers did before Step 8, one drawPixmap per point."""
+
+    def __init__(self, item):
+        self.item, self.pixmaps = item, {}
+
+    def __call__(self, painter, order, px, py, dpr=1.0):
+        from PySide6 import QtCore, QtGui
+
+        from mmstudio.ui.point_cloud import PEN_WIDTH, SCALE, marker_path
+
+        item = self.item
+        for i in order.tolist():
+            key = (int(item.shapes[i]), tuple(int(c) for c in item.rgb[i]), int(item.emphasis[i]))
+            pix = self.pixmaps.get(key)
+            if pix is None:
+                size = item.marker_size * SCALE[key[2]]
+                side = int(size) + 4
+                pix = QtGui.QPixmap(side, side)
+                pix.fill(QtCore.Qt.GlobalColor.transparent)
+                p = QtGui.QPainter(pix)
+                p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+                p.setPen(QtGui.QPen(QtGui.QColor(0, 0, 0, 90), PEN_WIDTH[key[2]]))
+                p.setBrush(QtGui.QColor(*key[1]))
+                p.drawPath(marker_path(key[0], side / 2, side / 2, size / 2))
+                p.end()
+                self.pixmaps[key] = pix
+            half = pix.width() / 2
+            painter.drawPixmap(QtCore.QPointF(float(px[i]) - half, float(py[i]) - half), pix)
+
+
+def zoomed(impl: str, n: int, frames: int) -> dict:
+    """Median ms per frame with ``n`` points in view, all drawn as markers; Qt calls per frame."""
+    import numpy as np
+    import pyqtgraph as pg
+    from PySide6 import QtWidgets
+
+    from mmstudio.ui.point_cloud import PointCloudItem
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 100, (n, 2)).astype(np.float32)
+    palette = rng.integers(40, 255, (20, 3)).astype(np.uint8)
+    widget = pg.PlotWidget()
+    widget.resize(1000, 800)
+    widget.show()
+    item = PointCloudItem(marker_limit=10 ** 9)
+    item.set_points(xy, palette[np.arange(n) % 20], np.arange(n) % 3)
+    item.set_emphasis(selected=range(5), neighbours=range(5, 25))
+    if impl == "per-point":
+        item._draw_markers = PerPointMarkers(item)
+    widget.addItem(item)
+    view = widget.getViewBox()
+    view.setRange(xRange=(-2, 102), yRange=(-2, 102), padding=0)
+    app.processEvents()
+    times = []
+    for i in range(frames + 1):
+        view.translateBy(x=0.3 * (-1) ** i, y=0.0)   # small pans: every point stays in view
+        app.processEvents()
+        start = time.perf_counter()
+        widget.viewport().repaint()
+        times.append((time.perf_counter() - start) * 1000)
+    calls = [0]
+
+    def count(frame, event, arg):
+        owner = getattr(arg, "__self__", None)
+        module = (owner if isinstance(owner, type) else type(owner)).__module__ if owner is not None else ""
+        if event == "c_call" and module.startswith("PySide6"):
+            calls[0] += 1
+
+    sys.setprofile(count)
+    widget.viewport().repaint()
+    sys.setprofile(None)
+    assert item.last_mode == "markers" and item.last_drawn == n, (item.last_mode, item.last_drawn)
+    return {"ms": statistics.median(times[1:]), "qt_calls": calls[0]}
+
+
 def hover(n: int = 1_000_000) -> dict:
     import numpy as np
 
@@ -100,21 +180,35 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=12)
     parser.add_argument("--one", nargs=2, metavar=("ITEM", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=["markers", "frames"], help="only the zoomed-in markers, or only the pan frames")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if args.one:  # each measurement in its own process: no item outlives its run
-        print(json.dumps(one(args.one[0], int(args.one[1]), args.frames)))
+        name, n = args.one[0], int(args.one[1])
+        print(json.dumps(zoomed(name, n, args.frames) if name in ("per-point", "atlas") else one(name, n, args.frames)))
         return 0
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Qt offscreen 1000×800"}
+
+    def measure(name, n):
+        done = subprocess.run([sys.executable, __file__, "--frames", str(args.frames), "--one", name, str(n)],
+                              capture_output=True, text=True)
+        if done.returncode:
+            print(done.stderr[-2000:], file=sys.stderr)
+            raise SystemExit(1)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    for n in (() if args.only == "frames" else (10_000, 100_000)):
+        old, new = measure("per-point", n), measure("atlas", n)
+        results[f"markers_{n}"] = {"per_point_ms": round(old["ms"], 1), "atlas_ms": round(new["ms"], 1),
+                                   "speedup": round(old["ms"] / new["ms"], 1), "qt_calls": [old["qt_calls"], new["qt_calls"]]}
+        print(f"{n:>9,} markers in view: one drawPixmap per point {old['ms']:.1f} ms/frame ({old['qt_calls']:,} Qt calls), "
+              f"style atlas {new['ms']:.1f} ms/frame ({new['qt_calls']} Qt calls) → {old['ms'] / new['ms']:.1f}× faster",
+              flush=True)
+    if args.only == "markers":
+        print(json.dumps(results))
+        return 0
     for n in (100_000, 1_000_000):
-        timings = {}
-        for name in ("scatter", "pointcloud"):
-            done = subprocess.run([sys.executable, __file__, "--frames", str(args.frames), "--one", name, str(n)],
-                                  capture_output=True, text=True)
-            if done.returncode:
-                print(done.stderr[-2000:], file=sys.stderr)
-                return 1
-            timings[name] = json.loads(done.stdout.strip().splitlines()[-1])
+        timings = {name: measure(name, n) for name in ("scatter", "pointcloud")}
         target = 16 if n == 100_000 else 40
         results[str(n)] = {"scatter_ms": round(timings["scatter"], 1), "pointcloud_ms": round(timings["pointcloud"], 1),
                            "speedup": round(timings["scatter"] / timings["pointcloud"], 1)}

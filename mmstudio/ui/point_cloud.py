@@ -3,18 +3,27 @@
 Zoomed out, the visible points are rasterised with numpy into one image the size of the view
 (each point a 2×2 dot in its colour, last one on top, alpha growing with the number of points
 per pixel), drawn in one call. When few points are in view (``marker_limit``), they are drawn
-as real markers instead — circle for images, square for sounds, triangle for texts. Picking
-(hover, click, lasso) goes through a k-d tree, never through a scan of every point.
+as real markers instead — circle for images, square for sounds, triangle for texts — also in
+one call: every marker style (shape × colour × emphasis) is drawn once into an atlas pixmap,
+and the points are ``drawPixmapFragments`` of it, in z-order. A frame makes a handful of Qt
+calls whatever the number of points (each Python→Qt call costs, and PySide6 6.12.0 on Python
+3.11 even lost a reference to None per call). Picking (hover, click, lasso) goes through a
+k-d tree, never through a scan of every point.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from pyqtgraph.Qt import internals
 from PySide6 import QtCore, QtGui
 
 MARKERS = ("o", "s", "t", "star")   # circle, square, triangle, star (the query)
 EMPHASIS_NONE, EMPHASIS_NEIGHBOUR, EMPHASIS_SELECTED = 0, 1, 2
+EMPHASES = (EMPHASIS_NONE, EMPHASIS_NEIGHBOUR, EMPHASIS_SELECTED)
+SCALE = {EMPHASIS_NONE: 1.0, EMPHASIS_NEIGHBOUR: 1.4, EMPHASIS_SELECTED: 1.8}
+PEN_WIDTH = {EMPHASIS_NONE: 1.0, EMPHASIS_NEIGHBOUR: 2.0, EMPHASIS_SELECTED: 3.0}
+MAX_STYLES = 512   # distinct (shape, colour) pairs in the atlas; more colours are rounded to fewer
 
 
 def pack_rgba(rgb: np.ndarray, alpha: int = 255) -> np.ndarray:
@@ -26,7 +35,7 @@ def pack_rgba(rgb: np.ndarray, alpha: int = 255) -> np.ndarray:
 
 
 class PointCloudItem(pg.GraphicsObject):
-    def __init__(self, marker_limit: int = 3000, marker_size: float = 9.0):
+    def __init__(self, marker_limit: int = 10_000, marker_size: float = 9.0):
         super().__init__()
         self.marker_limit = marker_limit
         self.marker_size = marker_size
@@ -38,7 +47,10 @@ class PointCloudItem(pg.GraphicsObject):
         self.emphasis = np.zeros(0, np.uint8)
         self._bounds = QtCore.QRectF()
         self._tree = None
-        self._pixmaps: dict[tuple, QtGui.QPixmap] = {}
+        self._style = np.zeros(0, np.int32)    # per point: its (shape, colour) style, an index into the atlas
+        self._style_keys = np.zeros(0, np.int64)
+        self._atlas: tuple | None = None       # (pixmap, source rects (S, 3, 4), device pixel ratio)
+        self._fragments = internals.PrimitiveArray(QtGui.QPainter.PixmapFragment, 10)
         self.selection_color = QtGui.QColor(20, 20, 20)   # set to white on a dark background
         self.last_mode = ""          # "raster" or "markers": what the last paint did (for tests)
         self.last_drawn = 0
@@ -65,7 +77,13 @@ class PointCloudItem(pg.GraphicsObject):
     def set_colors(self, rgb: np.ndarray) -> None:
         self.rgb = np.asarray(rgb, np.uint8).reshape(-1, 3)
         self.colors = pack_rgba(self.rgb)
-        self._pixmaps.clear()
+        self._style_keys, self._style = marker_styles(self.shapes, self.rgb)
+        self._atlas = None
+        self.update()
+
+    def set_selection_color(self, color: QtGui.QColor) -> None:
+        self.selection_color = QtGui.QColor(color)
+        self._atlas = None
         self.update()
 
     def set_visible(self, mask: np.ndarray) -> None:
@@ -152,18 +170,19 @@ class PointCloudItem(pg.GraphicsObject):
         py = self.xy[:, 1] * np.float32(t.m22()) + np.float32(t.m32())
         inside = (px >= 0) & (px < width - 1) & (py >= 0) & (py < height - 1) & self.visible
         index = np.flatnonzero(inside)
+        dpr = float(target.devicePixelRatioF()) if hasattr(target, "devicePixelRatioF") else 1.0
         painter.save()
         painter.resetTransform()
         self.last_drawn = len(index)
         if len(index) <= self.marker_limit:
             self.last_mode = "markers"
             order = index[np.argsort(self.emphasis[index], kind="stable")]  # emphasised points on top
-            self._draw_markers(painter, order, px, py)
+            self._draw_markers(painter, order, px, py, dpr)
         else:
             self.last_mode = "raster"
             self._draw_raster(painter, index, px, py, width, height)
             special = index[self.emphasis[index] > 0]
-            self._draw_markers(painter, special[np.argsort(self.emphasis[special], kind="stable")], px, py)
+            self._draw_markers(painter, special[np.argsort(self.emphasis[special], kind="stable")], px, py, dpr)
         painter.restore()
 
     def _draw_raster(self, painter, index, px, py, width, height) -> None:
@@ -176,31 +195,66 @@ class PointCloudItem(pg.GraphicsObject):
                                                 QtGui.QImage.Format.Format_RGBA8888)
         painter.drawImage(0, 0, qimage)
 
-    def _pixmap(self, shape: int, rgb: tuple, emphasis: int) -> QtGui.QPixmap:
-        key = (shape, rgb, emphasis)
-        pix = self._pixmaps.get(key)
-        if pix is not None:
-            return pix
-        size = self.marker_size * {EMPHASIS_NONE: 1.0, EMPHASIS_NEIGHBOUR: 1.4, EMPHASIS_SELECTED: 1.8}[emphasis]
-        side = int(np.ceil(size)) + 4
-        pix = QtGui.QPixmap(side, side)
-        pix.fill(QtCore.Qt.GlobalColor.transparent)
-        p = QtGui.QPainter(pix)
-        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+    def _atlas_for(self, dpr: float) -> tuple:
+        """Every (shape, colour) style at every emphasis, drawn once into one pixmap (rebuilt when the
+        colours, the marker size or the screen's pixel ratio change)."""
+        if self._atlas is not None and self._atlas[2] == dpr:
+            return self._atlas
+        keys = self._style_keys
+        # each marker's square: the marker, its outline and a pixel of air (device pixels); cells are 1 px apart
+        widths = {e: np.ceil((self.marker_size * SCALE[e] + 2 * PEN_WIDTH[e] + 2) * dpr) for e in EMPHASES}
+        side = int(max(widths.values())) + 1
+        columns = max(1, int(np.ceil(np.sqrt(len(keys) * len(EMPHASES)))))
+        rows = max(1, int(np.ceil(len(keys) * len(EMPHASES) / columns)))
+        pixmap = QtGui.QPixmap(columns * side, rows * side)
+        pixmap.fill(QtCore.Qt.GlobalColor.transparent)
+        rects = np.zeros((len(keys), len(EMPHASES), 4), np.float64)
         outline = {EMPHASIS_NONE: QtGui.QColor(0, 0, 0, 90), EMPHASIS_NEIGHBOUR: QtGui.QColor(255, 140, 0),
-                   EMPHASIS_SELECTED: self.selection_color}[emphasis]
-        p.setPen(QtGui.QPen(outline, {EMPHASIS_NONE: 1.0, EMPHASIS_NEIGHBOUR: 2.0, EMPHASIS_SELECTED: 3.0}[emphasis]))
-        p.setBrush(QtGui.QColor(*rgb))
-        p.drawPath(marker_path(shape, side / 2, side / 2, size / 2))
-        p.end()
-        self._pixmaps[key] = pix
-        return pix
+                   EMPHASIS_SELECTED: self.selection_color}
+        pens = {e: QtGui.QPen(outline[e], PEN_WIDTH[e] * dpr) for e in EMPHASES}
+        painter = QtGui.QPainter(pixmap)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        for s_, key in enumerate(keys.tolist()):
+            shape, rgb = key >> 24, ((key >> 16) & 255, (key >> 8) & 255, key & 255)
+            painter.setBrush(QtGui.QColor(*rgb))
+            for e in EMPHASES:
+                n = s_ * len(EMPHASES) + e
+                x0, y0 = (n % columns) * side, (n // columns) * side
+                size, w = self.marker_size * SCALE[e], widths[e]
+                painter.setPen(pens[e])
+                painter.drawPath(marker_path(shape, x0 + w / 2, y0 + w / 2, size * dpr / 2))
+                rects[s_, e] = (x0, y0, w, w)
+        painter.end()
+        self._atlas = (pixmap, rects, dpr)
+        return self._atlas
 
-    def _draw_markers(self, painter, order, px, py) -> None:
-        for i in order.tolist():
-            pix = self._pixmap(int(self.shapes[i]), tuple(int(c) for c in self.rgb[i]), int(self.emphasis[i]))
-            half = pix.width() / 2
-            painter.drawPixmap(QtCore.QPointF(float(px[i]) - half, float(py[i]) - half), pix)
+    def _draw_markers(self, painter, order, px, py, dpr: float = 1.0) -> None:
+        """The points of ``order`` (last on top) as fragments of the style atlas: one Qt call."""
+        if len(order) == 0:
+            return
+        pixmap, rects, dpr = self._atlas_for(dpr)
+        self._fragments.resize(len(order))
+        frags = self._fragments.ndarray()
+        frags[:, 0] = px[order]
+        frags[:, 1] = py[order]
+        frags[:, 2:6] = rects[self._style[order], self.emphasis[order]]
+        frags[:, 6:10] = (1 / dpr, 1 / dpr, 0.0, 1.0)        # scale x, scale y, rotation, opacity
+        painter.drawPixmapFragments(*self._fragments.drawargs(), pixmap)
+
+
+def marker_styles(shapes: np.ndarray, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (shape, colour) pairs as keys ``shape << 24 | r << 16 | g << 8 | b``, and each
+    point's index among them. Beyond MAX_STYLES pairs (a continuous colour scale) colours are
+    rounded to fewer levels, which the eye does not tell apart at marker size."""
+    shapes = np.asarray(shapes, np.int64)
+    rgb = np.asarray(rgb, np.int64).reshape(-1, 3)
+    for mask in (0xFF, 0xF8, 0xF0, 0xE0, 0xC0):
+        q = rgb & mask
+        keys = shapes << 24 | q[:, 0] << 16 | q[:, 1] << 8 | q[:, 2]
+        unique, index = np.unique(keys, return_inverse=True)
+        if len(unique) <= MAX_STYLES:
+            break
+    return unique, index.astype(np.int32).reshape(-1)
 
 
 def marker_path(shape: int, cx: float, cy: float, r: float) -> QtGui.QPainterPath:

@@ -125,7 +125,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         self.plot.hideAxis("bottom")
         self.cloud = PointCloudItem()
         if self.palette().color(QtGui.QPalette.ColorRole.Window).lightness() < 128:
-            self.cloud.selection_color = QtGui.QColor(250, 250, 250)
+            self.cloud.set_selection_color(QtGui.QColor(250, 250, 250))
         self.lines = pg.PlotCurveItem(pen=pg.mkPen((128, 128, 128, 90), width=1), connect="pairs")
         self.lines.setVisible(False)
         self.star = pg.ScatterPlotItem(symbol="star", size=22, brush=pg.mkBrush(255, 200, 0),
