@@ -122,12 +122,14 @@ def run_ray(args) -> int:
 
 def print_skipped(errors, limit: int = 5, stream=None) -> None:
     """The skipped-items summary: one line per reason, the files it hit (the first few)."""
+    from mmstudio.core.names import shown
+
     stream = stream or sys.stderr
     if not errors:
         return
     by_reason = defaultdict(list)
-    for error in errors:
-        by_reason[error.reason].append(error.path or error.sample_id or "?")
+    for error in errors:  # names that are not UTF-8 are shown with U+FFFD
+        by_reason[shown(error.reason)].append(shown(error.path or error.sample_id or "?"))
     print(f"skipped {len(errors)} item{'s' if len(errors) != 1 else ''}:", file=stream)
     for reason, paths in sorted(by_reason.items(), key=lambda kv: -len(kv[1])):
         shown = ", ".join(paths[:limit]) + (f" and {len(paths) - limit} more" if len(paths) > limit else "")

@@ -19,6 +19,7 @@ import soundfile as sf
 
 from mmstudio.core.errors import MediaError
 from mmstudio.core.files import file_size
+from mmstudio.core.names import is_utf8, path_bytes
 
 MODALITY = "audio"
 
@@ -57,7 +58,7 @@ def read_audio(path, *, target_rate: int | None = None, min_duration: float = 0.
         raise ValueError(f"max_duration must be positive, got {max_duration}")
     size = file_size(path, MODALITY)
     try:
-        f = sf.SoundFile(str(path))
+        f = sf.SoundFile(_native(path))
     except Exception as exc:  # LibsndfileError / SoundFileError / OSError from libsndfile
         raise MediaError(path, MODALITY, _open_reason(path, exc)) from exc
     with f:
@@ -103,6 +104,13 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+
+def _native(path):
+    """The name to give libsndfile: text, or the exact bytes of a name that is not UTF-8 (it would
+    encode the text strictly and fail)."""
+    text = str(path)
+    return text if is_utf8(text) else path_bytes(text)
 
 
 def _read_mono(path, f: sf.SoundFile, limit: int | None) -> np.ndarray:

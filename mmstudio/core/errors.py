@@ -32,6 +32,8 @@ class ItemError:
         return cls(None if path is None else str(path), modality, reason, sample_id)
 
     def __str__(self) -> str:
-        where = self.path or self.sample_id or "?"
+        from mmstudio.core.names import shown
+
+        where = shown(self.path or self.sample_id or "?")
         kind = f" [{self.modality}]" if self.modality else ""
-        return f"{where}{kind}: {self.reason}"
+        return f"{where}{kind}: {shown(self.reason)}"

@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mmstudio.core.dataset import Dataset, MediaRef, Sample
+from mmstudio.core.dataset import Dataset, MediaRef, Sample, unique_id
 from mmstudio.core.errors import ItemError
 from mmstudio.core.formats import is_manifest, modality_of, unsupported_reason
+from mmstudio.core.names import shown
 
 MANIFEST_NAMES = ("manifest.csv", "manifest.jsonl")
 
@@ -35,8 +36,9 @@ def scan_folder(folder) -> Dataset:
         dataset.skipped.append(ItemError(str(root), None, "not a folder"))
         return dataset
     visited: set[tuple[int, int]] = set()
+    taken: set[str] = set()
     for directory, files in _walk(root, visited, dataset.skipped):
-        _group(root, directory, files, dataset)
+        _group(root, directory, files, dataset, taken)
     return dataset
 
 
@@ -78,10 +80,12 @@ def _walk(root: Path, visited: set, skipped: list):
         stack.extend(reversed(subdirs))
 
 
-def _group(root: Path, directory: Path, files: list[str], dataset: Dataset) -> None:
+def _group(root: Path, directory: Path, files: list[str], dataset: Dataset, taken: set[str]) -> None:
+    """The files of one folder, paired by stem. Sample ids and labels are names to show: a file or
+    folder name that is not UTF-8 appears with U+FFFD (ids made unique again); paths stay exact."""
     samples: dict[str, Sample] = {}
     rel = directory.relative_to(root)
-    label = directory.name or None
+    label = shown(directory.name) or None
     for name in files:
         path = directory / name
         modality = modality_of(name)
@@ -93,7 +97,8 @@ def _group(root: Path, directory: Path, files: list[str], dataset: Dataset) -> N
         stem = path.stem
         sample = samples.get(stem)
         if sample is None:
-            sample_id = stem if rel == Path(".") else f"{rel.as_posix()}/{stem}"
+            sample_id = unique_id(shown(stem if rel == Path(".") else f"{rel.as_posix()}/{stem}"), taken)
+            taken.add(sample_id)
             sample = samples[stem] = Sample(id=sample_id, label=label)
         if modality in sample.items:
             first = Path(sample.items[modality].path).name

@@ -11,6 +11,7 @@ from mmstudio.core.dataset import Dataset, MediaRef, Sample
 from mmstudio.core.errors import ItemError
 from mmstudio.core.formats import is_manifest, modality_of, unsupported_reason
 from mmstudio.core.manifest import read_manifest
+from mmstudio.core.names import shown
 from mmstudio.core.scan import folder_manifest, scan_folder
 
 
@@ -46,7 +47,8 @@ def _add_loose(path: Path, folder: str, loose: dict, dataset: Dataset) -> None:
     if modality is None:
         dataset.skipped.append(ItemError(str(path), None, unsupported_reason(path)))
         return
-    sample = loose.setdefault((folder, path.stem), Sample(id=path.stem, label=os.path.basename(folder) or None))
+    label = shown(os.path.basename(folder)) or None
+    sample = loose.setdefault((folder, path.stem), Sample(id=shown(path.stem), label=label))
     if modality in sample.items:
         dataset.skipped.append(ItemError(str(path), modality, f"sample '{sample.id}' already has an {modality}"))
         return

@@ -300,3 +300,12 @@ def test_missing_file_and_folder(tmp_path):
 def test_duration_property():
     a = Audio(np.zeros(8000, np.float32), 16000, 44100, 2)
     assert a.duration == 0.5 and a.note is None
+
+
+def test_a_file_name_that_is_not_utf8_is_read(tmp_path):
+    import os
+
+    path = tmp_path / os.fsdecode(b"caf\xe9.wav")
+    sf.write(os.fsencode(path), sine(rate=16000, seconds=0.5), 16000)   # soundfile takes such a name as bytes only
+    audio = read_audio(path)
+    assert audio.rate == 16000 and len(audio.samples) == 8000

@@ -99,3 +99,16 @@ def test_loose_files_pair_by_stem_and_ids_stay_unique(tmp_path):
     reasons = [(Path(e.path).name, e.reason) for e in dataset.skipped]
     assert ("gone.png", "no such file or folder") in reasons
     assert any("already has an image" in r for _, r in reasons)
+
+
+def test_names_that_are_not_utf8_are_shown_with_replacement_characters_and_stay_distinct(tmp_path):
+    folder = tmp_path / os.fsdecode(b"m\xfcsic")
+    folder.mkdir()
+    for raw in (b"caf\xe9.txt", b"caf\xe8.txt", b"caf\xe9.png"):
+        (folder / os.fsdecode(raw)).write_bytes(b"x")
+    dataset = scan_folder(tmp_path)
+    ids = sorted(s.id for s in dataset.samples)
+    assert ids == ["m\ufffdsic/caf\ufffd", "m\ufffdsic/caf\ufffd#2"]
+    assert {s.label for s in dataset.samples} == {"m\ufffdsic"}
+    paths = sorted(os.fsencode(ref.path) for s in dataset.samples for ref in s.items.values())
+    assert [os.path.basename(p) for p in paths] == [b"caf\xe8.txt", b"caf\xe9.png", b"caf\xe9.txt"]
