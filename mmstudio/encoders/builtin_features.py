@@ -76,9 +76,10 @@ class LogMel:
         padded = np.pad(batch, ((0, 0), (pad, pad)), mode="reflect")
         idx = np.arange(self.frames)[:, None] * self.hop + np.arange(self.n_fft)[None, :]
         frames = padded[:, idx] * self.window                       # (B, frames, n_fft)
-        power = np.abs(np.fft.rfft(frames, axis=-1)) ** 2
-        mel = power.astype(np.float32) @ self.bank.T
-        return ((np.log(mel + 1e-6) - self.mean) / self.std).astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):  # absurd amplitudes overflow: the embedding
+            power = np.abs(np.fft.rfft(frames, axis=-1)) ** 2  # is then refused as non-finite, by name
+            mel = power.astype(np.float32) @ self.bank.T
+            return ((np.log(mel + 1e-6) - self.mean) / self.std).astype(np.float32)
 
 
 def image_pixels(images) -> np.ndarray:

@@ -25,6 +25,9 @@ from mmstudio.core.table import RESERVED_COLUMNS, EmbeddingTable
 from mmstudio.encoders.base import Encoder, TokenFeatures
 
 
+NON_FINITE = "the model gave a non-finite embedding (NaN or infinity)"
+
+
 @dataclass
 class _Work:
     index: int
@@ -56,6 +59,8 @@ def embed_dataset(dataset: Dataset, encoder: Encoder, *, batch_size: int | None 
                   workers: int | None = None) -> EmbeddingTable:
     """Embed every item of ``dataset`` the encoder understands; return the table with its errors."""
     job = job or Job()
+    if cache is not None and not cache.available:  # it said why, once; hashing the files would be wasted
+        cache = None
     errors = list(dataset.errors)
     work: list[_Work] = []
     for sample in dataset.samples:
@@ -89,7 +94,7 @@ def _cache_keys(work, cache, pool, state, job) -> dict[int, str]:
     for item in work:
         ref = item.ref
         if ref.text is not None:
-            digest = digest_bytes(ref.text.encode())
+            digest = digest_bytes(ref.text.encode("utf-8", "surrogatepass"))
         else:
             digest = digests[os.path.abspath(ref.path)]
             if isinstance(digest, OSError):
@@ -198,11 +203,17 @@ def _encode(encoder, modality, decoded, prepared, tokens, state) -> list[int]:
         half = len(decoded) // 2
         return _encode(encoder, modality, decoded[:half], None, tokens, state) + \
             _encode(encoder, modality, decoded[half:], None, tokens, state)
+    finite = np.isfinite(np.asarray(out.vectors, dtype=np.float32)).all(axis=1)
+    done = []
     for row, (item, _) in enumerate(decoded):
+        if not finite[row]:  # NaN weights, an overflowing input: an error, never a row or a cache entry
+            state.failed[item.index] = item.error(NON_FINITE)
+            continue
         state.vectors[item.index] = out.vectors[row]
         if out.tokens is not None:
             state.tokens[item.index] = out.tokens[row]
-    return [item.index for item, _ in decoded]
+        done.append(item.index)
+    return done
 
 
 def _table(work: list[_Work], encoder: Encoder, state: _State, errors: list[ItemError]) -> EmbeddingTable:

@@ -71,7 +71,7 @@ def decode_block(batch, *, probe, use_cache, cache_folder):
         cache = _worker_cache(cache_folder)
         digests = cache.file_digests([r.path for r in refs if r.path is not None])
         for i, ref in enumerate(refs):
-            digest = digest_bytes(ref.text.encode()) if ref.text is not None else digests[os.path.abspath(ref.path)]
+            digest = digest_bytes(ref.text.encode("utf-8", "surrogatepass")) if ref.text is not None else digests[os.path.abspath(ref.path)]
             if isinstance(digest, OSError):
                 out["error"][i] = f"cannot read file ({digest.strerror or digest})"
             else:

@@ -174,3 +174,60 @@ def test_an_item_the_model_fails_on_is_isolated_and_the_rest_embedded(clip, monk
     assert table.sample_id.tolist() == ["s0", "s1", "s3", "s4"]
     (error,) = table.errors
     assert error.sample_id == "s2" and "model failed on this item (ValueError: cannot tokenize this)" == error.reason
+
+
+@pytest.fixture(scope="module")
+def nan_clip(checkpoints, tmp_path_factory):
+    """The tiny CLIP with NaN in its image projection, as a checkpoint folder with broken weights is."""
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    folder = tmp_path_factory.mktemp("nan-clip") / "clip"
+    shutil.copytree(checkpoints["clip"], folder)
+    weights = load_file(folder / "model.safetensors")
+    name = next(k for k in weights if "visual_projection" in k)
+    weights[name] = np.full_like(weights[name], np.nan)
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    return load_encoder(str(folder), device="cpu")
+
+
+def test_non_finite_embeddings_are_error_rows_and_never_cached(nan_clip, tmp_path):
+    from corpus import picture
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    picture(1).save(folder / "a.png")
+    (folder / "a.txt").write_text("a red circle")
+    cache = EmbeddingCache(tmp_path / "cache")
+    for _ in range(2):                                          # the second time too: nothing was cached
+        table = embed_dataset(load_paths([folder]), nan_clip, cache=cache)
+        assert table.modality.tolist() == ["text"] and np.isfinite(table.vectors).all()
+        (error,) = table.errors
+        assert (Path(error.path).name, error.modality) == ("a.png", "image")
+        assert error.reason == "the model gave a non-finite embedding (NaN or infinity)"
+        assert cache.count(nan_clip.identity) == 1              # the caption only
+
+
+def test_file_names_that_are_not_utf8_are_embedded_and_kept_exactly(clip, tmp_path):
+    import os
+
+    from corpus import picture
+
+    folder = tmp_path / os.fsdecode(b"caf\xe9")                 # the folder's name is the label
+    folder.mkdir()
+    picture(1).save(folder / os.fsdecode(b"r\xe9sum\xe9.png"), format="PNG")
+    (folder / os.fsdecode(b"r\xe9sum\xe9.txt")).write_bytes(b"a cat")
+    picture(2).save(folder / os.fsdecode(b"r\xe8sum\xe8.png"), format="PNG")   # shows the same: "r�sum�"
+    cache = EmbeddingCache(tmp_path / "cache")
+    table = embed_dataset(load_paths([folder]), clip, cache=cache)
+    assert not table.errors
+    assert sorted(os.fsencode(os.path.basename(p)) for p in table.path) == \
+        [b"r\xe8sum\xe8.png", b"r\xe9sum\xe9.png", b"r\xe9sum\xe9.txt"]
+    assert sorted(set(table.sample_id.tolist())) == ["r\ufffdsum\ufffd", "r\ufffdsum\ufffd#2"]
+    assert set(table.label.tolist()) == {"caf\ufffd"}
+    table.write(tmp_path / "t.parquet")
+    back = type(table).read(tmp_path / "t.parquet")
+    assert back.path.tolist() == table.path.tolist()
+    again = embed_dataset(load_paths([folder]), clip, cache=cache)       # and the cache finds them again
+    np.testing.assert_array_equal(again.vectors, table.vectors)
