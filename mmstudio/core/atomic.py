@@ -4,29 +4,52 @@ The bytes go to a temporary file in the target's own folder (so the rename stays
 system), are flushed and fsync'ed, and then ``os.replace`` swaps the file in under the target's
 name in one step; the folder is fsync'ed afterwards where the OS allows, so the rename itself
 survives a power cut. Until the rename a reader sees the previous file, whole; after it, the new one.
+
+The file gets the permissions it would have had if written in place: an existing file's own,
+a new file ``0666`` less the umask (``rw-r--r--`` under the usual umask), never the ``0600``
+``mkstemp`` gives its temporary file. Every writer of a user's file goes through here:
+projects, embedding tables (:mod:`mmstudio.core.table_files`) and exports.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 CHUNK = 1 << 16
+_umask_lock = threading.Lock()
+_umask: list[int] = []
 
 
 def atomic_write_bytes(path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically; returns the path. On any failure the old file stays as it was."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
             view = memoryview(data)
             for start in range(0, len(view), CHUNK):
                 _write_chunk(f, view[start:start + CHUNK])
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _mode_for(path))
+
+    return atomic_write(path, write)
+
+
+def atomic_write_text(path, text: str, encoding: str = "utf-8") -> Path:
+    return atomic_write_bytes(path, text.encode(encoding))
+
+
+def atomic_write(path, write) -> Path:
+    """``write(tmp_path)`` fills a temporary file beside ``path``; it is then fsync'ed, given the
+    permissions :func:`mode_for` says and renamed onto ``path``. On any failure (or Ctrl-C) the
+    temporary file is removed and ``path`` stays as it was. Returns the path."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        _fsync_file(tmp)
+        os.chmod(tmp, mode_for(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -35,21 +58,35 @@ def atomic_write_bytes(path, data: bytes) -> Path:
     return path
 
 
-def atomic_write_text(path, text: str, encoding: str = "utf-8") -> Path:
-    return atomic_write_bytes(path, text.encode(encoding))
-
-
 def _write_chunk(f, chunk) -> None:
     """One write of the loop above (a seam the tests use to write slowly and be killed midway)."""
     f.write(chunk)
 
 
-def _mode_for(path: Path) -> int:
-    """Keep an existing file's permissions; a new file gets the usual rw-r--r-- (mkstemp makes 0600)."""
+def _fsync_file(path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
-        return path.stat().st_mode & 0o7777
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def mode_for(path) -> int:
+    """Keep an existing file's permissions; a new file gets ``0666`` less the umask, as ``open()`` gives it."""
+    try:
+        return Path(path).stat().st_mode & 0o7777
     except OSError:
-        return 0o644
+        return 0o666 & ~umask()
+
+
+def umask() -> int:
+    """The process's umask (read once; it can only be read by setting it, so under a lock)."""
+    with _umask_lock:
+        if not _umask:
+            mask = os.umask(0o022)
+            os.umask(mask)
+            _umask.append(mask)
+        return _umask[0]
 
 
 def fsync_folder(folder) -> None:

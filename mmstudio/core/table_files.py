@@ -9,22 +9,21 @@ files (the shards ``mmstudio embed --engine ray`` writes, ``part-00000.parquet``
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from mmstudio.core.atomic import atomic_write
 from mmstudio.core.errors import ItemError
+from mmstudio.core.names import is_utf8, path_bytes, path_text, shown
 from mmstudio.core.table import BASE_COLUMNS, EmbeddingTable
+from mmstudio.core.table_checks import (TableFormatError, check_finite, check_vectors, parse_meta)
 
 FORMAT_VERSION = 1
 META_KEY = b"mmstudio"
+PATH_BYTES = "path_bytes"  # the exact bytes of paths that are not valid UTF-8 (null on every other row)
 
-
-class TableFormatError(ValueError):
-    """A file that is not a readable embedding table; the message names the file and why."""
+__all__ = ["TableFormatError", "read_table", "write_table", "is_table_path", "is_table_folder", "shard_files"]
 
 
 def _meta(table: EmbeddingTable) -> dict:
@@ -32,8 +31,18 @@ def _meta(table: EmbeddingTable) -> dict:
             "columns": list(table.columns), "info": table.info}
 
 
+def _text(value):
+    """A value of a text column as UTF-8-safe text (file names that are not UTF-8 shown with U+FFFD)."""
+    if value is None:
+        return None
+    return shown(value if isinstance(value, str) else str(value))
+
+
 # --------------------------------------------------------------------------- Parquet
 def write_parquet(table: EmbeddingTable, path: Path) -> None:
+    """One Parquet file with page checksums (verified on reading: a flipped byte is an error, not a wrong vector)."""
+    import json
+
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -41,14 +50,18 @@ def write_parquet(table: EmbeddingTable, path: Path) -> None:
     err = table.errors
 
     def strings(good, bad):
-        return pa.array(list(good) + list(bad), type=pa.string())
+        return pa.array([_text(v) for v in good] + [_text(v) for v in bad], type=pa.string())
 
+    paths = list(table.path) + [e.path for e in err]
     arrays = {
         "sample_id": strings(table.sample_id, [e.sample_id for e in err]),
         "modality": strings(table.modality, [e.modality for e in err]),
-        "path": strings(table.path, [e.path for e in err]),
+        "path": strings(paths, []),
         "label": strings(table.label, [None] * n_err),
     }
+    if any(isinstance(p, str) and not is_utf8(p) for p in paths):
+        arrays[PATH_BYTES] = pa.array([path_bytes(p) if isinstance(p, str) and not is_utf8(p) else None
+                                       for p in paths], type=pa.binary())
     for name, values in table.columns.items():
         if values.dtype.kind == "f":
             arrays[name] = pa.array(np.concatenate([values, np.full(n_err, np.nan)]), type=pa.float64())
@@ -60,75 +73,120 @@ def write_parquet(table: EmbeddingTable, path: Path) -> None:
     arrays["error"] = strings([None] * n_ok, [e.reason for e in err])
     schema_meta = {META_KEY: json.dumps(_meta(table)).encode()}
     arrow = pa.table(arrays).replace_schema_metadata(schema_meta)
-    _atomic(path, lambda tmp: pq.write_table(arrow, tmp, compression="zstd"))
+    atomic_write(path, lambda tmp: pq.write_table(arrow, tmp, compression="zstd", write_page_checksum=True))
 
 
-def read_parquet(path: Path) -> EmbeddingTable:
+def _read_arrow(file):
     import pyarrow.parquet as pq
 
     try:
-        arrow = pq.read_table(path, memory_map=True)
+        return pq.read_table(file, memory_map=True, page_checksum_verification=True)
     except Exception as exc:  # pyarrow raises several types for a bad file
-        raise TableFormatError(f"{path}: not a readable Parquet file ({exc})") from exc
-    meta = json.loads((arrow.schema.metadata or {}).get(META_KEY, b"{}"))
+        raise TableFormatError(f"{file}: not a readable Parquet file ({exc})") from exc
+
+
+def read_parquet(path: Path) -> EmbeddingTable:
+    arrow = _read_arrow(path)
+    meta = parse_meta((arrow.schema.metadata or {}).get(META_KEY), path)
     if "embedding" not in arrow.column_names:
         raise TableFormatError(f"{path}: no 'embedding' column; is it an mmstudio table?")
     return _from_arrow(arrow, meta, path)
 
 
 def _from_arrow(arrow, meta: dict, path) -> EmbeddingTable:
+    import pyarrow as pa
+
     data = {name: arrow.column(name) for name in arrow.column_names}
-    error = data.pop("error").to_pylist() if "error" in data else [None] * arrow.num_rows
+    n = arrow.num_rows
+    error = _strings(data.pop("error"), "error", path) if "error" in data else np.full(n, None, object)
     ok = np.array([e is None for e in error], dtype=bool)
     vectors = _vectors(data.pop("embedding"), ok, path)
-    base = {name: _strings(data.pop(name)) if name in data else np.full(arrow.num_rows, None, object)
+    base = {name: _strings(data.pop(name), name, path) if name in data else np.full(n, None, object)
             for name in BASE_COLUMNS}
-    columns = {name: _column(col) for name, col in data.items()}
+    raw = data.pop(PATH_BYTES, None)
+    if raw is not None and (pa.types.is_binary(raw.type) or pa.types.is_large_binary(raw.type)):
+        for i, value in enumerate(raw.to_pylist()):
+            if value is not None:
+                base["path"][i] = path_text(value)
+    elif raw is not None:
+        data[PATH_BYTES] = raw
+    check_finite(vectors, base["sample_id"][ok], base["modality"][ok], path)
+    columns = {name: _column(col, name, path) for name, col in data.items()}
     errors = [ItemError(base["path"][i], base["modality"][i], error[i], base["sample_id"][i])
               for i in np.flatnonzero(~ok)]
-    return EmbeddingTable(
-        *(base[name][ok] for name in BASE_COLUMNS), vectors,
-        {name: values[ok] for name, values in columns.items()},
-        model=meta.get("model", ""), info=meta.get("info", {}), errors=errors,
-    )
+    try:
+        return EmbeddingTable(
+            *(base[name][ok] for name in BASE_COLUMNS), vectors,
+            {name: values[ok] for name, values in columns.items()},
+            model=meta.get("model", ""), info=meta.get("info", {}), errors=errors,
+        )
+    except ValueError as exc:
+        raise TableFormatError(f"{path}: {exc}") from None
 
 
 def _vectors(column, ok, path) -> np.ndarray:
+    """The embedded rows' vectors: a (fixed-size) list of numbers, one length, no nulls."""
     import pyarrow as pa
 
-    if pa.types.is_fixed_size_list(column.type) and column.num_chunks > 1:  # shards: one copy, not two
-        dim = column.type.list_size
-        views = [(c.flatten() if c.offset else c.values).to_numpy(zero_copy_only=False).reshape(-1, dim)[: len(c)]
-                 for c in column.chunks]
-        vectors = np.concatenate(views).astype(np.float32, copy=False)  # a new, writable array
-        return vectors if ok.all() else vectors[ok]
-    column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    if pa.types.is_fixed_size_list(column.type):
-        dim = column.type.list_size
-        flat = column.flatten() if column.offset else column.values
-        vectors = flat.to_numpy(zero_copy_only=False).reshape(-1, dim)[: len(ok)]
-        return np.asarray(vectors[ok], dtype=np.float32)
-    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
-        good = [v for v, keep in zip(column.to_pylist(), ok) if keep]
-        lengths = {len(v) for v in good}
-        if len(lengths) > 1:
-            raise TableFormatError(f"{path}: embeddings have different lengths {sorted(lengths)}")
-        return np.asarray(good, dtype=np.float32).reshape(len(good), -1)
-    raise TableFormatError(f"{path}: 'embedding' column is {column.type}, not a list of floats")
+    kind = column.type
+    if not (pa.types.is_fixed_size_list(kind) or pa.types.is_list(kind) or pa.types.is_large_list(kind)) or not (
+            pa.types.is_floating(kind.value_type) or pa.types.is_integer(kind.value_type)):
+        raise TableFormatError(f"{path}: 'embedding' column is {kind}, not a list of numbers")
+    nulls = np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    if (nulls & ok).any():
+        raise TableFormatError(f"{path}: {int((nulls & ok).sum())} rows have neither an embedding nor an error")
+    if pa.types.is_fixed_size_list(kind):  # chunk by chunk: shards cost one copy, not two
+        dim = kind.list_size
+        parts = [_fixed_rows(chunk, dim) for chunk in column.chunks]
+        values = np.concatenate([v for v, _ in parts]) if parts else np.zeros((0, dim), np.float32)
+        holes = np.concatenate([h for _, h in parts]) if parts else np.zeros(0, bool)
+        if (holes & ok).any():
+            raise TableFormatError(f"{path}: {int((holes & ok).sum())} embeddings hold empty (null) numbers")
+        return check_vectors(values.astype(np.float32, copy=False) if ok.all() else values[ok], path)
+    good = column.filter(pa.array(ok)).combine_chunks()
+    lengths = np.unique(np.asarray(good.value_lengths().to_numpy(zero_copy_only=False)))
+    if len(lengths) > 1:
+        raise TableFormatError(f"{path}: embeddings have different lengths {lengths.tolist()}")
+    flat = good.flatten()
+    if flat.null_count:
+        raise TableFormatError(f"{path}: {flat.null_count} empty (null) numbers inside the embeddings")
+    dim = int(lengths[0]) if len(lengths) else 0
+    return check_vectors(np.asarray(flat.to_numpy(zero_copy_only=False), dtype=np.float32).reshape(len(good), dim), path)
 
 
-def _strings(column) -> np.ndarray:
+def _fixed_rows(chunk, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed-size-list chunk's rows (null slots included, as written) and which rows hold a null number."""
+    values = chunk.values.slice(chunk.offset * dim, len(chunk) * dim)
+    rows = values.to_numpy(zero_copy_only=False).reshape(len(chunk), dim)
+    holes = np.zeros(len(chunk), bool)
+    if values.null_count:
+        holes = np.asarray(values.is_null().to_numpy(zero_copy_only=False), bool).reshape(len(chunk), dim).any(axis=1)
+    return rows, holes
+
+
+def _strings(column, name, path) -> np.ndarray:
+    import pyarrow as pa
+
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_null(column.type)
+            or (pa.types.is_dictionary(column.type) and pa.types.is_string(column.type.value_type))):
+        raise TableFormatError(f"{path}: column '{name}' is {column.type}, not text")
     out = np.empty(len(column), dtype=object)
     out[:] = column.to_pylist()
     return out
 
 
-def _column(column) -> np.ndarray:
+def _column(column, name, path) -> np.ndarray:
     import pyarrow as pa
 
-    if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+    kind = column.type
+    if pa.types.is_floating(kind) or pa.types.is_integer(kind):
         return column.to_numpy().astype(np.float64)
-    return _strings(column.cast(pa.string()) if not pa.types.is_string(column.type) else column)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
+        return _strings(column, name, path)
+    try:
+        return _strings(column.cast(pa.string()), name, path)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        raise TableFormatError(f"{path}: column '{name}' is {kind}, which mmstudio cannot show ({exc})") from None
 
 
 # --------------------------------------------------------------------------- a folder of Parquet shards
@@ -144,25 +202,18 @@ def read_parquet_folder(folder: Path) -> EmbeddingTable:
     some shards lack is blank in their rows.
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     files = shard_files(folder)
     if not files:
         raise TableFormatError(f"{folder}: a folder without Parquet shards (*.parquet)")
 
-    def read(file):
-        try:
-            return pq.read_table(file, memory_map=True)
-        except Exception as exc:
-            raise TableFormatError(f"{file}: not a readable Parquet file ({exc})") from exc
-
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(min(8, len(files))) as pool:
-        parts = list(pool.map(read, files))
+        parts = list(pool.map(_read_arrow, files))
     first = None
     for file, part in zip(files, parts):
-        meta = json.loads((part.schema.metadata or {}).get(META_KEY, b"{}"))
+        meta = parse_meta((part.schema.metadata or {}).get(META_KEY), file)
         if "embedding" not in part.column_names:
             raise TableFormatError(f"{file}: no 'embedding' column; is it an mmstudio table?")
         dim = part.schema.field("embedding").type
@@ -182,6 +233,9 @@ def read_parquet_folder(folder: Path) -> EmbeddingTable:
 
 # --------------------------------------------------------------------------- NPZ
 def write_npz(table: EmbeddingTable, path: Path) -> None:
+    """Text columns as NumPy unicode arrays (they hold any file name exactly), metadata as JSON text."""
+    import json
+
     def text(values):
         return np.array(["" if v is None else str(v) for v in values], dtype=str)
 
@@ -197,7 +251,7 @@ def write_npz(table: EmbeddingTable, path: Path) -> None:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
 
-    _atomic(path, save)
+    atomic_write(path, save)
 
 
 def read_npz(path: Path) -> EmbeddingTable:
@@ -208,21 +262,45 @@ def read_npz(path: Path) -> EmbeddingTable:
         raise TableFormatError(f"{path}: not a readable NPZ file ({exc})") from exc
     if "embedding" not in data:
         raise TableFormatError(f"{path}: no 'embedding' array; is it an mmstudio table?")
-    meta = json.loads(str(data.get("mmstudio", "{}")))
-    n = len(data["embedding"])
+    raw_meta = data.get("mmstudio")
+    if raw_meta is not None and (raw_meta.ndim != 0 or raw_meta.dtype.kind != "U"):
+        raise TableFormatError(f"{path}: its 'mmstudio' metadata is a {raw_meta.dtype} array, not JSON text")
+    meta = parse_meta(None if raw_meta is None else raw_meta.item(), path)
+    vectors = check_vectors(data["embedding"], path)
+    n = len(vectors)
 
-    def objects(values):
+    def texts(name, length=n):
+        values = data.get(name)
+        if values is None:
+            return np.full(length or 0, None, object)
+        if values.ndim != 1 or (values.dtype.kind != "U" and len(values)):
+            raise TableFormatError(f"{path}: array '{name}' holds {values.dtype} values of shape {values.shape}, "
+                                   "not one text per row")
+        if length is not None and len(values) != length:
+            raise TableFormatError(f"{path}: array '{name}' has {len(values)} rows, the embeddings {length}")
         out = np.empty(len(values), dtype=object)
         out[:] = [v if v else None for v in values.tolist()]
         return out
 
-    base = [objects(data[name]) if name in data else np.full(n, None, object) for name in BASE_COLUMNS]
-    columns = {k.split("/", 1)[1]: v if v.dtype.kind == "f" else objects(v)
-               for k, v in data.items() if k.startswith("column/")}
-    fields = [objects(data.get(f"error/{f}", np.array([], str))) for f in ("path", "modality", "reason", "sample_id")]
+    base = [texts(name) for name in BASE_COLUMNS]
+    columns = {}
+    for key, values in data.items():
+        if not key.startswith("column/"):
+            continue
+        if values.dtype.kind in "fiu" and values.shape == (n,):
+            columns[key.split("/", 1)[1]] = values.astype(np.float64)
+        else:
+            columns[key.split("/", 1)[1]] = texts(key)
+    fields = [texts(f"error/{f}", None) for f in ("path", "modality", "reason", "sample_id")]
+    if len({len(f) for f in fields}) > 1:
+        raise TableFormatError(f"{path}: the error arrays have different lengths {[len(f) for f in fields]}")
     errors = [ItemError(*row) for row in zip(*fields)]
-    return EmbeddingTable(*base, data["embedding"], columns, model=meta.get("model", ""),
-                          info=meta.get("info", {}), errors=errors)
+    check_finite(vectors, base[0], base[1], path)
+    try:
+        return EmbeddingTable(*base, vectors, columns, model=meta.get("model", ""), info=meta.get("info", {}),
+                              errors=errors)
+    except ValueError as exc:
+        raise TableFormatError(f"{path}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- registry
@@ -265,14 +343,3 @@ def read_table(path) -> EmbeddingTable:
         raise TableFormatError(f"{path}: no such file")
     return reader(path)
 
-
-def _atomic(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename: never a half file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

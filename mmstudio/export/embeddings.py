@@ -26,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mmstudio.core.names import shown
 from mmstudio.core.table import BASE_COLUMNS, EmbeddingTable
-from mmstudio.export.files import atomic_write, plain_mode
+from mmstudio.export.files import atomic_write
 
 LAYOUT_COLUMNS = ("x", "y")
 _VECTOR_NAME = re.compile(r"e\d+")
@@ -76,7 +77,8 @@ def item_columns(table: EmbeddingTable) -> list[tuple[str, np.ndarray]]:
 
 
 def cell(value) -> str:
-    """One value as text: blanks for None and NaN, whole floats without ``.0``, others round-trip exact."""
+    """One value as text: blanks for None and NaN, whole floats without ``.0``, others round-trip exact;
+    a file name that is not UTF-8 with U+FFFD for its stray bytes (text files are UTF-8)."""
     if value is None:
         return ""
     if isinstance(value, (float, np.floating)):
@@ -86,7 +88,7 @@ def cell(value) -> str:
         if value.is_integer() and abs(value) < 2**53:
             return str(int(value))
         return repr(value)
-    return str(value)
+    return shown(str(value))
 
 
 # --------------------------------------------------------------------------- formats
@@ -94,7 +96,6 @@ def write_parquet(table: EmbeddingTable, path: Path, job=None) -> list[str]:
     from mmstudio.core.table_files import write_parquet as write
 
     write(table, path)
-    plain_mode(path)
     return []
 
 
@@ -102,7 +103,6 @@ def write_npz(table: EmbeddingTable, path: Path, job=None) -> list[str]:
     from mmstudio.core.table_files import write_npz as write
 
     write(table, path)
-    plain_mode(path)
     return []
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mmstudio.core.names import shown
+
 CONFIG = "projector_config.pbtxt"
 TENSORS = "tensors.tsv"
 METADATA = "metadata.tsv"
@@ -83,7 +85,7 @@ def projector_config(tensor_name: str, shape, sprite: tuple[str, int] | None = N
 def quote(text: str) -> str:
     """A protobuf text-format string literal (C escapes; other characters as UTF-8)."""
     escapes = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-    return '"' + "".join(escapes.get(c) or (c if c.isprintable() else _octal(c)) for c in text) + '"'
+    return '"' + "".join(escapes.get(c) or (c if c.isprintable() else _octal(c)) for c in shown(str(text))) + '"'
 
 
 def _octal(char: str) -> str:
@@ -92,4 +94,4 @@ def _octal(char: str) -> str:
 
 def tsv_value(text: str) -> str:
     """A value that cannot break a TSV row: each tab or line break becomes a space."""
-    return re.sub(r"\r\n|[\t\r\n]", " ", str(text))
+    return re.sub(r"\r\n|[\t\r\n]", " ", shown(str(text)))

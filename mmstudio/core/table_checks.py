@@ -1,0 +1,73 @@
+"""What every reader of an embedding table checks before anything is computed from it.
+
+A file written by another tool, an older mmstudio or by hand can hold anything; each check
+here turns one way of being wrong into a :class:`TableFormatError` naming the file and the
+reason (and the rows, where rows are at fault), instead of a crash later or a silently wrong
+answer: the ``mmstudio`` metadata (JSON object, text model name), the text columns, the
+embeddings (numbers, one length, no nulls, every value finite).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+SHOWN_ROWS = 5
+
+
+class TableFormatError(ValueError):
+    """A file that is not a readable embedding table; the message names the file and why."""
+
+
+def parse_meta(raw, where) -> dict:
+    """The ``mmstudio`` metadata: a JSON object whose ``model`` is text and ``info`` an object."""
+    if raw is None:
+        return {}
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+        meta = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TableFormatError(f"{where}: its 'mmstudio' metadata is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise TableFormatError(f"{where}: its 'mmstudio' metadata is a JSON {type(meta).__name__}, not an object")
+    model = meta.get("model", "")
+    if not isinstance(model, str):
+        raise TableFormatError(f"{where}: the model name in its metadata is {model!r}, not text")
+    if not isinstance(meta.get("info", {}), dict):
+        raise TableFormatError(f"{where}: the 'info' of its metadata is not an object")
+    return meta
+
+
+def row_names(sample_id, modality, rows) -> str:
+    """``s001 [image], s007 [text] and 3 more`` for the given row indices."""
+    rows = list(rows)
+    names = [f"{sample_id[i] if sample_id[i] is not None else f'row {i}'}"
+             + (f" [{modality[i]}]" if modality[i] is not None else "") for i in rows[:SHOWN_ROWS]]
+    more = f" and {len(rows) - SHOWN_ROWS} more" if len(rows) > SHOWN_ROWS else ""
+    return ", ".join(names) + more
+
+
+def check_finite(vectors: np.ndarray, sample_id, modality, where) -> None:
+    """Refuse embeddings holding NaN or infinity, naming the rows (nothing computed from them would mean anything)."""
+    if not len(vectors):
+        return
+    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+    if len(bad):
+        rows = "row has" if len(bad) == 1 else "rows have"
+        raise TableFormatError(f"{where}: {len(bad)} {rows} a non-finite embedding (NaN or infinity): "
+                               f"{row_names(sample_id, modality, bad)}")
+
+
+def check_vectors(vectors, where) -> np.ndarray:
+    """A 2-D array of numbers with at least one dimension, as float32."""
+    vectors = np.asarray(vectors)
+    if vectors.dtype.kind not in "fiu":
+        raise TableFormatError(f"{where}: the embeddings are {vectors.dtype} values, not numbers")
+    if vectors.ndim != 2:
+        raise TableFormatError(f"{where}: the embeddings are a {vectors.ndim}-D array {vectors.shape}; "
+                               "one row per item (2-D) is needed")
+    if vectors.shape[1] == 0 and len(vectors):
+        raise TableFormatError(f"{where}: the embeddings have no dimensions")
+    return vectors.astype(np.float32, copy=False)
+
