@@ -114,3 +114,35 @@ def test_linear_map_is_sklearns_ridge_at_the_alpha_it_picked(n, d):
     reference = Ridge(alpha=fit.alpha).fit(x, y)
     np.testing.assert_allclose(fit.weight, reference.coef_.T, atol=1e-8)
     np.testing.assert_allclose(fit.bias, reference.intercept_, atol=1e-8)
+
+
+@pytest.mark.parametrize("n, d", [(5, 12), (7, 40), (2, 9), (30, 31)])
+def test_fewer_pairs_than_dimensions_agree_with_scipy(n, d):
+    """With n < d the SVD runs on an n × n matrix; the map on X's rows, the residual and the disparity
+    are scipy's (R itself is free on the directions X does not reach)."""
+    rng = np.random.default_rng(n * d)
+    x = rng.normal(size=(n, d))
+    y = x @ rng.normal(size=(d, d)) / np.sqrt(d) + 0.5 * rng.normal(size=(n, d))
+    rotation, _ = scipy.linalg.orthogonal_procrustes(x, y)
+    fit = orthogonal_procrustes(x, y)
+    assert fit.u.shape == (d, n) and fit.vt.shape == (n, d)
+    np.testing.assert_allclose(x @ fit.rotation, x @ rotation, atol=1e-10)
+    np.testing.assert_allclose(fit.rotation.T @ fit.rotation, np.eye(d), atol=1e-10)
+    assert fit.residual == pytest.approx(np.linalg.norm(x @ rotation - y), rel=1e-12)
+    assert similarity_procrustes(x, y) == pytest.approx(scipy.spatial.procrustes(x, y)[2], abs=1e-12)
+    xc, yc = x - x.mean(axis=0), y - y.mean(axis=0)
+    by_definition = np.linalg.norm(yc.T @ xc) ** 2 / (np.linalg.norm(xc.T @ xc) * np.linalg.norm(yc.T @ yc))
+    assert linear_cka(x, y) == pytest.approx(by_definition, rel=1e-12)
+
+
+def test_a_wide_table_costs_an_n_by_n_svd_not_a_d_by_d_one(monkeypatch):
+    """Few rows, many dimensions (align on 180 rows × 4096-d took minutes): every SVD is at most n × n."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(60, 1024)), rng.normal(size=(60, 1024))
+    shapes = []
+    real = np.linalg.svd
+    monkeypatch.setattr(np.linalg, "svd", lambda a, *args, **kw: shapes.append(a.shape) or real(a, *args, **kw))
+    orthogonal_procrustes(x, y)
+    similarity_procrustes(x, y)
+    linear_cka(x, y)
+    assert shapes and all(max(s) <= 60 for s in shapes)
