@@ -3,19 +3,25 @@
 Columns: ``id``, ``image``, ``audio``, ``text`` (paths, relative to the manifest) or ``caption``
 (inline text), ``label``; every other column is kept as metadata. A row whose file is
 missing keeps its other modalities and records the error; a row that cannot be parsed is
-skipped with its line number.
+skipped with its line number. Paths that reach outside the manifest's folder (absolute, ``~``,
+``../``) are read, with one warning per manifest naming them: a manifest from someone else
+should not read ``~/.ssh`` unnoticed.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 
 from mmstudio.core.dataset import Dataset, MediaRef, Sample, unique_id
 from mmstudio.core.errors import ItemError
+from mmstudio.core.names import shown
+from mmstudio.core.paths import leaves_folder
 
+log = logging.getLogger(__name__)
 PATH_COLUMNS = ("image", "audio", "text")
 RESERVED_COLUMNS = ("id", "label") + PATH_COLUMNS  # "caption" stays in the metadata too
 
@@ -30,8 +36,9 @@ def read_manifest(path) -> Dataset:
         dataset.skipped.append(ItemError(str(manifest), None, f"cannot read manifest ({exc})"))
         return dataset
     taken: set[str] = set()
+    outside: list[str] = []
     for line, row in rows:
-        sample = _sample(manifest, line, row, dataset.skipped)
+        sample = _sample(manifest, line, row, dataset.skipped, outside)
         if sample is None:
             continue
         if sample.id in taken:
@@ -39,6 +46,10 @@ def read_manifest(path) -> Dataset:
             sample.errors = [replace(e, sample_id=sample.id) for e in sample.errors]
         taken.add(sample.id)
         dataset.samples.append(sample)
+    if outside:
+        shown_paths = ", ".join(shown(p) for p in outside[:3]) + (f" and {len(outside) - 3} more" if len(outside) > 3 else "")
+        log.warning("%s: %d path%s outside the manifest's folder, read anyway: %s", shown(str(manifest)), len(outside),
+                    "s lead" if len(outside) != 1 else " leads", shown_paths)
     return dataset
 
 
@@ -76,7 +87,7 @@ def _present(value) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
-def _sample(manifest: Path, line: int, row: dict, skipped: list) -> Sample | None:
+def _sample(manifest: Path, line: int, row: dict, skipped: list, outside: list) -> Sample | None:
     where = f"{manifest}:{line}"
     paths = {m: row[m] for m in PATH_COLUMNS if _present(row.get(m))}
     if _present(row.get("id")):
@@ -91,6 +102,8 @@ def _sample(manifest: Path, line: int, row: dict, skipped: list) -> Sample | Non
         if not isinstance(value, str):
             errors.append(ItemError(where, modality, f"column '{modality}' must be a path, got {value!r}", sample_id))
             continue
+        if leaves_folder(value.strip()):
+            outside.append(value.strip())
         file = _resolve(manifest, value.strip())
         if not file.is_file():
             reason = "file not found" if not file.exists() else "not a regular file"

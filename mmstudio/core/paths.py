@@ -34,3 +34,12 @@ def human_size(n: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} TB"
+
+
+def leaves_folder(text: str) -> bool:
+    """Whether a path written inside a manifest or project reaches outside that file's folder:
+    an absolute path, one starting with ``~``, or one climbing above the folder with ``..``."""
+    if text.startswith("~") or os.path.isabs(text):
+        return True
+    norm = os.path.normpath(text)
+    return norm == os.pardir or norm.startswith(os.pardir + os.sep)

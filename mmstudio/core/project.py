@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePath
 
 from mmstudio.core.atomic import atomic_write_text
+from mmstudio.core.paths import leaves_folder
 
 FORMAT = "mmstudio-project"
 FORMAT_VERSION = 1
@@ -152,6 +153,8 @@ def project_from_dict(data, base=None, where=None) -> tuple[Project, list[str]]:
     )
     problems = []
     for source in sources:
+        if leaves_folder(source) and not os.path.isabs(source):  # absolute: how sources elsewhere are saved
+            problems.append(f"outside the project's folder, opened anyway: {source}")
         resolved = _resolve(source, base)
         if os.path.exists(resolved):
             project.sources.append(resolved)

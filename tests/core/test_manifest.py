@@ -74,3 +74,24 @@ def test_unreadable_manifest_is_an_error_not_a_crash(tmp_path):
     dataset = read_manifest(bad)
     assert dataset.samples == []
     assert "cannot read manifest" in dataset.skipped[0].reason
+
+
+def test_paths_leaving_the_manifests_folder_are_read_with_one_warning(tmp_path, caplog):
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("a secret")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "in.txt").write_text("fine")
+    manifest = write(tmp_path / "m" / "list.csv",
+                     f"id,text\na,in.txt\nb,../elsewhere.txt\nc,{outside}\nd,~/no-such-file.txt\ne,sub/../in.txt\n")
+    dataset = read_manifest(manifest)
+    assert [s.id for s in dataset.samples] == ["a", "b", "c", "d", "e"]     # read anyway
+    assert dataset.samples[1].items["text"].path.endswith("elsewhere.txt")
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning == (f"{manifest}: 3 paths lead outside the manifest's folder, read anyway: "
+                       f"../elsewhere.txt, {outside}, ~/no-such-file.txt")
+
+
+def test_a_manifest_inside_its_folder_gives_no_warning(tmp_path, caplog):
+    (tmp_path / "a.txt").write_text("x")
+    read_manifest(write(tmp_path / "list.csv", "id,text\na,a.txt\nb,./a.txt\n"))
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]

@@ -244,3 +244,16 @@ def test_selection_maps_to_table_rows_and_back():
     assert selection == [("dog", "text"), ("cat", "image")]
     assert rows_from_selection(sample_ids, modalities, selection) == [1, 2]
     assert rows_from_selection(sample_ids, modalities, [("cat", ""), ("gone", "image")]) == [2, 3]
+
+
+def test_relative_sources_leaving_the_projects_folder_are_named(tmp_path):
+    (tmp_path / "study").mkdir()
+    (tmp_path / "other").mkdir()
+    path = tmp_path / "study" / "p.mmstudio"
+    path.write_text(json.dumps({"format": "mmstudio-project", "version": FORMAT_VERSION,
+                                "sources": ["../other", "~/surely-not-there-mmstudio", str(tmp_path / "other")]}))
+    project, problems = load_project(path)
+    assert project.sources == [str(tmp_path / "other"), str(tmp_path / "other")]
+    assert problems[:2] == ["outside the project's folder, opened anyway: ../other",
+                            "outside the project's folder, opened anyway: ~/surely-not-there-mmstudio"]
+    assert len(problems) == 3 and problems[2].startswith("missing: ")   # an absolute source: how saving writes it
