@@ -31,7 +31,7 @@ from pathlib import Path
 from mmstudio.core.errors import ItemError
 from mmstudio.core.jobs import Job
 from mmstudio.encoders.ray_stages import (ACTOR_CPUS, DECODE_CPUS, HIDDEN_PREFIX, ITEM_COLUMNS, WRITE_CPUS,
-                                          EncodeActor, item_schema, write_rows, decode_block, write_shard)
+                                          EncodeActor, item_schema, path_bytes, write_rows, decode_block, write_shard)
 from mmstudio.encoders.registry import DEFAULT_MODEL
 
 INSTALL_HINT = "Ray is not installed; install mmstudio[distributed] (pip install 'mmstudio[distributed]')"
@@ -176,8 +176,9 @@ def _items(dataset, probe) -> tuple[list[dict], list[ItemError]]:
                 errors.append(ItemError(ref.path or ref.where, modality,
                                         f"model {probe['name']} does not embed {modality}", sample.id))
                 continue
-            items.append({"index": len(items), "sample_id": sample.id, "modality": modality, "path": ref.path,
-                          "text": ref.text, "where": ref.path or ref.where, "label": sample.label, "meta": meta})
+            items.append({"index": len(items), "sample_id": sample.id, "modality": modality,
+                          "path": path_bytes(ref.path), "text": ref.text, "where": path_bytes(ref.path or ref.where),
+                          "label": sample.label, "meta": meta})
     return items, errors
 
 

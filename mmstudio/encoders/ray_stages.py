@@ -1,7 +1,7 @@
 """The three Ray Data stages of :mod:`mmstudio.encoders.distributed`, run on the cluster's workers.
 
 Rows travel as Arrow tables with an explicit schema: the item (index, ids, path or inline text,
-label, pickled metadata), then what the stages add (cache key, pickled decoded media, the vector's
+label, pickled metadata; paths as their bytes, since a file name need not be UTF-8), then what the stages add (cache key, pickled decoded media, the vector's
 bytes, the error reason, the device). Ray Data calls these on the workers; only the encoder actor
 asks Ray anything (the CPUs it was given, for torch's threads).
 """
@@ -28,8 +28,18 @@ DECODE_CPUS, WRITE_CPUS, ACTOR_CPUS = 0.5, 0.5, 1
 def item_schema(names):
     import pyarrow as pa
 
-    types = {"index": pa.int64(), "meta": pa.binary(), "media": pa.binary(), "vector": pa.binary()}
+    types = {"index": pa.int64(), "meta": pa.binary(), "media": pa.binary(), "vector": pa.binary(),
+             "path": pa.binary(), "where": pa.binary()}
     return pa.schema([(n, types.get(n, pa.string())) for n in names])
+
+
+def path_bytes(path: str | None) -> bytes | None:
+    """A path (or a caption's description) as the bytes the Arrow rows carry."""
+    return None if path is None else os.fsencode(path)
+
+
+def path_of(raw: bytes | None) -> str | None:
+    return None if raw is None else os.fsdecode(raw)
 
 
 def _rows(columns: dict, names) -> "object":
@@ -65,7 +75,7 @@ def decode_block(batch, *, probe, use_cache, cache_folder):
     rows = batch.to_pydict()
     n = batch.num_rows
     out = {name: [None] * n for name in STAGE_COLUMNS}
-    refs = [MediaRef(m, path=p, text=t) for m, p, t in zip(rows["modality"], rows["path"], rows["text"])]
+    refs = [MediaRef(m, path=path_of(p), text=t) for m, p, t in zip(rows["modality"], rows["path"], rows["text"])]
     todo = list(range(n))
     if use_cache:
         cache = _worker_cache(cache_folder)
@@ -127,7 +137,7 @@ class EncodeActor:
         pending: dict[str, list] = {}
         for i in range(n):
             if rows["media"][i] is not None:
-                ref = MediaRef(rows["modality"][i], path=rows["path"][i], text=rows["text"][i])
+                ref = MediaRef(rows["modality"][i], path=path_of(rows["path"][i]), text=rows["text"][i])
                 work = _Work(i, Sample(rows["sample_id"][i]), ref)
                 pending.setdefault(ref.modality, []).append((work, pickle.loads(rows["media"][i])))
         fresh = {}
@@ -178,7 +188,7 @@ def write_rows(out_dir: Path, rows, probe, columns, errors: list[ItemError], fir
 
     rows = sorted(rows, key=lambda r: r["index"])
     good = [r for r in rows if r["error"] is None and r["vector"] is not None]
-    errors = errors + [ItemError(r["where"], r["modality"], r["error"] or "not embedded", r["sample_id"])
+    errors = errors + [ItemError(path_of(r["where"]), r["modality"], r["error"] or "not embedded", r["sample_id"])
                        for r in rows if not (r["error"] is None and r["vector"] is not None)]
     metas = [pickle.loads(r["meta"]) for r in good]
     extra = {}
@@ -191,7 +201,7 @@ def write_rows(out_dir: Path, rows, probe, columns, errors: list[ItemError], fir
     device = good[0]["device"] if good else probe["device"]
     precision = good[0]["precision"] if good else probe["precision"]
     table = EmbeddingTable(
-        [r["sample_id"] for r in good], [r["modality"] for r in good], [r["path"] for r in good],
+        [r["sample_id"] for r in good], [r["modality"] for r in good], [path_of(r["path"]) for r in good],
         [r["label"] for r in good], vectors, extra, model=probe["name"],
         info={"identity": probe["identity"], "device": device, "precision": precision, "mmstudio": __version__},
         errors=errors)

@@ -5,6 +5,7 @@ fault marker: the first encoder actor to run dies on purpose, so every run here 
 a lost worker's batch is redone, not dropped.
 """
 
+import os
 import sys
 import time
 
@@ -37,7 +38,8 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    """100 demo scenes (300 items, a manifest) with two files that crash their decoders, and the bad-input corpus."""
+    """100 demo scenes (300 items, a manifest) with two files that crash their decoders, and the bad-input
+    corpus with two file names that are not UTF-8."""
     root = tmp_path_factory.mktemp("inputs")
     world = root / "world"
     make_world(world, n=100, seed=7)
@@ -45,6 +47,8 @@ def inputs(tmp_path_factory):
     png.write_bytes(png.read_bytes()[: png.stat().st_size // 2])
     (world / "scene_00005.wav").write_bytes(b"RIFF" + np.random.default_rng(0).bytes(3000))
     write_corpus(root / "corpus")
+    (root / "corpus" / "texts" / os.fsdecode(b"caf\xe9.txt")).write_text("a small cafe")   # a name that is not UTF-8
+    (root / "corpus" / "images" / os.fsdecode(b"bad\xff.png")).write_bytes(b"not a picture")
     return [str(world), str(root / "corpus")]
 
 
