@@ -148,7 +148,7 @@ class EmbeddingCache:
     def _give_up(self, exc: BaseException) -> None:
         """Carry on without the cache (a full disk, a read-only folder…), saying so once."""
         if self.problem is None:
-            self.problem = _reason(exc)
+            self.problem = _reason(exc, self.folder)
             log.warning("embedding cache %s cannot be used (%s); carrying on without it", shown(str(self.path)),
                         self.problem)
         self.writable = False
@@ -181,7 +181,7 @@ class EmbeddingCache:
 
     def _stop_writing(self, exc: BaseException) -> None:
         if self.problem is None:
-            self.problem = _reason(exc)
+            self.problem = _reason(exc, self.folder)
             log.warning("embedding cache %s cannot be written (%s); carrying on without storing new embeddings",
                         shown(str(self.path)), self.problem)
         self.writable = False
@@ -337,7 +337,16 @@ def _write_problem(exc: BaseException) -> bool:
     return getattr(exc, "sqlite_errorcode", 0) & 0xFF in (8, 10, 13)  # READONLY, IOERR, FULL
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError):
-        return exc.strerror or str(exc)
-    return str(exc) or type(exc).__name__
+def _reason(exc: BaseException, folder: Path | None = None) -> str:
+    """Why, in a few words; SQLite's "disk I/O error" gets the free space beside it when the disk is full."""
+    reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else (str(exc) or type(exc).__name__)
+    if folder is not None and getattr(exc, "sqlite_errorcode", 0) & 0xFF in (10, 13):
+        import shutil
+
+        try:
+            free = shutil.disk_usage(folder).free
+        except OSError:
+            return reason
+        if free < 1 << 20:
+            reason += f"; the disk is full ({free // 1024} KB free)"
+    return reason
