@@ -42,10 +42,9 @@ def lines() -> list[tuple[str, str]]:
     folder = cache_dir()
     entries = ""
     if (folder / EmbeddingCache.FILENAME).exists():
-        try:
-            entries = f", {EmbeddingCache(folder).count()} embeddings"
-        except Exception as exc:
-            entries = f", unreadable ({exc})"
+        cache = EmbeddingCache(folder)
+        entries = f", {cache.count()} embeddings" if cache.available else f", unusable ({cache.problem})"
+        cache.close()
     return [
         ("mmstudio", __version__),
         ("python", f"{platform.python_version()} ({sys.executable})"),

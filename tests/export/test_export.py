@@ -318,3 +318,32 @@ def test_report_values_become_plain(tmp_path):
                                             ["empty", "{}"], ["none", "[]"], ["inf", ""], ["7.deep.0.x", ""]]
     with pytest.raises(ValueError, match="json or .csv"):
         write_report(report, tmp_path / "r.txt")
+
+
+MODE_CHILD = """
+import os, sys
+os.umask(int(sys.argv[1], 8))
+from mmstudio.__main__ import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_outputs_get_the_permissions_a_new_file_gets(demo, tmp_path, umask="027"):
+    """0666 less the umask (rw-r----- under 027), never mkstemp's 0600: embed, project and every export."""
+    import subprocess
+    import sys
+
+    _, path = demo
+    runs = [["project", path, "--method", "pca", "--out", tmp_path / "p.parquet"],
+            ["embed", DEMO / "manifest.csv", "--out", tmp_path / "e.npz", "--no-cache"]]
+    runs += [["export", path, "--out", tmp_path / f"x.{fmt}"] for fmt in ("parquet", "csv", "npz")]
+    runs += [["export", path, "--format", "tensorboard", "--out", tmp_path / "tb"]]
+    for argv in runs:
+        done = subprocess.run([sys.executable, "-c", MODE_CHILD, umask, *map(str, argv)], capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(files) >= 9
+    wanted = 0o666 & ~int(umask, 8)
+    assert {p.relative_to(tmp_path).as_posix(): oct(p.stat().st_mode & 0o777) for p in files} == \
+        {p.relative_to(tmp_path).as_posix(): oct(wanted) for p in files}
