@@ -217,13 +217,13 @@ class EmbeddingCache:
                     if not isinstance(blob, bytes) or len(blob) != 4 * dim or zlib.crc32(blob) != crc:
                         bad.append(key)
                         continue
-                    vector = np.frombuffer(blob, dtype=np.float32, count=dim)
-                    if not np.isfinite(vector).all():  # never written so: treat as damage
-                        bad.append(key)
-                        continue
-                    found[key] = vector
+                    found[key] = np.frombuffer(blob, dtype=np.float32, count=dim)
 
         self._run(query)
+        if found and not np.isfinite(np.concatenate(list(found.values()))).all():  # never written so: damage
+            for key in [k for k, v in found.items() if not np.isfinite(v).all()]:
+                bad.append(key)
+                del found[key]
         if bad:
             log.warning("dropping %d corrupt cache entries of %s", len(bad), shown(model))
             self._run(lambda db: db.executemany("DELETE FROM vectors WHERE model=? AND key=?",
