@@ -231,3 +231,22 @@ def test_file_names_that_are_not_utf8_are_embedded_and_kept_exactly(clip, tmp_pa
     assert back.path.tolist() == table.path.tolist()
     again = embed_dataset(load_paths([folder]), clip, cache=cache)       # and the cache finds them again
     np.testing.assert_array_equal(again.vectors, table.vectors)
+
+
+def test_a_manifest_pointing_outside_its_folder_is_read_and_nothing_is_written_but_the_output(tmp_path, caplog):
+    """`../`, `~` and absolute paths are read (with a warning naming them); the only new file is --out."""
+    from mmstudio.__main__ import main
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "o.txt").write_text("a caption outside")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "in.txt").write_text("a caption inside")
+    (data / "manifest.csv").write_text(f"id,text\na,in.txt\nb,../outside/o.txt\nc,{outside / 'o.txt'}\n")
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    assert main(["embed", str(data / "manifest.csv"), "--out", str(tmp_path / "out" / "t.parquet")]) == 0
+    assert "2 paths lead outside the manifest's folder, read anyway" in caplog.text
+    after = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if "mmstudio-cache" not in p.parts}
+    assert set(after) - set(before) == {tmp_path / "out", tmp_path / "out" / "t.parquet"}
+    assert all(after[p] == before[p] for p in before if p in after and p.is_file())
