@@ -4,10 +4,14 @@ folder), paired by sample into one array per modality, with a label column encod
 
 from __future__ import annotations
 
+import logging
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 DEMO_N, DEMO_SEED = 1000, 7
 MODALITIES = ("image", "audio")
@@ -31,13 +35,26 @@ def demo_table(n: int = DEMO_N, seed: int = DEMO_SEED, folder=None, job=None):
         try:
             return EmbeddingTable.read(path)
         except Exception:  # a damaged file is rebuilt
-            path.unlink()
-    table = build_demo_table(folder / f"world-{n}-{seed}", n, seed, job)
-    folder.mkdir(parents=True, exist_ok=True)
+            path.unlink(missing_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        table = build_demo_table(folder / f"world-{n}-{seed}", n, seed, job)
+    except OSError as exc:  # a read-only or full cache folder: build it elsewhere, keep nothing
+        _cannot_keep(folder, exc)
+        with tempfile.TemporaryDirectory(prefix="mmstudio-principles-") as scratch:
+            return build_demo_table(Path(scratch) / "world", n, seed, job)
     scratch = path.with_name(path.name + ".partial.parquet")
-    table.write(scratch)
-    scratch.replace(path)
+    try:
+        table.write(scratch)
+        scratch.replace(path)
+    except OSError as exc:
+        _cannot_keep(folder, exc)
+        scratch.unlink(missing_ok=True)
     return table
+
+
+def _cannot_keep(folder: Path, exc: OSError) -> None:
+    log.warning("cannot keep the demo table in %s (%s); it is built for this run only", folder, exc.strerror or exc)
 
 
 def build_demo_table(world, n: int, seed: int, job=None):

@@ -295,3 +295,13 @@ def test_optimisers_match_torch_optim():
                 opt.step()
         for p, q in zip(a.parameters(), b.parameters()):
             torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_a_demo_table_that_cannot_be_kept_is_built_for_the_run(tmp_path, caplog, demo):
+    """A cache folder that cannot be written (MMSTUDIO_CACHE_DIR=/dev/null/x): built in a temporary folder, one warning."""
+    (tmp_path / "a-file").write_text("not a folder")
+    table = demo_table(n=12, seed=SEED, folder=tmp_path / "a-file" / "principles")
+    assert len(table) == 24 and set(table.modality.tolist()) == {"image", "audio"}
+    np.testing.assert_array_equal(table.vectors[:2], demo.take(np.isin(demo.sample_id, table.sample_id[:1])).vectors)
+    assert "cannot keep the demo table" in caplog.text and "it is built for this run only" in caplog.text
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "mmstudio-cache") == ["a-file"]
