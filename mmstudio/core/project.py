@@ -280,10 +280,10 @@ def recovery_path() -> Path:
 def autosave(project: Project, origin=None) -> Path:
     """Write the recovery file atomically; ``origin`` is the project file being edited (None when unsaved)."""
     path = recovery_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     note = {"origin": None if origin is None else os.path.abspath(origin), "saved_at": time.time()}
     text = dumps_project(project, base=None, where=path, recovery=note)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         return atomic_write_text(path, text)
     except OSError as exc:
         raise ProjectError(path, f"cannot be saved: {exc.strerror or exc}") from exc
@@ -307,7 +307,11 @@ def load_recovery() -> Recovery | None:
 
 
 def clear_recovery() -> None:
-    recovery_path().unlink(missing_ok=True)
+    """Remove the autosave; a cache folder that cannot be reached holds none to remove."""
+    try:
+        recovery_path().unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 # ---------------------------------------------------------------------- selection <-> table rows

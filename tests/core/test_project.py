@@ -257,3 +257,13 @@ def test_relative_sources_leaving_the_projects_folder_are_named(tmp_path):
     assert problems[:2] == ["outside the project's folder, opened anyway: ../other",
                             "outside the project's folder, opened anyway: ~/surely-not-there-mmstudio"]
     assert len(problems) == 3 and problems[2].startswith("missing: ")   # an absolute source: how saving writes it
+
+
+def test_recovery_under_a_cache_folder_that_cannot_exist(tmp_path, monkeypatch):
+    """MMSTUDIO_CACHE_DIR=/dev/null/x: nothing to recover or clear, and autosave says why it cannot save."""
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("MMSTUDIO_CACHE_DIR", str(tmp_path / "a-file" / "cache"))
+    assert load_recovery() is None
+    clear_recovery()
+    with pytest.raises(ProjectError, match="cannot be saved: Not a directory"):
+        autosave(Project(query="unsaved work"))
