@@ -16,7 +16,7 @@ from mmstudio.core.errors import ItemError
 from mmstudio.core.formats import MODALITIES
 
 BASE_COLUMNS = ("sample_id", "modality", "path", "label")
-RESERVED_COLUMNS = BASE_COLUMNS + ("embedding", "error")
+RESERVED_COLUMNS = BASE_COLUMNS + ("embedding", "error", "path_bytes")  # path_bytes: see table_files
 
 
 @dataclass

@@ -108,8 +108,8 @@ def _from_arrow(arrow, meta: dict, path) -> EmbeddingTable:
         for i, value in enumerate(raw.to_pylist()):
             if value is not None:
                 base["path"][i] = path_text(value)
-    elif raw is not None:
-        data[PATH_BYTES] = raw
+    elif raw is not None:  # someone else's column of that name: kept, as a manifest's would be
+        data[f"meta_{PATH_BYTES}"] = raw
     check_finite(vectors, base["sample_id"][ok], base["modality"][ok], path)
     columns = {name: _column(col, name, path) for name, col in data.items()}
     errors = [ItemError(base["path"][i], base["modality"][i], error[i], base["sample_id"][i])

@@ -274,3 +274,11 @@ def test_written_tables_get_the_permissions_of_a_new_file(table, tmp_path, suffi
     out.chmod(0o600)                                            # a file's own permissions are kept
     table.write(out)
     assert out.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_column_named_path_bytes_does_not_clobber_the_exact_paths(tmp_path):
+    with pytest.raises(ValueError, match="may not be named"):
+        EmbeddingTable(["a"], ["image"], ["/d/a.png"], [None], np.ones((1, 2), np.float32), {"path_bytes": ["x"]})
+    _parquet(tmp_path / "t.parquet", {"sample_id": ["a"], "path_bytes": ["someone's text"],
+                                      "embedding": _fixed([[1, 0, 0]])})
+    assert EmbeddingTable.read(tmp_path / "t.parquet").columns["meta_path_bytes"].tolist() == ["someone's text"]
