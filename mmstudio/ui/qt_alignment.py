@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
+from mmstudio.ui.panel_visibility import on_screen
 from mmstudio.ui.qt_aligner import QtAligner
 from mmstudio.ui.qt_gap_shift import QtGapShift
 from mmstudio.ui.qt_similarity_matrix import QtSimilarityMatrix
@@ -156,12 +157,15 @@ class QtAlignmentPanel(QtWidgets.QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if self._stale:
+        self.came_on_screen()
+
+    def came_on_screen(self) -> None:
+        if self._stale and on_screen(self):
             self.refresh()
 
     def refresh(self) -> None:
         """Compute the report for the current table (a job; the last one wins)."""
-        self._stale = self.lazy and not self.isVisible()
+        self._stale = self.lazy and not on_screen(self)
         if self._stale:
             return
         table = self.workspace.table
@@ -175,7 +179,8 @@ class QtAlignmentPanel(QtWidgets.QWidget):
         self.status.setText(f"computing the alignment of {len(table):,} items…")
         self.workspace.runner.start("alignment", lambda job: compute(table, job), label="alignment report",
                                     on_done=lambda result: self._computed(table, result),
-                                    on_error=lambda message: self.status.setText("the report failed (see the log)"))
+                                    on_error=lambda message: self.status.setText("the report failed (see the log)"),
+                                    panel=True)
 
     def _computed(self, table, result) -> None:
         if table is not self.workspace.table:

@@ -19,6 +19,7 @@ import time
 
 from PySide6 import QtCore, QtWidgets
 
+from mmstudio.ui.panel_visibility import on_screen
 from mmstudio.ui.qt_fusion_controls import IMPUTATIONS, QtFusionControls, label_columns
 from mmstudio.ui.qt_fusion_plots import QtConfusion, QtFusionBars, QtFusionCurves, QtFusionTable, gate_words
 
@@ -54,6 +55,7 @@ class QtFusionPanel(QtWidgets.QWidget):
         self.score_seconds = 0.0   # how long the last scoring took
         self._kind = f"fusion-{id(self):x}"
         self._dirty = True         # table, label or seed changed since the last fit
+        self._labels_for = None    # the table whose label columns the label box offers
         self._fit_job = None
         self._score_timer = _timer(self, SCORE_DELAY_MS, self.rescore)
         self._fit_timer = _timer(self, FIT_DELAY_MS, self.refit)
@@ -127,7 +129,7 @@ class QtFusionPanel(QtWidgets.QWidget):
 
     # ------------------------------------------------------------------ training
     def _table_changed(self) -> None:
-        self.controls.set_labels(label_columns(self.workspace.table))
+        self._labels_for = None      # the label columns are found (in the fit's job) when next on screen
         self._training_changed()
 
     def _training_changed(self) -> None:
@@ -136,15 +138,22 @@ class QtFusionPanel(QtWidgets.QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if self._dirty:
+        self.came_on_screen()
+
+    def came_on_screen(self) -> None:
+        if self._dirty and on_screen(self):
             self._fit_timer.start()
 
     def refit(self) -> None:
         """Train every method on the current table and label (a job; only while the panel is on screen)."""
-        if not self.isVisible():
-            return                   # fitted when shown (showEvent)
+        if not on_screen(self):
+            return                   # fitted when shown (came_on_screen)
         self._dirty = False
-        table, label = self.workspace.table, self.controls.label()
+        table = self.workspace.table
+        if self._labels_for is not table:
+            self._find_labels(table)
+            return
+        label = self.controls.label()
         if table is None or len(table) == 0 or not label:
             self._set_lab(None, "Open a dataset with a label or a categorical column (two or more classes) "
                                 "to compare fusion methods on it.")
@@ -167,8 +176,25 @@ class QtFusionPanel(QtWidgets.QWidget):
 
         self.controls.status.setText(f"Training every fusion method to predict {label!r}…")
         self._fit_job = self.runner.start(self._kind + "-fit", work, label=f"fusion lab ({label})",
-                                          on_done=self._fitted, on_error=self._fit_failed)
+                                          on_done=self._fitted, on_error=self._fit_failed, panel=True)
         self._fit_job.signals.status.connect(self._fit_status, QUEUED)
+
+    def _find_labels(self, table) -> None:
+        """The table's label columns (a job: every row of every column is looked at), then the fit."""
+        if table is None or len(table) == 0:
+            self._labels_found(table, [])
+            return
+        self.controls.status.setText("Looking for label columns…")
+        self.runner.start(self._kind + "-fit", lambda job: label_columns(table), label="fusion lab: label columns",
+                          on_done=lambda names: self._labels_found(table, names), panel=True)
+
+    def _labels_found(self, table, names) -> None:
+        if table is not self.workspace.table:
+            return
+        self._labels_for = table
+        self.controls.set_labels(names)
+        self._dirty = True
+        self.refit()
 
     def _fit_status(self, text: str) -> None:
         self.controls.status.setText(f"Training: {text}…")
@@ -230,7 +256,7 @@ class QtFusionPanel(QtWidgets.QWidget):
 
         self.controls.status.setText(f"Training the early heads with modality dropout {p:g}…")
         self.runner.start(self._kind + "-dropout", work, label=f"fusion lab: dropout {p:g}",
-                          on_done=self._dropout_trained)
+                          on_done=self._dropout_trained, panel=True)
 
     def _dropout_trained(self, lab) -> None:
         if lab is self.lab:
@@ -320,7 +346,8 @@ class QtFusionPanel(QtWidgets.QWidget):
 
             return lab, robustness_curve(lab, choice["knob"], modality, metric=choice["metric"], base=knobs, job=job)
 
-        self.runner.start(self._kind + "-curve", work, label="fusion lab: robustness curve", on_done=self._curve_done)
+        self.runner.start(self._kind + "-curve", work, label="fusion lab: robustness curve", on_done=self._curve_done,
+                          panel=True)
 
     def _curve_done(self, result) -> None:
         lab, curve = result

@@ -8,6 +8,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from mmstudio import __version__
 from mmstudio.core.project import SUFFIX
+from mmstudio.ui.panel_visibility import watch_dock
 from mmstudio.ui.qt_dialogs import ModelDialog, PreferencesDialog, ProjectionDialog, about_text
 from mmstudio.ui.qt_embedding_view import QtEmbeddingView
 from mmstudio.ui.qt_export import add_figure_menu, export_figure_dialog, export_metrics_dialog, export_table_dialog
@@ -103,6 +104,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.panels[title] = widget
         dock = self._dock(title, widget, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
         self.view_menu.addAction(dock.toggleViewAction())
+        watch_dock(dock, widget)  # a panel computes when its tab comes forward
         return dock
 
     def _status_bar(self) -> None:

@@ -18,22 +18,31 @@ In the main window: ``self.add_panel("Principles", QtPrinciplesPanel(self.worksp
 
 from __future__ import annotations
 
+import weakref
+
 from PySide6 import QtCore, QtWidgets
 
+from mmstudio.ui.panel_visibility import on_screen
 from mmstudio.ui.qt_principle_pages import PAGES
 
 MIN_SAMPLES = 200          # a workspace table with fewer paired samples is too small to learn from
 QUEUED = QtCore.Qt.ConnectionType.QueuedConnection
 
 
-def table_fits(table, columns: set[str], modalities=("image", "audio")) -> bool:
-    """Whether ``table`` has every modality, every label column and enough samples with all of them."""
-    if table is None or len(table) == 0 or any(m not in table.modalities for m in modalities):
-        return False
-    if any(c != "label" and c not in table.columns for c in columns):
-        return False
+def paired_samples(table, modalities=("image", "audio")) -> int:
+    """How many samples of ``table`` have every one of ``modalities``."""
+    if table is None or len(table) == 0:
+        return 0
     ids = [set(table.sample_id[table.rows(m)].tolist()) for m in modalities]
-    return len(set.intersection(*ids)) >= MIN_SAMPLES
+    return len(set.intersection(*ids))
+
+
+def table_fits(table, columns: set[str], modalities=("image", "audio"), paired: int | None = None) -> bool:
+    """Whether ``table`` has every label column and enough samples with every modality (``paired``:
+    :func:`paired_samples`, when known)."""
+    if table is None or len(table) == 0 or any(c != "label" and c not in table.columns for c in columns):
+        return False
+    return (paired_samples(table, modalities) if paired is None else paired) >= MIN_SAMPLES
 
 
 def _key(value):
@@ -76,7 +85,9 @@ class QtPrinciplesPanel(QtWidgets.QWidget):
         layout.addWidget(self.list)
         layout.addWidget(self.stack, 1)
         self.list.setCurrentRow(0)
-        workspace.tableChanged.connect(self._update_data_labels)
+        self._labels_for = None            # the table the data labels were written for
+        self._paired = None                # (weak reference to a table, its paired_samples)
+        workspace.tableChanged.connect(self._table_changed)
         self._update_data_labels()
 
     # ------------------------------------------------------------------ pages
@@ -92,13 +103,21 @@ class QtPrinciplesPanel(QtWidgets.QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        self.came_on_screen()
+
+    def came_on_screen(self) -> None:
+        """Shown (or its tab brought forward): the data labels, and the current page's result."""
+        if not on_screen(self):
+            return
+        if self._labels_for is not self.workspace.table:
+            self._update_data_labels()
         self._run_if_needed()
 
     def _run_if_needed(self) -> None:
         """A page on screen without a result (or, for PoE, always) computes one."""
         name = self.current()
         page = self.pages[name]
-        if self.isVisible() and (page.result is None or not page.trained) and name not in self.jobs:
+        if on_screen(self) and (page.result is None or not page.trained) and name not in self.jobs:
             self.run(name)
 
     # ------------------------------------------------------------------ data
@@ -110,17 +129,34 @@ class QtPrinciplesPanel(QtWidgets.QWidget):
         if not PRINCIPLES[name].uses_table or not columns:
             return None, ""
         table = self.workspace.table
-        if table_fits(table, columns):
-            n = len(set(table.sample_id[table.rows("image")].tolist()))
-            return table, f"Data: the open table ({n} samples with image and audio)."
+        paired = self._paired_samples(table)
+        if table_fits(table, columns, paired=paired):
+            return table, f"Data: the open table ({paired} samples with image and audio)."
         return None, ("Data: the demo world (built once into the cache). To use yours, open a table with image "
                       f"and audio rows and {' and '.join(map(repr, sorted(columns)))} label columns.")
 
-    def _update_data_labels(self) -> None:
-        """The table changed: say which data each page uses; forget results of tables no longer open
-        (their keys hold the table's id, which a later table may reuse)."""
+    def _paired_samples(self, table) -> int:
+        """:func:`paired_samples` of the table, counted once per table."""
+        known = self._paired
+        if known is not None and known[0]() is table:
+            return known[1]
+        n = paired_samples(table)
+        if table is not None:
+            self._paired = (weakref.ref(table), n)
+        return n
+
+    def _table_changed(self) -> None:
+        """Forget results of tables no longer open (their keys hold the table's id, which a later table
+        may reuse); the data labels are written when the panel is next on screen."""
         current = id(self.workspace.table)
         self.cache = {k: v for k, v in self.cache.items() if not isinstance(k[2], int) or k[2] == current}
+        self._labels_for = None
+        if on_screen(self):
+            self._update_data_labels()
+
+    def _update_data_labels(self) -> None:
+        """Say which data each page uses."""
+        self._labels_for = self.workspace.table
         for name, page in self.pages.items():
             page.data_label.setText(self.table_for(name, page.options())[1])
 
@@ -170,7 +206,7 @@ class QtPrinciplesPanel(QtWidgets.QWidget):
         job = self.runner.start(f"{self._kind}-{name}", work, label=f"principle {name}",
                                 on_done=lambda out: self._done(name, key, table, out),
                                 on_progress=page.set_progress,
-                                on_error=lambda message: self._failed(name, message))
+                                on_error=lambda message: self._failed(name, message), panel=True)
         job.signals.status.connect(page.set_status, QUEUED)
         job.signals.cancelled.connect(lambda: self._cancelled(name, job), QUEUED)
         self.jobs[name] = job
@@ -220,7 +256,7 @@ class QtPrinciplesPanel(QtWidgets.QWidget):
         for name, p in self.pages.items():
             if not p.trained:
                 self.run(name)       # instant: redraw with the restored sliders
-            elif p.result is not None or (name == self.current() and self.isVisible()):
+            elif p.result is not None or (name == self.current() and on_screen(self)):
                 self.run(name)       # from the cache, or computed for the restored options
 
     def report(self) -> dict | None:

@@ -6,15 +6,28 @@
 supersede each other: when a newer one was started, an older one's results are dropped
 (and it is asked to cancel). Exceptions never reach the user as tracebacks: they become a
 message on ``QtRunner.failed``, shown in the log panel.
+
+The map's own jobs (loading the model, opening and encoding files, the UMAP layout: see
+:func:`is_map_job`) always go first. A panel's job (``start(..., panel=True)``) waits while any
+of them runs: it is queued until they are done, and one already running pauses at its next
+``job.check()`` until they are. :meth:`QtRunner.shutdown` cancels everything for quitting.
 """
 
 from __future__ import annotations
 
+import threading
 import traceback
 
 from PySide6 import QtCore
 
 from mmstudio.core.jobs import Cancelled, Job
+
+MAP_KINDS = ("model", "open", "demo", "project")  # with "encode-…": the jobs that make the map
+PRIORITY = {"map": 2, "other": 1, "panel": 0}      # QThreadPool queue order when every thread is busy
+
+
+def is_map_job(kind: str) -> bool:
+    return kind in MAP_KINDS or kind.startswith("encode-")
 
 
 class _Signals(QtCore.QObject):
@@ -24,15 +37,30 @@ class _Signals(QtCore.QObject):
     finished = QtCore.Signal(object)
     failed = QtCore.Signal(str)
     cancelled = QtCore.Signal()
+    cancel_requested = QtCore.Signal()
 
 
 class QtJob(Job):
-    """A job handle whose reports are Qt signals (emitted from the worker, delivered on the GUI thread)."""
+    """A job handle whose reports are Qt signals (emitted from the worker, delivered on the GUI thread).
+    A panel's job holds the runner's ``map_idle`` event: its ``check()`` waits while that is clear."""
 
-    def __init__(self, kind: str, label: str):
+    def __init__(self, kind: str, label: str, map_idle: threading.Event | None = None):
         super().__init__()
         self.kind, self.label = kind, label
+        self.panel = map_idle is not None
+        self._map_idle = map_idle
         self.signals = _Signals()
+
+    def check(self) -> None:
+        super().check()
+        if self._map_idle is not None and not self._map_idle.is_set():
+            self.status("paused while the map is computed")
+            while not self._map_idle.wait(0.05):
+                super().check()
+
+    def cancel(self) -> None:
+        super().cancel()
+        self._emit(self.signals.cancel_requested)
 
     def progress(self, done: int, total: int | None = None) -> None:
         super().progress(done, total)
@@ -63,6 +91,7 @@ class _Task(QtCore.QRunnable):
         signals = self.job.signals
         try:
             try:
+                self.job.check()  # cancelled while it waited in the queue
                 result = self.fn(self.job)
             except Cancelled:
                 signals.cancelled.emit()
@@ -87,14 +116,18 @@ class QtRunner(QtCore.QObject):
         self.pool = QtCore.QThreadPool(self)
         self.pool.setMaxThreadCount(threads)
         self.latest: dict[str, QtJob] = {}
-        self.running: list[QtJob] = []
+        self.running: list[QtJob] = []       # started or waiting, not yet ended
+        self.waiting: list[_Task] = []       # panel jobs queued until the map's jobs are done
+        self.map_idle = threading.Event()    # set while no map job runs (panel jobs wait on it)
+        self.map_idle.set()
 
     def start(self, kind: str, fn, *, label: str = "", on_done=None, on_partial=None, on_progress=None,
-              on_error=None) -> QtJob:
+              on_error=None, panel: bool = False) -> QtJob:
+        """Run ``fn(job)`` on a worker thread. ``panel``: a panel's job, which waits for the map's jobs."""
         previous = self.latest.get(kind)
         if previous is not None:
             previous.cancel()
-        job = QtJob(kind, label or kind)
+        job = QtJob(kind, label or kind, self.map_idle if panel else None)
         self.latest[kind] = job
         self.running.append(job)
 
@@ -120,26 +153,70 @@ class QtRunner(QtCore.QObject):
             job.signals.partial.connect(lambda r: on_partial(r) if current() else None, queued)
         if on_progress is not None:
             job.signals.progressed.connect(on_progress, queued)
+        job.signals.cancel_requested.connect(self._drop_cancelled, queued)
+        if is_map_job(kind):
+            self.map_idle.clear()
         self.started.emit(job)
-        self.pool.start(_Task(job, fn))
+        task = _Task(job, fn)
+        if panel:  # decided once the event loop turns: the map's next job may be about to start
+            self.waiting.append(task)
+            QtCore.QTimer.singleShot(0, self, self._start_waiting)
+        elif not self.pool.tryStart(task):
+            if is_map_job(kind):  # every thread is taken (panel jobs paused for the map among them): one more
+                self.pool.setMaxThreadCount(self.pool.maxThreadCount() + 1)
+            self.pool.start(task, PRIORITY["map" if is_map_job(kind) else "other"])
         return job
 
     def _end(self, job: QtJob) -> None:
         if job in self.running:
             self.running.remove(job)
             try:
+                if not any(is_map_job(j.kind) for j in self.running):  # after the job's callbacks (they
+                    QtCore.QTimer.singleShot(0, self, self._start_waiting)  # may start the map's next job)
                 self.ended.emit(job)
             except RuntimeError:  # the window closed while the job ran: nobody left to tell
                 pass
 
+    def _start_waiting(self) -> None:
+        """Start the queued panel jobs, unless a map job runs (then they wait for its end)."""
+        if any(is_map_job(j.kind) for j in self.running):
+            for task in self.waiting:
+                if not task.job.message:
+                    task.job.status("waits until the map is computed")
+            return
+        self.map_idle.set()
+        waiting, self.waiting = self.waiting, []
+        for task in waiting:
+            self.pool.start(task, PRIORITY["panel"])
+
+    def _drop_cancelled(self) -> None:
+        """Jobs cancelled while they waited for the map end now, without running."""
+        for task in [t for t in self.waiting if t.job.cancelled()]:
+            self.waiting.remove(task)
+            self._end(task.job)
+            _unless_gone(task.job.signals.cancelled.emit)
+
+    def waiting_jobs(self) -> list[QtJob]:
+        return [t.job for t in self.waiting]
+
     def cancel_all(self) -> None:
         for job in list(self.running):
             job.cancel()
+        self._drop_cancelled()
 
     def busy(self) -> bool:
         return bool(self.running)
 
     def wait(self, msecs: int = 30000) -> bool:
+        return self.pool.waitForDone(msecs)
+
+    def shutdown(self, msecs: int) -> bool:
+        """Cancel every job, drop the queued ones, and wait at most ``msecs`` for the running ones
+        to stop (at their next ``job.check()``). False when some are still inside a long native call."""
+        for job in list(self.running):
+            super(QtJob, job).cancel()   # no cancel_requested: nothing is delivered any more
+        self.waiting = []
+        self.pool.clear()
         return self.pool.waitForDone(msecs)
 
 

@@ -160,6 +160,8 @@ def test_uses_the_workspace_table_when_it_has_the_columns(panel, qtbot):
     table = small_table(seed=1)
     panel.workspace.table = table
     panel.workspace.tableChanged.emit()
+    assert "open table" not in panel.pages["redundancy"].data_label.text()  # written once the panel is shown
+    panel.show()
     assert panel.table_for("redundancy", {})[0] is table
     assert "open table (300 samples" in panel.pages["redundancy"].data_label.text()
     assert panel.table_for("late-fusion", {})[0] is None          # takes no table
