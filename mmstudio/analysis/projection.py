@@ -108,6 +108,17 @@ def place_points(map_vectors, map_xy, new_vectors, *, k: int = 15, metric: str =
     return _weighted_mean(map_xy, idx, weights)
 
 
+def placement(map_vectors, new_vectors, *, k: int = 15, metric: str = "cosine", device: str | None = None):
+    """What :func:`place_points` needs of the vectors alone: each new point's ``k`` nearest map rows and
+    their weights (``positions(map_xy, idx, weights)`` then places them on any layout of those rows)."""
+    return _placement(map_vectors, np.asarray(new_vectors, dtype=np.float32), k, metric, device)
+
+
+def positions(map_xy, idx, weights) -> np.ndarray:
+    """Positions of points placed by :func:`placement` on the layout ``map_xy``."""
+    return _weighted_mean(np.asarray(map_xy, dtype=np.float32), idx, weights)
+
+
 def _placement(map_vectors, new, k, metric, device, ok=None):
     base = np.asarray(map_vectors, dtype=np.float32)
     rows = np.arange(len(base)) if ok is None else np.flatnonzero(ok)

@@ -73,6 +73,9 @@ def umap_module():
 
     if not getattr(umap, "_mmstudio_caching", False):
         _enable_numba_caching(("umap", "pynndescent"))
+        from mmstudio.analysis.umap_nogil import release_gil
+
+        release_gil(umap.layouts)  # the epochs leave the GIL to the window's thread
         umap._mmstudio_caching = True
     # expected here, and said in our own words (SEED_NOTE); re-adding a filter does not duplicate it
     warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]", module="umap")

@@ -39,9 +39,29 @@ def continuous(values: np.ndarray, colormap: str = "viridis") -> tuple[np.ndarra
     return colours, (lo, hi)
 
 
-def by_modality(modalities) -> np.ndarray:
-    return np.array([MODALITY_COLORS.get(m, MISSING) for m in modalities], np.uint8).reshape(-1, 3)
+MODALITY_ORDER = tuple(MODALITY_COLORS)        # modality_codes: an index into this; len(...) for any other
 
 
-def shapes_of(modalities) -> np.ndarray:
-    return np.array([MODALITY_SHAPES.get(m, 0) for m in modalities], np.int8)
+def modality_codes(table) -> np.ndarray:
+    """Each row's modality as an index into ``MODALITY_ORDER`` (int8), computed once per table: the
+    layout job computes it off the GUI thread, the view then reads it at no cost."""
+    codes = getattr(table, "_modality_codes", None)
+    if codes is None or len(codes) != len(table):
+        modality = np.asarray(table.modality)
+        codes = np.full(len(modality), len(MODALITY_ORDER), np.int8)
+        for i, name in enumerate(MODALITY_ORDER):
+            codes[modality == name] = i
+        table._modality_codes = codes
+    return codes
+
+
+def by_modality(codes: np.ndarray) -> np.ndarray:
+    """Per-row colours from :func:`modality_codes`."""
+    lut = np.array([MODALITY_COLORS[m] for m in MODALITY_ORDER] + [MISSING], np.uint8)
+    return lut[codes]
+
+
+def shapes_of(codes: np.ndarray) -> np.ndarray:
+    """Per-row marker shapes from :func:`modality_codes`."""
+    lut = np.array([MODALITY_SHAPES[m] for m in MODALITY_ORDER] + [0], np.int8)
+    return lut[codes]

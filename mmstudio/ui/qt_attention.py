@@ -14,7 +14,7 @@ import threading
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from mmstudio.ui.qt_library import _qimage
+from mmstudio.ui.qt_thumbnails import qimage as _qimage
 from mmstudio.ui.tooltips import item_text
 
 WHOLE = "(whole text)"

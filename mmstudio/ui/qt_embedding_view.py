@@ -8,15 +8,27 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from mmstudio.ui import colors
 from mmstudio.ui.point_cloud import PointCloudItem
-from mmstudio.ui.tooltips import tooltip_html
+from mmstudio.ui.qt_thumbnails import shared as shared_thumbnails
+from mmstudio.ui.tooltips import picture_request, tooltip_html
+
+
+FRAME_SAMPLE = 100_000  # the centre and spread of a larger layout come from this many of its points
+
+
+def frame(xy: np.ndarray) -> tuple[np.ndarray, float]:
+    """The centre (median) and spread (95th percentile of the distance to it) of a layout, from an even
+    subsample of at most ``FRAME_SAMPLE`` points (a million-point layout in a few milliseconds)."""
+    sample = xy[::max(1, len(xy) // FRAME_SAMPLE)]
+    centre = np.nanmedian(sample, axis=0)
+    spread = np.nanpercentile(np.abs(sample - centre), 95) or 1.0
+    return centre, float(spread)
 
 
 def normalised(xy: np.ndarray) -> np.ndarray:
     """Layouts centred and scaled to a common size, so PCA → UMAP animates smoothly."""
     if len(xy) == 0:
         return xy
-    centre = np.nanmedian(xy, axis=0)
-    spread = np.nanpercentile(np.abs(xy - centre), 95) or 1.0
+    centre, spread = frame(xy)
     return ((xy - centre) / spread).astype(np.float32)
 
 
@@ -168,7 +180,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         target = normalised(self.workspace.xy)
         if len(self._display) != len(target) or len(self.cloud.xy) != len(target):
             self._display = target
-            self.cloud.set_points(target, self._colors(), colors.shapes_of(table.modality))
+            self.cloud.set_points(target, self._colors(), colors.shapes_of(colors.modality_codes(table)))
             self._visibility_changed()
             self.viewbox.autoRange(padding=0.05)
         elif final:
@@ -212,8 +224,11 @@ class QtEmbeddingView(QtWidgets.QWidget):
             self.legend.removeItem(item)
         self._legend_items = []
         if key == "modality":
-            rgb = colors.by_modality(table.modality)
-            legend = [(m, colors.MODALITY_COLORS[m], "ost"[colors.MODALITY_SHAPES[m]]) for m in table.modalities]
+            codes = colors.modality_codes(table)
+            rgb = colors.by_modality(codes)
+            present = np.bincount(codes, minlength=len(colors.MODALITY_ORDER) + 1)
+            legend = [(m, colors.MODALITY_COLORS[m], "ost"[colors.MODALITY_SHAPES[m]])
+                      for i, m in enumerate(colors.MODALITY_ORDER) if present[i]]
         elif key == "label" or (key in table.columns and table.columns[key].dtype.kind != "f"):
             rgb, legend = colors.categorical(table.label if key == "label" else table.columns[key])
             legend = legend[:15]
@@ -237,8 +252,8 @@ class QtEmbeddingView(QtWidgets.QWidget):
         table = self.workspace.table
         if table is None or len(self.cloud.xy) != len(table):
             return
-        shown = {m for m, box in self.modality_boxes.items() if box.isChecked()}
-        self.cloud.set_visible(np.isin(table.modality, list(shown)))
+        shown = [colors.MODALITY_ORDER.index(m) for m, box in self.modality_boxes.items() if box.isChecked()]
+        self.cloud.set_visible(np.isin(colors.modality_codes(table), shown))
         self._update_links()
 
     def visible_modalities(self) -> list[str]:
@@ -292,8 +307,25 @@ class QtEmbeddingView(QtWidgets.QWidget):
             self.hovered = None
             return
         self.hovered = row
-        global_pos = self.plot.mapToGlobal(self.plot.mapFromScene(scene_pos))
-        QtWidgets.QToolTip.showText(global_pos, tooltip_html(self.workspace.table, row), self.plot)
+        self._hover_pos = self.plot.mapToGlobal(self.plot.mapFromScene(scene_pos))
+        self._show_tooltip()
+
+    def _show_tooltip(self) -> None:
+        pictures = shared_thumbnails()
+        if not getattr(self, "_watching_pictures", False):
+            pictures.ready.connect(self._picture_ready)
+            self._watching_pictures = True
+        QtWidgets.QToolTip.showText(self._hover_pos, tooltip_html(self.workspace.table, self.hovered, pictures),
+                                    self.plot)
+
+    def _picture_ready(self, key) -> None:
+        """The hovered point's picture was decoded (off the GUI thread): show it in its tooltip."""
+        table, row = self.workspace.table, getattr(self, "hovered", None)
+        if row is None or table is None or row >= len(table) or not QtWidgets.QToolTip.isVisible():
+            return
+        request = picture_request(table, row)
+        if request is not None and key == shared_thumbnails().key(*request, form="uri"):
+            self._show_tooltip()
 
     def _click(self, event) -> None:
         if event.button() != QtCore.Qt.MouseButton.LeftButton or self.workspace.table is None:
@@ -327,6 +359,5 @@ class QtEmbeddingView(QtWidgets.QWidget):
 
 def normalised_like(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Put raw layout points into the same normalised frame as :func:`normalised` put ``reference``."""
-    centre = np.nanmedian(reference, axis=0)
-    spread = np.nanpercentile(np.abs(reference - centre), 95) or 1.0
+    centre, spread = frame(reference)
     return ((np.atleast_2d(points) - centre) / spread).astype(np.float32)

@@ -8,9 +8,11 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from mmstudio.ui.qt_attention import QtAttentionPane
-from mmstudio.ui.qt_library import _qimage
-from mmstudio.ui.thumbnails import image_thumbnail, waveform_glyph
+from mmstudio.ui.qt_thumbnails import PENDING
+from mmstudio.ui.qt_thumbnails import shared as shared_thumbnails
 from mmstudio.ui.tooltips import item_text
+
+PICTURE = {"image": (256, 256), "audio": (280, 90)}   # modality → the picture's size
 
 
 class QtInspector(QtWidgets.QWidget):
@@ -56,12 +58,25 @@ class QtInspector(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(splitter)
+        self.pictures = shared_thumbnails()
+        self._picture_key = None             # the picture the inspector waits for
+        self.pictures.ready.connect(self._picture_ready)
         workspace.selectionChanged.connect(self.refresh)
         self.refresh()
+
+    def _picture_ready(self, key) -> None:
+        """The selected item's picture was decoded (off the GUI thread)."""
+        if key == self._picture_key:
+            picture = self.pictures.done.get(key)
+            if picture is not None:
+                self.picture.setPixmap(QtGui.QPixmap.fromImage(picture))
+            else:
+                self.picture.setText("")
 
     def refresh(self) -> None:
         ws = self.workspace
         table = ws.table
+        self._picture_key = None
         self.neighbours.clear()
         self.attention.setVisible(False)
         self.picture.setVisible(True)
@@ -80,15 +95,14 @@ class QtInspector(QtWidgets.QWidget):
         self.list_title.setText("<b>Nearest items of the other modalities</b>")
         row = int(ws.selection[0])
         modality, path = table.modality[row], table.path[row]
-        pixmap = None
-        if modality == "image" and path:
-            thumb = image_thumbnail(str(path), 256)
-            pixmap = thumb and QtGui.QPixmap.fromImage(_qimage(thumb))
-        elif modality == "audio" and path:
-            glyph = waveform_glyph(str(path), 280, 90)
-            pixmap = glyph and QtGui.QPixmap.fromImage(_qimage(glyph))
-        if pixmap:
-            self.picture.setPixmap(pixmap)
+        picture = None
+        if modality in PICTURE and path:
+            self._picture_key = self.pictures.key(modality, str(path), *PICTURE[modality])
+            picture = self.pictures.get(*self._picture_key[:4])
+        if picture is PENDING:
+            self.picture.setText("loading the picture…")
+        elif picture is not None:
+            self.picture.setPixmap(QtGui.QPixmap.fromImage(picture))
         else:
             self.picture.setText(html.escape(item_text(table, row) or ""))
         if self.attention.show_row(row):  # the map replaces the plain picture

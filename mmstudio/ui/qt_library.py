@@ -5,7 +5,9 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from mmstudio.ui.colors import MODALITY_COLORS
-from mmstudio.ui.thumbnails import image_thumbnail, text_of, waveform_glyph
+from mmstudio.ui.qt_thumbnails import PENDING
+from mmstudio.ui.qt_thumbnails import shared as shared_thumbnails
+from mmstudio.ui.thumbnails import text_of
 
 ROW_HEIGHT = 58
 SearchRole = QtCore.Qt.ItemDataRole.UserRole + 1
@@ -47,6 +49,12 @@ class LibraryModel(QtCore.QAbstractListModel):
 
 
 class LibraryDelegate(QtWidgets.QStyledItemDelegate):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.pictures = shared_thumbnails()
+        if parent is not None:  # a picture that arrives repaints the list
+            self.pictures.ready.connect(parent.viewport().update)
+
     def sizeHint(self, option, index) -> QtCore.QSize:
         return QtCore.QSize(option.rect.width(), ROW_HEIGHT)
 
@@ -71,14 +79,11 @@ class LibraryDelegate(QtWidgets.QStyledItemDelegate):
             painter.restore()
             return
         items = entry.items
-        if "image" in items and items["image"].path:
-            thumb = image_thumbnail(items["image"].path, ROW_HEIGHT - 8)
-            if thumb is not None:
-                painter.drawImage(thumb_rect, _qimage(thumb))
-        elif "audio" in items and items["audio"].path:
-            glyph = waveform_glyph(items["audio"].path, ROW_HEIGHT - 8, ROW_HEIGHT - 8)
-            if glyph is not None:
-                painter.drawImage(thumb_rect, _qimage(glyph))
+        kind = "image" if "image" in items and items["image"].path else "audio" if "audio" in items else None
+        if kind is not None and items[kind].path:  # decoded off the GUI thread; the row repaints when it is
+            picture = self.pictures.get(kind, items[kind].path, ROW_HEIGHT - 8)
+            if picture is not None and picture is not PENDING:
+                painter.drawImage(thumb_rect, picture)
         body_x = thumb_rect.right() + 8
         painter.setPen(text_color)
         title_font = QtGui.QFont(option.font)
@@ -113,12 +118,6 @@ class LibraryDelegate(QtWidgets.QStyledItemDelegate):
             painter.drawText(QtCore.QRect(bx + 4, rect.top() + 38, rect.right() - bx, 18), QtCore.Qt.AlignmentFlag.AlignLeft,
                              f"⚠ {entry.errors[0].reason}")
         painter.restore()
-
-
-def _qimage(image) -> QtGui.QImage:
-    image = image.convert("RGBA")
-    data = image.tobytes("raw", "RGBA")
-    return QtGui.QImage(data, image.width, image.height, 4 * image.width, QtGui.QImage.Format.Format_RGBA8888).copy()
 
 
 class QtLibrary(QtWidgets.QWidget):

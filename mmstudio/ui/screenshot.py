@@ -52,13 +52,15 @@ def screenshot(out, paths=(), *, panel: str | None = None, size=(1400, 860), sel
         ws.select(rows)
     if query:
         window.view.query.setText(query)
-        ws.set_query(query)
+        ws.set_query(query)  # a job, like the panel's below: settle again
     if panel:
         dock = window.docks.get(panel) or next((d for t, d in window.docks.items() if t.lower() == panel.lower()), None)
         if dock is None:
             raise ValueError(f"no panel {panel!r}; panels: {', '.join(window.docks)}")
         dock.show()
         dock.raise_()
+    if (query or panel) and not settle(app, window, timeout):
+        raise TimeoutError(f"the window did not settle within {timeout:.0f} s")
     for _ in range(20):
         app.processEvents()
         time.sleep(0.01)

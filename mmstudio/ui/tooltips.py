@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from mmstudio.ui.thumbnails import image_thumbnail, png_data_uri, text_of, waveform_glyph
+from mmstudio.ui.thumbnails import text_of
 
 
 def item_text(table, row: int) -> str | None:
@@ -18,17 +18,31 @@ def item_text(table, row: int) -> str | None:
     return None if caption is None else caption[row]
 
 
-def tooltip_html(table, row: int) -> str:
+PICTURE = {"image": (128, 128), "audio": (160, 40)}   # modality → the tooltip picture's size
+
+
+def picture_request(table, row: int):
+    """``(kind, path, width, height)`` of the row's tooltip picture, or None."""
     modality, path = table.modality[row], table.path[row]
+    if modality not in PICTURE or not path:
+        return None
+    return (modality, str(path), *PICTURE[modality])
+
+
+def tooltip_html(table, row: int, pictures) -> str:
+    """The row's tooltip; its picture from ``pictures`` (a :class:`~mmstudio.ui.qt_thumbnails.QtThumbnails`),
+    "loading…" while it is decoded."""
+    from mmstudio.ui.qt_thumbnails import PENDING
+
     parts = []
-    if modality == "image" and path:
-        thumb = image_thumbnail(str(path), 128)
-        if thumb is not None:
-            parts.append(f'<img src="{png_data_uri(thumb)}">')
-    elif modality == "audio" and path:
-        glyph = waveform_glyph(str(path), 160, 40)
-        if glyph is not None:
-            parts.append(f'<img src="{png_data_uri(glyph)}">')
+    request = picture_request(table, row)
+    if request is not None:
+        uri = pictures.get(*request, form="uri")
+        if uri is PENDING:
+            parts.append("<span style='color: gray'>loading the picture…</span>")
+        elif uri is not None:
+            parts.append(f'<img src="{uri}">')
+    modality = table.modality[row]
     text = item_text(table, row)
     if text:
         parts.append(f"<i>{html.escape(text)}</i>")

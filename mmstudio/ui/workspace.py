@@ -18,6 +18,13 @@ from mmstudio.core.table import EmbeddingTable
 from mmstudio.ui.qt_workers import QtRunner
 
 
+class PcaLayout:
+    """The PCA layout of the table's rows (the preview before UMAP, or the final one)."""
+
+    def __init__(self, xy: np.ndarray):
+        self.xy = xy
+
+
 class Workspace(QtCore.QObject):
     datasetChanged = QtCore.Signal()
     tableChanged = QtCore.Signal()          # rows added or replaced
@@ -41,6 +48,7 @@ class Workspace(QtCore.QObject):
         self.projection = {"method": "umap", "n_neighbors": 15, "min_dist": 0.1, "metric": "cosine", "seed": None}
         self.selection = np.zeros(0, np.int64)
         self.query: tuple[str, np.ndarray] | None = None     # text and its vector
+        self._query_placement = None                          # its nearest rows and their weights on the map
         self._pending_samples = []
         self._last_partial_layout = 0.0
 
@@ -180,26 +188,30 @@ class Workspace(QtCore.QObject):
 
     # ------------------------------------------------------------------ layout
     def reproject(self, **params) -> None:
-        """PCA at once, then UMAP (or only PCA) in the background, animating from one to the other."""
-        from mmstudio.analysis.projection import pca_2d
-
+        """PCA, then UMAP (or only PCA), in one background job; the PCA preview arrives as its first
+        partial result, and the view animates from it to the UMAP layout."""
         self.projection.update(params)
         if self.table is None or len(self.table) == 0:
             return
-        vectors = self.table.vectors
-        self.xy = pca_2d(vectors) if len(vectors) > 2 else np.zeros((len(vectors), 2), np.float32)
-        self.layout_final = self.projection["method"] == "pca" or len(vectors) < 20
-        self.layoutChanged.emit(self.layout_final)
-        if self.layout_final:
-            return
+        table, vectors = self.table, self.table.vectors
+        umap = self.projection["method"] != "pca" and len(vectors) >= 20
+        self.layout_final = False
         options = {k: v for k, v in self.projection.items() if k != "method"}
 
         def work(job):
-            from mmstudio.analysis.projection import project
+            from mmstudio.analysis.projection import pca_2d, project
+            from mmstudio.ui.colors import modality_codes
 
+            modality_codes(table)  # what the view colours and shapes the points by, computed here once
+            job.status("PCA preview")
+            preview = pca_2d(vectors) if len(vectors) > 2 else np.zeros((len(vectors), 2), np.float32)
+            if not umap:
+                return PcaLayout(preview)
+            job.partial(PcaLayout(preview))
             return project(vectors, "umap", job=job, **options)
 
-        self.runner.start("project", work, label="UMAP", on_done=self._projected, on_partial=self._projected_part)
+        self.runner.start("project", work, label="UMAP" if umap else "PCA", on_done=self._projected,
+                          on_partial=self._projected_part)
 
     def _projected_part(self, layout) -> None:
         xy = getattr(layout, "xy", None)
@@ -213,6 +225,8 @@ class Workspace(QtCore.QObject):
         self.xy = np.asarray(result.xy, np.float32)
         self.layout_final = True
         self.layoutChanged.emit(True)
+        if isinstance(result, PcaLayout):
+            return
         self.message.emit(f"UMAP of {len(self.xy):,} points" + (" (from the layout cache)" if result.cached else
                                                                 f" in {sum(result.timing.values()):.1f} s"))
 
@@ -237,30 +251,47 @@ class Workspace(QtCore.QObject):
             found.extend(idx[np.argsort(-sims[idx])[:k]].tolist())
         return np.asarray(found, np.int64)
 
-    def set_query(self, text: str, k: int = 10) -> np.ndarray:
-        """Embed a text with the current model; returns the k nearest rows (any modality)."""
+    def set_query(self, text: str, k: int = 10) -> None:
+        """Embed a text with the current model (a job) and list its k nearest rows (any modality):
+        ``query`` and ``query_rows`` are set and ``selectionChanged`` emitted when it is done."""
+        running = self.runner.latest.pop("query", None)
+        if running is not None:
+            running.cancel()  # and its result is dropped
         if not text.strip() or self.encoder is None or self.table is None or len(self.table) == 0:
             self.query = None
             self.selectionChanged.emit()
-            return np.zeros(0, np.int64)
-        vector = self.encoder.embed("text", [text]).vectors[0]
-        if len(vector) != self.table.dim:
-            self.message.emit(f"cannot search: the table's vectors are {self.table.dim}-d, {self.encoder.name}'s "
-                              f"{len(vector)}-d; open it with its own model")
-            self.query = None
+            return
+        encoder, table = self.encoder, self.table
+
+        def work(job):
+            from mmstudio.analysis.projection import placement
+
+            vector = encoder.embed("text", [text]).vectors[0]
+            if len(vector) != table.dim:
+                return text, vector, None, None
+            return text, vector, np.argsort(-(table.vectors @ vector))[:k], placement(table.vectors, vector[None, :])
+
+        def done(result):
+            text_, vector, nearest, placed = result
+            if table is not self.table:
+                return  # the rows changed meanwhile: the neighbours belong to the old table
+            if nearest is None:
+                self.message.emit(f"cannot search: the table's vectors are {table.dim}-d, {encoder.name}'s "
+                                  f"{len(vector)}-d; open it with its own model")
+                self.query = None
+            else:
+                self.query, self.query_rows, self._query_placement = (text_, vector), nearest, placed
             self.selectionChanged.emit()
-            return np.zeros(0, np.int64)
-        sims = self.table.vectors @ vector
-        nearest = np.argsort(-sims)[:k]
-        self.query = (text, vector)
-        self.query_rows = nearest
-        self.selectionChanged.emit()
-        return nearest
+
+        self.runner.start("query", work, label="query", on_done=done)
 
     def query_position(self) -> np.ndarray | None:
         """Where the query star sits: placed among its neighbours on the current map."""
         if self.query is None or self.table is None or len(self.xy) != len(self.table):
             return None
-        from mmstudio.analysis.projection import place_points
+        from mmstudio.analysis.projection import positions
 
-        return place_points(self.table.vectors, self.xy, self.query[1][None, :])[0]
+        placed = self._query_placement
+        if placed is None or len(placed[0]) == 0 or placed[0].max() >= len(self.xy):
+            return None
+        return positions(self.xy, *placed)[0]

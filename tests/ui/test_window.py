@@ -78,9 +78,31 @@ def test_lasso_selects_the_points_inside(demo_window):
     assert not set(outside) & set(ws.selection.tolist())
 
 
-def test_a_query_highlights_and_lists_its_neighbours(demo_window):
+def test_a_query_highlights_and_lists_its_neighbours(demo_window, qtbot):
+    """Typed in the query box and Enter pressed: the text is embedded in a job (not on the GUI
+    thread), then the star and the nearest items show."""
+    import threading
+
+    from PySide6.QtTest import QTest
+
     ws = demo_window.workspace
-    rows = ws.set_query("a small red cross")
+    encoder, threads = ws.encoder, []
+    embed = encoder.embed
+
+    def recording(modality, items, **options):
+        threads.append(threading.get_ident())
+        return embed(modality, items, **options)
+
+    encoder.embed = recording
+    try:
+        demo_window.view.query.setText("a small red cross")
+        QTest.keyClick(demo_window.view.query, QtCore.Qt.Key.Key_Return)
+        assert ws.query is None                      # Enter returned before the text was embedded
+        qtbot.waitUntil(lambda: ws.query is not None, timeout=60_000)
+    finally:
+        del encoder.embed
+    assert threads and threading.get_ident() not in threads
+    rows = ws.query_rows
     assert len(rows) == 10
     cols = ws.table.columns
     red_cross = [cols["obj1_shape"][r] == "cross" and cols["obj1_color"][r] == "red" for r in rows]
