@@ -27,6 +27,7 @@ SEED = 0
 TEST_FRACTION = 0.2
 SNAPSHOT_POINTS = 500
 HOLD_MS = 1500  # how long the map keeps the last frame after training ends
+DRAW_MS = 100  # snapshots arriving within this are drawn together
 LOSSES = {"InfoNCE": "infonce", "Triplet": "triplet"}
 HEADS = {"Linear": "linear", "MLP": "mlp"}
 
@@ -66,6 +67,11 @@ class QtAligner(QtWidgets.QWidget):
         self._moved = self._anchors = None
         self._pushing = False
         self._restore_token = 0
+        self._snaps = []           # snapshots not drawn yet
+        self._draw_timer = QtCore.QTimer(self)
+        self._draw_timer.setSingleShot(True)
+        self._draw_timer.setInterval(DRAW_MS)
+        self._draw_timer.timeout.connect(self._draw_snapshots)
         self._build()
         workspace.tableChanged.connect(self._table_changed)
         workspace.layoutChanged.connect(self._layout_changed)
@@ -181,7 +187,7 @@ class QtAligner(QtWidgets.QWidget):
         self._moved, self._anchors = pairs.rows_a[shown], pairs.rows_b[shown]
         if self.animate.isChecked() and len(ws.xy) == len(table) and len(shown) >= 3:
             self._saved_xy = ws.xy.copy()
-        self.steps, self.losses, self.r1s, self.history = [], [], [], None
+        self.steps, self.losses, self.r1s, self.history, self._snaps = [], [], [], None, []
         self._draw_curves()
         self.space_points.setBrush(pg.mkBrush(*colors.MODALITY_COLORS.get(source, (66, 133, 244))))
         self.space_targets.setPen(pg.mkPen(*colors.MODALITY_COLORS.get(target, (52, 168, 83)), width=1.5))
@@ -193,7 +199,7 @@ class QtAligner(QtWidgets.QWidget):
             return train_aligner(x, y, job=job, **params)
 
         self.job = ws.runner.start("aligner", work, label=f"aligner {source} → {target}", on_done=self._done,
-                                   on_partial=self._partial, on_error=self._failed)
+                                   on_partial=self._partial, on_error=self._failed, panel=True)
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
 
@@ -206,12 +212,24 @@ class QtAligner(QtWidgets.QWidget):
         self.restore_map()
 
     def _partial(self, snap) -> None:
+        """A snapshot arrived: drawn with the others that arrive within ``DRAW_MS`` (the GUI thread
+        would spend the whole training redrawing otherwise)."""
         if self.job is None or self.job.cancelled():
             return
-        self.steps.append(snap.step)
-        self.losses.append(snap.loss)
-        self.r1s.append(snap.heldout_r1)
+        self._snaps.append(snap)
+        if not self._draw_timer.isActive():
+            self._draw_timer.start()
+
+    def _draw_snapshots(self) -> None:
+        snaps, self._snaps = self._snaps, []
+        if not snaps or self.job is None or self.job.cancelled():
+            return
+        for snap in snaps:
+            self.steps.append(snap.step)
+            self.losses.append(snap.loss)
+            self.r1s.append(snap.heldout_r1)
         self._draw_curves()
+        snap = snaps[-1]
         points, targets = np.asarray(snap.points), np.asarray(snap.targets)
         self.space_points.setData(points[:, 0], points[:, 1])
         self.space_targets.setData(targets[:, 0], targets[:, 1])
@@ -229,6 +247,8 @@ class QtAligner(QtWidgets.QWidget):
         self.r1_curve.setData(np.asarray(self.steps, float), np.asarray(self.r1s, float))
 
     def _done(self, history) -> None:
+        self._draw_timer.stop()
+        self._draw_snapshots()
         self.history = history
         identity = "" if history.identity_r1 is None else f" (as they are: {history.identity_r1:.3f})"
         self.state.setText(f"done: {len(history.loss)} steps in {history.seconds:.1f} s · held-out R@1 "

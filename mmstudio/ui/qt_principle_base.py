@@ -62,38 +62,61 @@ def add_legend(plot: pg.PlotWidget, offset=(-6, 6)) -> pg.LegendItem:
 def draw_bars(plot: pg.PlotWidget, groups: list[str], series: dict[str, list[float]], colors: dict,
               top: float | None = None, fmt: str = "{:.2f}", chance: list[float | None] | None = None) -> None:
     """Grouped vertical bars: one group per ``groups`` entry, one bar per ``series`` entry in each,
-    the value written above every bar; ``chance`` draws a dashed line across each group."""
-    plot.clear()
-    if plot.plotItem.legend is not None:
-        plot.plotItem.legend.clear()
+    the value written above every bar; ``chance`` draws a dashed line across each group.
+
+    Drawn again with the same groups, series and colours (a knob moved), the bars and their labels
+    are updated in place: making them anew took most of a redraw."""
     names = list(series)
+    shape = (tuple(groups), tuple(names), tuple(tuple(colors[n]) for n in names), tuple(chance or ()))
+    kept = getattr(plot, "_bar_items", None)
+    if kept is None or kept[0] != shape or (kept[1] and kept[1][0].scene() is None):  # (or cleared meanwhile)
+        kept = _new_bars(plot, groups, names, colors, chance, shape)
+    _, bars, labels = kept
     if not names or not groups:
         return
     width = 0.8 / len(names)
-    legend = plot.plotItem.legend if len(names) > 1 else None
     highest = 0.0
     for j, name in enumerate(names):
         values = np.nan_to_num(np.asarray(series[name], np.float64))
         x = np.arange(len(groups)) - 0.4 + width * (j + 0.5)
-        bars = pg.BarGraphItem(x=x, height=values, width=width * 0.9, brush=pg.mkBrush(*colors[name]),
-                               pen=pg.mkPen(None))
-        plot.addItem(bars)
-        if legend is not None:
-            legend.addItem(bars, name)
-        for xi, v in zip(x, values):
-            label = pg.TextItem(fmt.format(v), color="#222", anchor=(0.5, 1))
-            label.setFont(LABEL_FONT())
+        bars[j].setOpts(x=x, height=values, width=width * 0.9)
+        for label, xi, v in zip(labels[j], x, values):
+            label.setText(fmt.format(v))
             label.setPos(float(xi), float(v))
-            plot.addItem(label)
         highest = max(highest, float(values.max()))
+    plot.setXRange(-0.5, len(groups) - 0.5, padding=0.02)
+    plot.setYRange(0, top if top is not None else highest * 1.25 + 1e-9, padding=0)
+
+
+def _new_bars(plot: pg.PlotWidget, groups, names, colors, chance, shape):
+    """The items of :func:`draw_bars` for one shape of data: a BarGraphItem per series, a label per bar."""
+    plot.clear()
+    if plot.plotItem.legend is not None:
+        plot.plotItem.legend.clear()
+    bars, labels = [], []
+    legend = plot.plotItem.legend if len(names) > 1 else None
+    for name in names:
+        item = pg.BarGraphItem(x=np.zeros(len(groups)), height=np.zeros(len(groups)), width=0.1,
+                               brush=pg.mkBrush(*colors[name]), pen=pg.mkPen(None))
+        plot.addItem(item)
+        if legend is not None:
+            legend.addItem(item, name)
+        bars.append(item)
+        texts = []
+        for _ in groups:
+            label = pg.TextItem("", color="#222", anchor=(0.5, 1))
+            label.setFont(LABEL_FONT())
+            plot.addItem(label)
+            texts.append(label)
+        labels.append(texts)
     for g, level in enumerate(chance or []):
         if level is not None:
             plot.plot([g - 0.45, g + 0.45], [level, level], pen=pg.mkPen(**CHANCE_PEN))
     bottom = plot.getAxis("bottom")
     bottom.setTicks([[(i, g) for i, g in enumerate(groups)]])
     bottom.setHeight(46 if any("\n" in g for g in groups) else None)
-    plot.setXRange(-0.5, len(groups) - 0.5, padding=0.02)
-    plot.setYRange(0, top if top is not None else highest * 1.25 + 1e-9, padding=0)
+    plot._bar_items = (shape, bars, labels)
+    return plot._bar_items
 
 
 class QtPrinciplePage(QtWidgets.QWidget):
