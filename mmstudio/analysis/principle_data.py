@@ -43,6 +43,11 @@ def demo_table(n: int = DEMO_N, seed: int = DEMO_SEED, folder=None, job=None):
         _cannot_keep(folder, exc)
         with tempfile.TemporaryDirectory(prefix="mmstudio-principles-") as scratch:
             return build_demo_table(Path(scratch) / "world", n, seed, job)
+    except BaseException:  # cancelled (the window quit): leave no half-rendered world behind
+        import shutil
+
+        shutil.rmtree(folder / f"world-{n}-{seed}", ignore_errors=True)
+        raise
     scratch = path.with_name(path.name + ".partial.parquet")
     try:
         table.write(scratch)

@@ -134,7 +134,13 @@ def demo_world(job=None) -> Path:
     manifest = folder / "manifest.csv"
     if not manifest.is_file():
         scratch = folder.with_name(folder.name + ".partial")
-        make_world(scratch, n=DEMO_SCENES, seed=DEMO_SEED, job=job)
+        try:
+            make_world(scratch, n=DEMO_SCENES, seed=DEMO_SEED, job=job)
+        except BaseException:  # cancelled (the window quit): leave no half-written world behind
+            import shutil
+
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
         if folder.exists():
             import shutil
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 
@@ -74,10 +73,27 @@ def run(paths=()) -> int:
         return 1
     window = build_window(paths, recovery=True)
     code = app.exec()
-    dispose(window)
-    del window
-    gc.collect()  # free the window's Qt objects now (see dispose)
+    # The window has closed: its settings are saved and its jobs were cancelled and given a moment to
+    # stop (QtMainWindow.closeEvent). A job still inside a long native call (numba compiling, a torch
+    # import) cannot be interrupted, and Python's own teardown of torch, numba and Qt took seconds
+    # more: end the process now. Every file a job writes goes to a temporary name renamed when it is
+    # complete, and the cache is an SQLite database, so nothing is left half-written.
+    window.runner.shutdown(0)
+    hard_exit(code)
     return code
+
+
+def hard_exit(code: int) -> None:
+    """End the process now, after flushing what Python would flush at exit."""
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def refuse_unsafe_binding() -> bool:
@@ -102,6 +118,5 @@ def dispose(window) -> None:
     """Stop the window's jobs and close it. The caller then drops its reference and runs
     ``gc.collect()`` while Qt is still up: left to the interpreter's last garbage collection,
     the window's objects can make PySide6 6.12 abort at exit ("bool_dealloc")."""
-    window.runner.cancel_all()
-    window.runner.wait(5000)
+    window.runner.shutdown(5000)
     window.close()

@@ -19,7 +19,8 @@ from mmstudio.ui.qt_workers import QtRunner
 from mmstudio.ui.workspace import Workspace
 
 MAX_RECENT = 10
-QUIET_PROGRESS = {"warm-up"}  # background jobs whose step counts mean nothing to a user
+QUIET_PROGRESS = {"warm-up"}
+QUIT_WAIT_MS = 500  # at quit, how long running jobs get to stop at their next check (then mmstudio.ui.app.run exits)  # background jobs whose step counts mean nothing to a user
 
 
 class QtMainWindow(QtWidgets.QMainWindow):
@@ -293,8 +294,9 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.projects.clean_exit()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("state", self.saveState())
-        self.runner.cancel_all()
-        self.runner.wait(5000)
+        self.settings.sync()
+        self.hide()                  # gone from the screen at once; the jobs stop behind it
+        self.runner.shutdown(QUIT_WAIT_MS)
         super().closeEvent(event)
 
 
