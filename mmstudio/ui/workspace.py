@@ -215,7 +215,7 @@ class Workspace(QtCore.QObject):
 
     def _projected_part(self, layout) -> None:
         xy = getattr(layout, "xy", None)
-        if xy is not None and len(xy) == len(self.xy):
+        if xy is not None and self.table is not None and len(xy) == len(self.table):
             self.xy = np.asarray(xy, np.float32)
             self.layoutChanged.emit(False)
 

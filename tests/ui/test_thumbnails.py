@@ -1,0 +1,52 @@
+"""Pictures in tooltips, the inspector and the library are decoded off the GUI thread."""
+
+import threading
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+
+def test_hover_and_selection_pictures_are_decoded_on_a_worker_thread(demo_window, qtbot, monkeypatch):
+    from mmstudio.ui import qt_thumbnails
+
+    pictures = qt_thumbnails.shared()
+    pictures.done.clear()                       # cold, as for a person's first hover
+    threads = []
+    make = qt_thumbnails.make
+
+    def recording(key):
+        threads.append(threading.get_ident())
+        return make(key)
+
+    monkeypatch.setattr(qt_thumbnails, "make", recording)
+    view, ws = demo_window.view, demo_window.workspace
+    row = int(np.flatnonzero(ws.table.modality == "image")[0])
+    x, y = (float(v) for v in view.cloud.xy[row])
+    view._hover(view.viewbox.mapViewToScene(QtCore.QPointF(x, y)))
+    hovered = view.hovered
+    assert ws.table.modality[hovered] == "image"
+    assert "loading the picture" in QtWidgets.QToolTip.text()   # the tooltip shows at once, text first
+    qtbot.waitUntil(lambda: "<img" in QtWidgets.QToolTip.text(), timeout=30_000)
+    assert ws.table.sample_id[hovered] in QtWidgets.QToolTip.text()
+
+    audio = int(np.flatnonzero(ws.table.modality == "audio")[0])
+    ws.select([audio])
+    inspector = demo_window.inspector
+    qtbot.waitUntil(lambda: inspector.picture.pixmap() is not None and not inspector.picture.pixmap().isNull(),
+                    timeout=30_000)
+    assert inspector.picture.pixmap().width() == 280         # the waveform glyph, drawn when it arrived
+    assert threads and threading.get_ident() not in threads
+
+
+def test_an_unreadable_picture_leaves_the_text(tmp_path, qtbot):
+    from mmstudio.ui.app import make_app
+    from mmstudio.ui.qt_thumbnails import PENDING, QtThumbnails
+
+    make_app()
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a picture")
+    loader = QtThumbnails()
+    assert loader.get("image", str(broken), 64) is PENDING
+    with qtbot.waitSignal(loader.ready, timeout=30_000):
+        pass
+    assert loader.get("image", str(broken), 64) is None
