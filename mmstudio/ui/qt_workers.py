@@ -10,11 +10,15 @@ message on ``QtRunner.failed``, shown in the log panel.
 The map's own jobs (loading the model, opening and encoding files, the UMAP layout: see
 :func:`is_map_job`) always go first. A panel's job (``start(..., panel=True)``) waits while any
 of them runs: it is queued until they are done, and one already running pauses at its next
-``job.check()`` until they are. :meth:`QtRunner.shutdown` cancels everything for quitting.
+``job.check()`` until they are. Panel jobs run on threads of their own, at a lower OS priority
+(Linux), so the window's thread is scheduled first. :meth:`QtRunner.shutdown` cancels
+everything for quitting.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import traceback
 
@@ -23,7 +27,7 @@ from PySide6 import QtCore
 from mmstudio.core.jobs import Cancelled, Job
 
 MAP_KINDS = ("model", "open", "demo", "project")  # with "encode-…": the jobs that make the map
-PRIORITY = {"map": 2, "other": 1, "panel": 0}      # QThreadPool queue order when every thread is busy
+PRIORITY = {"map": 1, "other": 0}                  # QThreadPool queue order when every thread is busy
 
 
 def is_map_job(kind: str) -> bool:
@@ -81,13 +85,33 @@ class QtJob(Job):
             self.cancel()
 
 
+PANEL_NICE = 5           # panel jobs' threads run this much "nicer" than the window's thread (Linux)
+_thread_state = threading.local()
+
+
+def _lower_thread_priority() -> None:
+    """Once per panel-pool thread: raise its nice value, so that on a busy machine the window's thread
+    (and the map's jobs) are scheduled first; the work still gets every core nobody else wants."""
+    if getattr(_thread_state, "niced", False) or not sys.platform.startswith("linux"):
+        return
+    _thread_state.niced = True
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + PANEL_NICE))
+    except OSError:
+        pass
+
+
 class _Task(QtCore.QRunnable):
-    def __init__(self, job: QtJob, fn):
+    def __init__(self, job: QtJob, fn, low_priority: bool = False):
         super().__init__()
+        self.low_priority = low_priority
         self.job, self.fn = job, fn
         self.setAutoDelete(True)
 
     def run(self) -> None:
+        if self.low_priority:
+            _lower_thread_priority()
         signals = self.job.signals
         try:
             try:
@@ -115,6 +139,8 @@ class QtRunner(QtCore.QObject):
         super().__init__(parent)
         self.pool = QtCore.QThreadPool(self)
         self.pool.setMaxThreadCount(threads)
+        self.panel_pool = QtCore.QThreadPool(self)   # panel jobs: their own (lower-priority) threads
+        self.panel_pool.setMaxThreadCount(2)
         self.latest: dict[str, QtJob] = {}
         self.running: list[QtJob] = []       # started or waiting, not yet ended
         self.waiting: list[_Task] = []       # panel jobs queued until the map's jobs are done
@@ -157,13 +183,11 @@ class QtRunner(QtCore.QObject):
         if is_map_job(kind):
             self.map_idle.clear()
         self.started.emit(job)
-        task = _Task(job, fn)
+        task = _Task(job, fn, low_priority=panel)
         if panel:  # decided once the event loop turns: the map's next job may be about to start
             self.waiting.append(task)
             QtCore.QTimer.singleShot(0, self, self._start_waiting)
-        elif not self.pool.tryStart(task):
-            if is_map_job(kind):  # every thread is taken (panel jobs paused for the map among them): one more
-                self.pool.setMaxThreadCount(self.pool.maxThreadCount() + 1)
+        else:
             self.pool.start(task, PRIORITY["map" if is_map_job(kind) else "other"])
         return job
 
@@ -187,7 +211,7 @@ class QtRunner(QtCore.QObject):
         self.map_idle.set()
         waiting, self.waiting = self.waiting, []
         for task in waiting:
-            self.pool.start(task, PRIORITY["panel"])
+            self.panel_pool.start(task)
 
     def _drop_cancelled(self) -> None:
         """Jobs cancelled while they waited for the map end now, without running."""
@@ -208,7 +232,7 @@ class QtRunner(QtCore.QObject):
         return bool(self.running)
 
     def wait(self, msecs: int = 30000) -> bool:
-        return self.pool.waitForDone(msecs)
+        return self.panel_pool.waitForDone(msecs) and self.pool.waitForDone(msecs)
 
     def shutdown(self, msecs: int) -> bool:
         """Cancel every job, drop the queued ones, and wait at most ``msecs`` for the running ones
@@ -217,7 +241,9 @@ class QtRunner(QtCore.QObject):
             super(QtJob, job).cancel()   # no cancel_requested: nothing is delivered any more
         self.waiting = []
         self.pool.clear()
-        return self.pool.waitForDone(msecs)
+        self.panel_pool.clear()
+        deadline = QtCore.QDeadlineTimer(msecs)
+        return self.panel_pool.waitForDone(deadline) and self.pool.waitForDone(deadline)
 
 
 def _unless_gone(fn, *args) -> None:
