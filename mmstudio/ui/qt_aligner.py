@@ -247,8 +247,6 @@ class QtAligner(QtWidgets.QWidget):
         self.r1_curve.setData(np.asarray(self.steps, float), np.asarray(self.r1s, float))
 
     def _done(self, history) -> None:
-        self._draw_timer.stop()
-        self._draw_snapshots()
         self.history = history
         identity = "" if history.identity_r1 is None else f" (as they are: {history.identity_r1:.3f})"
         self.state.setText(f"done: {len(history.loss)} steps in {history.seconds:.1f} s · held-out R@1 "
@@ -264,6 +262,8 @@ class QtAligner(QtWidgets.QWidget):
     def _ended(self, job) -> None:
         if job is not self.job:
             return
+        self._draw_timer.stop()
+        self._draw_snapshots()   # the last ones, before the job is forgotten
         self.job = None
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
