@@ -19,8 +19,8 @@ from mmstudio.ui.qt_workers import QtRunner
 from mmstudio.ui.workspace import Workspace
 
 MAX_RECENT = 10
-QUIET_PROGRESS = {"warm-up"}
-QUIT_WAIT_MS = 500  # at quit, how long running jobs get to stop at their next check (then mmstudio.ui.app.run exits)  # background jobs whose step counts mean nothing to a user
+QUIET_PROGRESS = {"warm-up"}  # background jobs whose step counts mean nothing to a user
+QUIT_WAIT_MS = 300  # at quit, how long running jobs get to stop at their next job.check() (then app.run exits)
 
 
 class QtMainWindow(QtWidgets.QMainWindow):

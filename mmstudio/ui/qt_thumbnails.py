@@ -46,6 +46,9 @@ class _Decode(QtCore.QRunnable):
         self.setAutoDelete(True)
 
     def run(self) -> None:
+        from mmstudio.ui.qt_workers import lower_thread_priority
+
+        lower_thread_priority()
         try:
             value = make(self.key)
         except Exception:  # an unreadable file has no picture; it never stops the loader

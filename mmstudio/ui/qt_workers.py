@@ -89,9 +89,10 @@ PANEL_NICE = 5           # panel jobs' threads run this much "nicer" than the wi
 _thread_state = threading.local()
 
 
-def _lower_thread_priority() -> None:
-    """Once per panel-pool thread: raise its nice value, so that on a busy machine the window's thread
-    (and the map's jobs) are scheduled first; the work still gets every core nobody else wants."""
+def lower_thread_priority() -> None:
+    """Once per thread (panel jobs, picture decoding): raise its nice value, so that on a busy machine the
+    window's thread (and the map's jobs) are scheduled first; the work still gets every core nobody else
+    wants."""
     if getattr(_thread_state, "niced", False) or not sys.platform.startswith("linux"):
         return
     _thread_state.niced = True
@@ -111,7 +112,7 @@ class _Task(QtCore.QRunnable):
 
     def run(self) -> None:
         if self.low_priority:
-            _lower_thread_priority()
+            lower_thread_priority()
         signals = self.job.signals
         try:
             try:
