@@ -64,7 +64,10 @@ class QtJob(Job):
 
     def cancel(self) -> None:
         super().cancel()
-        self._emit(self.signals.cancel_requested)
+        try:
+            self.signals.cancel_requested.emit()  # the runner drops it if it still waits for the map
+        except RuntimeError:
+            pass  # the window (and the runner) went away
 
     def progress(self, done: int, total: int | None = None) -> None:
         super().progress(done, total)
