@@ -47,8 +47,7 @@ class PointCloudItem(pg.GraphicsObject):
         self.emphasis = np.zeros(0, np.uint8)
         self._bounds = QtCore.QRectF()
         self._tree = None
-        self._style = np.zeros(0, np.int32)    # per point: its (shape, colour) style, an index into the atlas
-        self._style_keys = np.zeros(0, np.int64)
+        self._atlas_keys = np.zeros(0, np.int64)  # the (shape, colour) styles the atlas holds, sorted
         self._atlas: tuple | None = None       # (pixmap, source rects (S, 3, 4), device pixel ratio)
         self._fragments = internals.PrimitiveArray(QtGui.QPainter.PixmapFragment, 10)
         self.selection_color = QtGui.QColor(20, 20, 20)   # set to white on a dark background
@@ -77,8 +76,6 @@ class PointCloudItem(pg.GraphicsObject):
     def set_colors(self, rgb: np.ndarray) -> None:
         self.rgb = np.asarray(rgb, np.uint8).reshape(-1, 3)
         self.colors = pack_rgba(self.rgb)
-        self._style_keys, self._style = marker_styles(self.shapes, self.rgb)
-        self._atlas = None
         self.update()
 
     def set_selection_color(self, color: QtGui.QColor) -> None:
@@ -195,12 +192,15 @@ class PointCloudItem(pg.GraphicsObject):
                                                 QtGui.QImage.Format.Format_RGBA8888)
         painter.drawImage(0, 0, qimage)
 
-    def _atlas_for(self, dpr: float) -> tuple:
-        """Every (shape, colour) style at every emphasis, drawn once into one pixmap (rebuilt when the
-        colours, the marker size or the screen's pixel ratio change)."""
-        if self._atlas is not None and self._atlas[2] == dpr:
+    def _atlas_for(self, keys: np.ndarray, dpr: float) -> tuple:
+        """The (shape, colour) styles of ``keys`` at every emphasis, drawn once into one pixmap; kept
+        while the styles drawn are among those it holds (rebuilt for new ones, a new marker size,
+        selection colour or screen pixel ratio)."""
+        held = self._atlas_keys
+        if self._atlas is not None and self._atlas[2] == dpr and np.isin(keys, held).all():
             return self._atlas
-        keys = self._style_keys
+        union = np.union1d(held, keys) if self._atlas is not None and self._atlas[2] == dpr else keys
+        keys = self._atlas_keys = union if len(union) <= 2 * MAX_STYLES else keys
         # each marker's square: the marker, its outline and a pixel of air (device pixels); cells are 1 px apart
         widths = {e: np.ceil((self.marker_size * SCALE[e] + 2 * PEN_WIDTH[e] + 2) * dpr) for e in EMPHASES}
         side = int(max(widths.values())) + 1
@@ -229,15 +229,18 @@ class PointCloudItem(pg.GraphicsObject):
         return self._atlas
 
     def _draw_markers(self, painter, order, px, py, dpr: float = 1.0) -> None:
-        """The points of ``order`` (last on top) as fragments of the style atlas: one Qt call."""
+        """The points of ``order`` (last on top) as fragments of the style atlas: one Qt call. Styles
+        are worked out for the drawn points only (at most ``marker_limit``), never for the whole table."""
         if len(order) == 0:
             return
-        pixmap, rects, dpr = self._atlas_for(dpr)
+        keys, index = marker_styles(self.shapes[order], self.rgb[order])
+        pixmap, rects, dpr = self._atlas_for(keys, dpr)
+        cell = np.searchsorted(self._atlas_keys, keys)[index]
         self._fragments.resize(len(order))
         frags = self._fragments.ndarray()
         frags[:, 0] = px[order]
         frags[:, 1] = py[order]
-        frags[:, 2:6] = rects[self._style[order], self.emphasis[order]]
+        frags[:, 2:6] = rects[cell, self.emphasis[order]]
         frags[:, 6:10] = (1 / dpr, 1 / dpr, 0.0, 1.0)        # scale x, scale y, rotation, opacity
         painter.drawPixmapFragments(*self._fragments.drawargs(), pixmap)
 

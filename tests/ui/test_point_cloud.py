@@ -99,3 +99,32 @@ def test_many_colours_share_few_styles_and_stay_close_to_their_colour():
     keys, index = marker_styles(np.zeros(1000, int), few)  # a few label colours are kept exactly
     assert len(keys) <= 8
     assert np.array_equal(np.stack([(keys[index] >> 16) & 255, (keys[index] >> 8) & 255, keys[index] & 255], 1), few)
+
+
+def test_recolouring_redraws_the_markers_in_their_new_colours(plot):
+    item, pixel = render(plot, [(3, 3), (7, 7)], [(220, 40, 40), (40, 80, 220)], [0, 1])
+    item.set_colors(np.array([(30, 160, 60), (230, 200, 20)], np.uint8))
+    image = plot.viewport().grab().toImage()
+    vb = plot.getViewBox()
+    for (x, y), colour in zip([(3, 3), (7, 7)], [(30, 160, 60), (230, 200, 20)]):
+        p = plot.mapFromScene(vb.mapViewToScene(QtCore.QPointF(x, y)))
+        c = image.pixelColor(p.x(), p.y())
+        assert np.abs(np.array([c.red(), c.green(), c.blue()]) - colour).max() <= 12
+
+
+def test_a_million_points_are_set_without_sorting_their_styles(qtbot):
+    """Styles are worked out per frame for the markers drawn, not for every row when data arrives."""
+    n = 1_000_000
+    rng = np.random.default_rng(0)
+    item = PointCloudItem()
+    calls = []
+    import mmstudio.ui.point_cloud as pc
+
+    original = pc.marker_styles
+    pc.marker_styles = lambda shapes, rgb: calls.append(len(shapes)) or original(shapes, rgb)
+    try:
+        item.set_points(rng.normal(size=(n, 2)), rng.integers(0, 255, (n, 3)), rng.integers(0, 3, n))
+        item.set_colors(rng.integers(0, 255, (n, 3)))
+    finally:
+        pc.marker_styles = original
+    assert calls == []
