@@ -50,18 +50,54 @@ def prefer_passive_threads() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    prefer_passive_threads()
+    """Run a command (or the window) behind the safety net: a bug becomes one line naming the log
+    file that holds its traceback (exit 1), Ctrl-C becomes "interrupted" (exit 130)."""
+    program = argv is None  # run as the program (not called from Python): own the process's Ctrl-C
     argv = list(sys.argv[1:] if argv is None else argv)
+    who = f"mmstudio {argv[0]}" if argv and argv[0] in COMMANDS else "mmstudio"
+    try:
+        code = _main(argv)
+    except KeyboardInterrupt:
+        return interrupted(who, program)
+    except BrokenPipeError:  # `mmstudio align --json | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as exc:
+        from mmstudio.core.logfile import report_internal_error
+
+        print(report_internal_error(who, exc), file=sys.stderr)
+        return 1
+    if program:  # the work is done: a Ctrl-C while Python shuts down changes nothing
+        _ignore_ctrl_c()
+    return code
+
+
+def interrupted(who: str, program: bool = True) -> int:
+    """Ctrl-C: one line, exit 130; a second Ctrl-C while Python shuts down is ignored."""
+    if program:
+        _ignore_ctrl_c()
+    print(f"{who}: interrupted", file=sys.stderr)
+    return 130
+
+
+def _ignore_ctrl_c() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _main(argv: list[str]) -> int:
+    prefer_passive_threads()
     if argv and argv[0] in COMMANDS:
         name = argv[0]
         module = importlib.import_module(COMMANDS[name][0])
         parser = argparse.ArgumentParser(prog=f"mmstudio {name}", description=COMMANDS[name][1])
         module.add_arguments(parser)
         try:
-            return module.run(parser.parse_args(argv[1:]))
-        except BrokenPipeError:  # `mmstudio align --json | head`: the reader left; say nothing more
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 141
+            args = parser.parse_args(argv[1:])
+        except SystemExit as exc:  # a usage error (printed, 2) or --help (0): the code, for callers in Python too
+            return exc.code if isinstance(exc.code, int) else 0
+        return module.run(args)
     args = _top_parser().parse_args(argv)
     missing = [p for p in args.paths if not os.path.exists(p)]
     if missing:  # a mistyped command, or a file that is not there: say so instead of opening a window

@@ -80,6 +80,8 @@ def run(paths=()) -> int:
     if refuse_unsafe_binding():
         return 1
     window = build_window(paths, recovery=True)
+    restore_hooks = log_bugs_to(window)
+    interrupted = quit_on_ctrl_c(app, window)
     code = app.exec()
     # The window has closed: its settings are saved and its jobs were cancelled and given a moment to
     # stop (QtMainWindow.closeEvent). A job still inside a long native call (numba compiling, a torch
@@ -87,8 +89,50 @@ def run(paths=()) -> int:
     # more: end the process now. Every file a job writes goes to a temporary name renamed when it is
     # complete, and the cache is an SQLite database, so nothing is left half-written.
     window.runner.shutdown(0)
+    restore_hooks()
+    code = 130 if interrupted else code
     hard_exit(code)
     return code
+
+
+def log_bugs_to(window):
+    """An exception nobody caught (in a slot, a thread) goes to the log file; the Log panel gets
+    one line naming it and the file. Returns a function that puts the previous hooks back."""
+    import weakref
+
+    from mmstudio.core.logfile import install_excepthook
+
+    ref = weakref.ref(window)  # the hook must not keep the window alive (see dispose)
+
+    def show(line: str) -> None:
+        alive = ref()
+        if alive is not None:
+            alive.log_line("error: " + line)
+            alive.statusBar().showMessage(line, 10000)
+
+    return install_excepthook(show)
+
+
+def quit_on_ctrl_c(app, window) -> list:
+    """Ctrl-C in the terminal closes the window as File > Quit does (exit code 130). Python runs
+    signal handlers only between its own bytecodes, so a timer lets it look a few times a second.
+    Returns a list that holds True once that happened."""
+    import signal
+
+    from PySide6 import QtCore
+
+    caught = []
+
+    def stop(*_):
+        caught.append(True)
+        window.close()
+        app.quit()
+
+    signal.signal(signal.SIGINT, stop)
+    timer = QtCore.QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(200)
+    return caught
 
 
 def hard_exit(code: int) -> None:
