@@ -8,6 +8,7 @@ random draws. :class:`FusionScores` holds the scores of every method under one s
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -87,9 +88,14 @@ def parse_levels(text: str | None, what: str = "level") -> dict:
         if not sep:
             name, value = "all", name
         try:
-            out[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
             raise ValueError(f"{what} {part!r}: write MODALITY=NUMBER[,MODALITY=NUMBER…]") from None
+        if not math.isfinite(number):
+            raise ValueError(f"{what} {part!r}: {value.strip()} is not a finite number")
+        if name.strip() in out:
+            raise ValueError(f"{what} {text!r}: {name.strip()} is given twice")
+        out[name.strip()] = number
     return out
 
 

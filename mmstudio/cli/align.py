@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import sys
 
+from mmstudio.cli.argtypes import non_negative_float, positive_float, seed
+
 
 def add_arguments(parser) -> None:
     parser.add_argument("table", metavar="IN", help="an embedding table written by `mmstudio embed` (.parquet, .npz or a folder of shards)")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON instead of text")
-    parser.add_argument("--temperature", type=float, default=None, metavar="T",
+    parser.add_argument("--temperature", type=positive_float, default=None, metavar="T",
                         help="InfoNCE temperature (default: 0.07)")
-    parser.add_argument("--margin", type=float, default=None, metavar="M", help="triplet-loss margin (default: 0.2)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the train/held-out split and subsamples")
+    parser.add_argument("--margin", type=non_negative_float, default=None, metavar="M", help="triplet-loss margin (default: 0.2)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the train/held-out split and subsamples")
 
 
 def run(args) -> int:
@@ -26,9 +28,6 @@ def run(args) -> int:
         table = EmbeddingTable.read(args.table)
     except (OSError, TableFormatError) as exc:
         print(f"mmstudio align: {exc}", file=sys.stderr)
-        return 2
-    if args.temperature is not None and not args.temperature > 0:
-        print("mmstudio align: --temperature must be positive", file=sys.stderr)
         return 2
     job = TqdmJob("aligning")
     try:

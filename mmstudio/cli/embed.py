@@ -6,6 +6,8 @@ import sys
 import time
 from collections import Counter, defaultdict
 
+from mmstudio.cli.argtypes import non_negative_float, positive_int
+from mmstudio.cli.outputs import output_problem
 from mmstudio.encoders.registry import DEFAULT_MODEL
 
 
@@ -19,8 +21,8 @@ def add_arguments(parser) -> None:
                         help="where the model runs (default: CUDA, then MPS, then CPU)")
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"),
                         help="autocast precision on a GPU (default: bf16 where supported, else fp16; fp32 on CPU)")
-    parser.add_argument("--batch-size", type=int, default=None, metavar="N", help="items per model call")
-    parser.add_argument("--workers", type=int, default=None, metavar="N",
+    parser.add_argument("--batch-size", type=positive_int, default=None, metavar="N", help="items per model call")
+    parser.add_argument("--workers", type=positive_int, default=None, metavar="N",
                         help="decoding threads; with --engine ray, encoder actors (default: one per GPU group, "
                              "or half the CPUs)")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
@@ -29,7 +31,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--address", default=None, metavar="ADDR",
                         help="with --engine ray: the cluster to join (e.g. ray://head:10001 or auto; "
                              "default: RAY_ADDRESS, else a local Ray instance)")
-    parser.add_argument("--gpus-per-worker", type=float, default=0, metavar="G",
+    parser.add_argument("--gpus-per-worker", type=non_negative_float, default=0, metavar="G",
                         help="with --engine ray: GPUs per encoder actor (default: 0, CPU)")
 
 
@@ -44,12 +46,9 @@ def run(args) -> int:
 
     if args.engine == "ray":
         return run_ray(args)
-    suffix = args.out.lower().rsplit(".", 1)[-1]
-    if f".{suffix}" not in READERS:
-        print(f"mmstudio embed: --out {args.out}: use a .parquet or .npz file", file=sys.stderr)
-        return 2
-    if args.batch_size is not None and args.batch_size < 1:
-        print("mmstudio embed: --batch-size must be at least 1", file=sys.stderr)
+    problem = output_problem(args.out, tuple(READERS), make_parents=True)
+    if problem:
+        print(f"mmstudio embed: --out {problem}", file=sys.stderr)
         return 2
     start = time.perf_counter()
     dataset = load_paths(args.paths)
@@ -92,10 +91,9 @@ def run_ray(args) -> int:
         print(f"mmstudio embed: --out {args.out}: --engine ray writes a folder of Parquet shards; give a folder",
               file=sys.stderr)
         return 2
-    if (args.batch_size is not None and args.batch_size < 1) or (args.workers is not None and args.workers < 1) \
-            or args.gpus_per_worker < 0:
-        print("mmstudio embed: --batch-size and --workers must be at least 1, --gpus-per-worker 0 or more",
-              file=sys.stderr)
+    problem = output_problem(args.out, make_parents=True, folder=True)
+    if problem:
+        print(f"mmstudio embed: --out {problem}", file=sys.stderr)
         return 2
     start = time.perf_counter()
     job = TqdmJob("embedding")

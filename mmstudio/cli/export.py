@@ -11,6 +11,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from mmstudio.cli.argtypes import positive_int
+from mmstudio.cli.outputs import output_problem
+
 FORMATS = ("parquet", "csv", "npz", "tensorboard")
 
 
@@ -24,7 +27,7 @@ def add_arguments(parser) -> None:
     which.add_argument("--selection", metavar="IDS_FILE", help="export only the samples listed in this file")
     which.add_argument("--samples", metavar="ID,ID,...", help="export only these samples")
     parser.add_argument("--modality", metavar="M,M", default=None, help="export only these modalities")
-    parser.add_argument("--tile", type=int, default=None, metavar="PX",
+    parser.add_argument("--tile", type=positive_int, default=None, metavar="PX",
                         help="tensorboard: largest sprite tile side (default: 64; smaller when many rows)")
 
 
@@ -43,8 +46,10 @@ def run(args) -> int:
     fmt = args.format or format_for(args.out)
     if fmt is None:
         return fail(f"--out {args.out}: cannot tell the format from {Path(args.out).suffix}; give --format")
-    if args.tile is not None and args.tile < 1:
-        return fail("--tile must be at least 1")
+    problem = output_problem(args.out, None if fmt == "tensorboard" else (f".{fmt}",), make_parents=True,
+                             folder=fmt == "tensorboard")
+    if problem:
+        return fail(f"--out {problem}")
     try:
         table = EmbeddingTable.read(args.table)
     except (OSError, TableFormatError) as exc:

@@ -6,6 +6,8 @@ import json
 import math
 import sys
 
+from mmstudio.cli.argtypes import float_in, seed, unit_interval
+
 IMPUTE = {"zero": "zero", "mean": "mean", "cross": "cross-modal", "cross-modal": "cross-modal", "dropout": "dropout"}
 
 
@@ -26,16 +28,16 @@ def add_arguments(parser) -> None:
                         help="Gaussian noise in embedding space, as a fraction of the vector's norm, e.g. image=0.3")
     parser.add_argument("--mismatch", metavar="MOD=FRACTION,…",
                         help="replace that fraction of a modality's test vectors by another sample's, e.g. text=0.2")
-    parser.add_argument("--gate", type=float, default=0.5, metavar="T",
+    parser.add_argument("--gate", type=unit_interval, default=0.5, metavar="T",
                         help="agreement threshold of the gated fusion in [0, 1] (default 0.5; 0 never closes)")
     parser.add_argument("--agreement", choices=("js", "cosine"), default="js",
                         help="the gate's agreement measure: 1 − Jensen–Shannon divergence (default) or cosine")
-    parser.add_argument("--dropout", type=float, default=0.5, metavar="P",
+    parser.add_argument("--dropout", type=float_in(0.0, 1.0, open_high=True), default=0.5, metavar="P",
                         help="modality-dropout probability of the dropout-trained heads (default 0.5; 0 skips them)")
     parser.add_argument("--curve", action="append", default=[], metavar="KNOB[:MOD]",
                         help="also a robustness curve: accuracy vs missing, noise or mismatch (e.g. missing:audio); "
                              "may be repeated")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split, the training and the test-time draws")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the split, the training and the test-time draws")
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON instead of text")
 
 

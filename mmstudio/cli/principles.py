@@ -8,10 +8,7 @@ import json
 import sys
 
 from mmstudio.analysis.principles import PRINCIPLES
-
-
-def _floats(text: str) -> list[float]:
-    return [float(v) for v in text.split(",") if v.strip()]
+from mmstudio.cli.argtypes import float_list, non_negative_float, positive_int, seed
 
 
 def add_arguments(parser) -> None:
@@ -26,13 +23,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--task", default=None, help="label column (complementarity and sample-complexity: xor; "
                                                      "dominance: shape)")
     parser.add_argument("--modalities", default=None, metavar="A,B", help="the two modalities (default: image,audio)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of splits, noise and initialisation")
-    parser.add_argument("--alpha", type=float, default=None, help="dominance: OGM-GE's α (default 0.5)")
-    parser.add_argument("--epochs", type=int, default=None, help="dominance: epochs (default 20)")
-    parser.add_argument("--means", type=_floats, default=None, metavar="M1,M2", help="poe-moe: the experts' means")
-    parser.add_argument("--variances", type=_floats, default=None, metavar="V1,V2",
+    parser.add_argument("--seed", type=seed, default=0, help="seed of splits, noise and initialisation")
+    parser.add_argument("--alpha", type=non_negative_float, default=None, help="dominance: OGM-GE's α (default 0.5)")
+    parser.add_argument("--epochs", type=positive_int, default=None, help="dominance: epochs (default 20)")
+    parser.add_argument("--means", type=float_list, default=None, metavar="M1,M2", help="poe-moe: the experts' means")
+    parser.add_argument("--variances", type=float_list, default=None, metavar="V1,V2",
                         help="poe-moe: the experts' variances")
-    parser.add_argument("--weights", type=_floats, default=None, metavar="W1,W2", help="poe-moe: mixture weights")
+    parser.add_argument("--weights", type=float_list, default=None, metavar="W1,W2", help="poe-moe: mixture weights")
 
 
 def run(args) -> int:
@@ -58,8 +55,16 @@ def run(args) -> int:
         options.update(means=args.means, variances=args.variances, weights=args.weights)
     if args.modalities:
         modalities = tuple(m.strip() for m in args.modalities.split(",") if m.strip())
-        if len(modalities) != 2:
-            print("mmstudio principles: --modalities takes two names, e.g. image,audio", file=sys.stderr)
+        from mmstudio.core.formats import MODALITIES
+
+        unknown = [m for m in modalities if m not in MODALITIES]
+        if unknown:
+            print(f"mmstudio principles: --modalities {args.modalities}: unknown modality {unknown[0]!r}; "
+                  f"choose from {', '.join(MODALITIES)}", file=sys.stderr)
+            return 2
+        if len(modalities) != 2 or modalities[0] == modalities[1]:
+            print(f"mmstudio principles: --modalities {args.modalities}: give two different modalities, "
+                  "e.g. image,audio", file=sys.stderr)
             return 2
         options["modalities"] = modalities
     job = TqdmJob(args.name)

@@ -7,6 +7,8 @@ import sys
 import time
 from os.path import isdir
 
+from mmstudio.cli.argtypes import count, int_at_least, seed, unit_interval
+from mmstudio.cli.outputs import output_problem
 from mmstudio.core.formats import MODALITIES
 
 SEED_HELP = ("fixed random seed: the same map every time, but umap-learn then runs single-threaded (slower); "
@@ -17,14 +19,14 @@ def add_arguments(parser) -> None:
     parser.add_argument("input", metavar="IN", help="an embedding table (.parquet, .npz or a folder of Parquet shards, from `mmstudio embed`)")
     parser.add_argument("--out", required=True, metavar="OUT", help="the table with x and y columns (.parquet or .npz)")
     parser.add_argument("--method", default="umap", choices=("umap", "pca"), help="default: %(default)s")
-    parser.add_argument("--neighbors", type=int, default=15, metavar="K",
+    parser.add_argument("--neighbors", type=int_at_least(2), default=15, metavar="K",
                         help="UMAP neighbours: small K keeps local detail, large K the global shape (default: 15)")
-    parser.add_argument("--min-dist", type=float, default=0.1, metavar="D",
+    parser.add_argument("--min-dist", type=unit_interval, default=0.1, metavar="D",
                         help="UMAP minimum distance between points on the map, 0 to 1 (default: 0.1)")
     parser.add_argument("--metric", default="cosine", choices=("cosine", "euclidean"), help="default: %(default)s")
-    parser.add_argument("--epochs", type=int, default=None, metavar="N",
+    parser.add_argument("--epochs", type=count, default=None, metavar="N",
                         help="UMAP optimisation epochs (default: 200; 0 = umap-learn's own default)")
-    parser.add_argument("--seed", type=int, default=None, metavar="S", help=SEED_HELP)
+    parser.add_argument("--seed", type=seed, default=None, metavar="S", help=SEED_HELP)
     parser.add_argument("--reference", choices=MODALITIES, default=None, metavar="MODALITY",
                         help="fit the map on this modality's rows (image, audio or text) and place the others on it")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the layout cache")
@@ -35,13 +37,8 @@ def _usage_error(args) -> str | None:
         if name.lower().rsplit(".", 1)[-1] not in ("parquet", "npz") and not (name is args.input and isdir(name)):
             return f"{name}: use a .parquet or .npz file" + (" (or a folder of Parquet shards)" if name is args.input
                                                             else "")
-    if args.neighbors < 2:
-        return "--neighbors must be at least 2"
-    if not 0.0 <= args.min_dist <= 1.0:
-        return "--min-dist must be between 0 and 1"
-    if args.epochs is not None and args.epochs < 0:
-        return "--epochs must be 0 or more"
-    return None
+    problem = output_problem(args.out, (".parquet", ".npz"), make_parents=True)
+    return f"--out {problem}" if problem else None
 
 
 def run(args) -> int:
