@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+from mmstudio.cli.argtypes import positive_int, seed
 
 
 def add_arguments(parser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     make = sub.add_parser("make", help="write scenes as PNG/WAV/TXT files and a manifest.csv")
-    make.add_argument("folder", metavar="DIR")
-    make.add_argument("--n", type=int, default=200, help="number of scenes (default: %(default)s)")
-    make.add_argument("--seed", type=int, default=0)
+    make.add_argument("folder", metavar="DIR", help="an empty or new folder")
+    make.add_argument("--n", type=positive_int, default=200, help="number of scenes (default: %(default)s)")
+    make.add_argument("--seed", type=seed, default=0)
+    make.add_argument("--force", action="store_true",
+                      help="write into a folder that is not empty (files of the same names are replaced)")
     make.add_argument("--objects", choices=("1", "2", "mixed"), default="mixed")
     make.add_argument("--corrupt", action="append", default=[], metavar="MODALITY=FRACTION[:swap|noise]",
                       help="replace a fraction of one modality with another scene's content (swap, the default) "
                            "or noise; may be repeated")
     train = sub.add_parser("train", help="train the built-in model from scratch (about 40 minutes on 2 CPU cores)")
     train.add_argument("--out", required=True, metavar="DIR")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--steps", type=int, default=None, help="optimisation steps (default: as shipped)")
-    train.add_argument("--scenes", type=int, default=None, help="training scenes (default: as shipped)")
-    train.add_argument("--eval-scenes", type=int, default=None, help="held-out scenes for the metrics (default: 2000)")
+    train.add_argument("--seed", type=seed, default=0)
+    train.add_argument("--steps", type=positive_int, default=None, help="optimisation steps (default: as shipped)")
+    train.add_argument("--scenes", type=positive_int, default=None, help="training scenes (default: as shipped)")
+    train.add_argument("--eval-scenes", type=positive_int, default=None,
+                       help="held-out scenes for the metrics (default: 2000)")
 
 
 def run(args) -> int:
@@ -38,8 +44,9 @@ def _make(args) -> int:
     except ValueError as exc:
         print(f"mmstudio demo make: {exc}", file=sys.stderr)
         return 2
-    if args.n < 1:
-        print("mmstudio demo make: --n must be at least 1", file=sys.stderr)
+    problem = _folder_problem(args.folder, args.force)
+    if problem:
+        print(f"mmstudio demo make: {problem}", file=sys.stderr)
         return 2
     job = TqdmJob("rendering")
     try:
@@ -50,12 +57,26 @@ def _make(args) -> int:
     return 0
 
 
+def _folder_problem(folder: str, force: bool) -> str | None:
+    from mmstudio.cli.outputs import output_problem
+
+    path = Path(folder).expanduser()
+    if path.is_dir() and not force and any(path.iterdir()):
+        return f"{folder} is not empty; give a new or empty folder, or --force to write into it"
+    return output_problem(folder, make_parents=True, folder=True)
+
+
 def _train(args) -> int:
     from dataclasses import replace
 
+    from mmstudio.cli.outputs import output_problem
     from mmstudio.core.jobs import TqdmJob
     from mmstudio.demo.train import TrainSettings, train
 
+    problem = output_problem(args.out, make_parents=True, folder=True)
+    if problem:
+        print(f"mmstudio demo train: --out {problem}", file=sys.stderr)
+        return 2
     settings = TrainSettings(seed=args.seed)
     if args.steps:
         settings = replace(settings, steps=args.steps)

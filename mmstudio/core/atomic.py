@@ -14,8 +14,11 @@ projects, embedding tables (:mod:`mmstudio.core.table_files`) and exports.
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 CHUNK = 1 << 16
@@ -103,3 +106,58 @@ def fsync_folder(folder) -> None:
         pass
     finally:
         os.close(fd)
+
+
+# ---------------------------------------------------------------------- folders
+@contextmanager
+def staged_folder(target):
+    """Build a folder's files in a hidden temporary sibling of ``target`` (yielded); when the block
+    ends normally, move them into ``target`` (made when missing); when it raises, or Ctrl-C stops
+    it, remove the sibling. ``target`` is never left half-written: it holds the files it had
+    before, or every new one. Files of ``target`` that the block did not write are kept."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    try:
+        yield scratch
+        with deferred_interrupt():
+            _publish(scratch, target)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+
+
+def _publish(scratch: Path, target: Path) -> None:
+    os.chmod(scratch, _new_folder_mode())
+    if not target.exists():
+        os.rename(scratch, target)
+    else:
+        for entry in sorted(scratch.iterdir()):
+            destination = target / entry.name
+            if destination.is_dir() and not destination.is_symlink():
+                shutil.rmtree(destination)
+            os.replace(entry, destination)
+        scratch.rmdir()
+    fsync_folder(target.parent)
+
+
+def _new_folder_mode() -> int:
+    return 0o777 & ~umask()
+
+
+@contextmanager
+def deferred_interrupt():
+    """Hold a Ctrl-C that arrives inside the block until it ends (a few renames that belong
+    together), then raise it. Outside the main thread, or under another SIGINT handler, a no-op."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    caught = []
+    signal.signal(signal.SIGINT, lambda *_: caught.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if caught:
+        raise KeyboardInterrupt

@@ -47,12 +47,22 @@ class Corruption:
 
 def make_world(folder, n: int = 200, seed: int = 0, objects: str = "mixed",
                corrupt: list[Corruption] = (), job=None) -> Path:
-    """Render ``n`` scenes into ``folder``; returns the manifest's path."""
+    """Render ``n`` scenes into ``folder``; returns the manifest's path.
+
+    The files are written into a temporary sibling and moved in at the end (see
+    :func:`~mmstudio.core.atomic.staged_folder`): an interrupted run leaves nothing behind."""
+    from mmstudio.core.atomic import staged_folder
+
+    folder = Path(folder)
+    with staged_folder(folder) as scratch:
+        _render(scratch, n, seed, objects, corrupt, job)
+    return folder / "manifest.csv"
+
+
+def _render(folder: Path, n: int, seed: int, objects: str, corrupt, job) -> None:
     import soundfile as sf
     from PIL import Image
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     scenes = make_scenes(n, seed=seed, objects=objects)
     rng = np.random.default_rng(seed + 10_000)
     plan = _corruption_plan(n, corrupt, rng)
@@ -71,12 +81,10 @@ def make_world(folder, n: int = 200, seed: int = 0, objects: str = "mixed",
         if job is not None:
             job.check()
             job.progress(i + 1, n)
-    manifest = folder / "manifest.csv"
-    with manifest.open("w", newline="", encoding="utf-8") as fh:
+    with (folder / "manifest.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["id"])
         writer.writeheader()
         writer.writerows(rows)
-    return manifest
 
 
 def _corruption_plan(n: int, corrupt, rng) -> dict[int, list[Corruption]]:
@@ -133,17 +141,5 @@ def demo_world(job=None) -> Path:
     folder = cache_dir() / f"demo-world-{DEMO_SCENES}-{DEMO_SEED}"
     manifest = folder / "manifest.csv"
     if not manifest.is_file():
-        scratch = folder.with_name(folder.name + ".partial")
-        try:
-            make_world(scratch, n=DEMO_SCENES, seed=DEMO_SEED, job=job)
-        except BaseException:  # cancelled (the window quit): leave no half-written world behind
-            import shutil
-
-            shutil.rmtree(scratch, ignore_errors=True)
-            raise
-        if folder.exists():
-            import shutil
-
-            shutil.rmtree(folder)
-        scratch.rename(folder)
+        make_world(folder, n=DEMO_SCENES, seed=DEMO_SEED, job=job)
     return folder

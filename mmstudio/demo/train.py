@@ -228,14 +228,16 @@ class Trainer:
         import torch
         from safetensors.torch import save_file
 
-        out.mkdir(parents=True, exist_ok=True)
+        from mmstudio.core.atomic import staged_folder
+
         state = {k: v.detach().to(torch.float16).contiguous() for k, v in self.model.state_dict().items()}
-        save_file(state, out / "model.safetensors", metadata={"format": "pt", "mmstudio": "builtin"})
         minutes = {"minutes": round(self.train_seconds / 60, 1)}
         if hasattr(self, "total_seconds"):  # rendering + training + evaluation
             minutes["total_minutes"] = round(self.total_seconds / 60, 1)
         meta = {"model": self.cfg.to_dict(), "training": asdict(self.s) | minutes, "metrics": metrics}
-        (out / "config.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+        with staged_folder(out) as scratch:  # both files or neither
+            save_file(state, scratch / "model.safetensors", metadata={"format": "pt", "mmstudio": "builtin"})
+            (scratch / "config.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
 
 
 def train(out, settings: TrainSettings | None = None, log=print, job=None) -> dict:

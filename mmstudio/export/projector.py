@@ -27,6 +27,7 @@ SPRITE = "sprite.png"
 def write_projector(table, folder, *, job=None, max_tile: int | None = None, tensor_name: str | None = None,
                     sprite: bool = True) -> list[str]:
     """Write the projector files into ``folder`` (made when missing); the notes a user should read."""
+    from mmstudio.core.atomic import staged_folder
     from mmstudio.export.files import atomic_write
     from mmstudio.export.embeddings import cell, item_columns
     from mmstudio.export.sprite import MAX_TILE, sprite_sheet
@@ -36,35 +37,35 @@ def write_projector(table, folder, *, job=None, max_tile: int | None = None, ten
         raise NotADirectoryError(f"{folder} is a file; TensorBoard export writes a folder")
     if len(table) == 0 or table.dim == 0:
         raise ValueError("there are no embedded rows to export")
-    folder.mkdir(parents=True, exist_ok=True)
-    if job is not None:
-        job.status("writing tensors")
-    atomic_write(folder / TENSORS, lambda tmp: np.savetxt(tmp, table.vectors, fmt="%.9g", delimiter="\t",
-                                                     encoding="utf-8"))
-
-    columns = item_columns(table)
-    lines = ["\t".join(tsv_value(name) for name, _ in columns)]
-    lines += ["\t".join(tsv_value(cell(values[i])) for _, values in columns) for i in range(len(table))]
-    atomic_write(folder / METADATA, lambda tmp: Path(tmp).write_text("\n".join(lines) + "\n", encoding="utf-8"))
-
     notes: list[str] = []
-    sprite_block = None
-    if sprite and "image" in set(table.modality.tolist()):
+    with staged_folder(folder) as scratch:  # every file or none: an interrupted export leaves nothing
         if job is not None:
-            job.status("drawing the sprite sheet")
-        try:
-            sheet, tile, problems = sprite_sheet(table.path, table.modality, max_tile=max_tile or MAX_TILE, job=job)
-        except ValueError as exc:
-            notes.append(f"no sprite sheet: {exc}")
-        else:
-            atomic_write(folder / SPRITE, lambda tmp: sheet.save(tmp, format="PNG", compress_level=3))
-            sprite_block = (SPRITE, tile)
-            if problems:
-                shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-                notes.append(f"{len(problems)} image{'s' if len(problems) != 1 else ''} could not be read "
-                             f"(grey tiles): {shown}")
-    config = projector_config(tensor_name or table.model or "embeddings", table.vectors.shape, sprite_block)
-    atomic_write(folder / CONFIG, lambda tmp: Path(tmp).write_text(config, encoding="utf-8"))
+            job.status("writing tensors")
+        atomic_write(scratch / TENSORS, lambda tmp: np.savetxt(tmp, table.vectors, fmt="%.9g", delimiter="\t",
+                                                         encoding="utf-8"))
+
+        columns = item_columns(table)
+        lines = ["\t".join(tsv_value(name) for name, _ in columns)]
+        lines += ["\t".join(tsv_value(cell(values[i])) for _, values in columns) for i in range(len(table))]
+        atomic_write(scratch / METADATA, lambda tmp: Path(tmp).write_text("\n".join(lines) + "\n", encoding="utf-8"))
+
+        sprite_block = None
+        if sprite and "image" in set(table.modality.tolist()):
+            if job is not None:
+                job.status("drawing the sprite sheet")
+            try:
+                sheet, tile, problems = sprite_sheet(table.path, table.modality, max_tile=max_tile or MAX_TILE, job=job)
+            except ValueError as exc:
+                notes.append(f"no sprite sheet: {exc}")
+            else:
+                atomic_write(scratch / SPRITE, lambda tmp: sheet.save(tmp, format="PNG", compress_level=3))
+                sprite_block = (SPRITE, tile)
+                if problems:
+                    shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+                    notes.append(f"{len(problems)} image{'s' if len(problems) != 1 else ''} could not be read "
+                                 f"(grey tiles): {shown}")
+        config = projector_config(tensor_name or table.model or "embeddings", table.vectors.shape, sprite_block)
+        atomic_write(scratch / CONFIG, lambda tmp: Path(tmp).write_text(config, encoding="utf-8"))
     return notes
 
 
