@@ -47,14 +47,68 @@ def _from_folder(name: str, folder: Path) -> ModelSource:
     if not config_file.is_file():
         raise ModelError(f"model folder {folder} has no config.json: it is not a Hugging Face model folder "
                          "(save one with model.save_pretrained(folder) and processor.save_pretrained(folder))")
-    try:
-        config = json.loads(config_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{config_file}: unreadable config ({exc})") from exc
-    if not any(folder.glob("*.safetensors")):
+    config = _read_config(config_file)
+    if not isinstance(config, dict):
+        raise ModelError(f"{config_file}: not a model config (a JSON object expected, found {type(config).__name__})")
+    if not isinstance(config.get("model_type", ""), str):
+        raise ModelError(f"{config_file}: model_type must be a string, not {json.dumps(config['model_type'])[:60]}")
+    weights = sorted(folder.glob("*.safetensors"))
+    if not weights:
         raise ModelError(f"model folder {folder} has no .safetensors weights; mmstudio loads safetensors only "
                          "(convert with model.save_pretrained(folder, safe_serialization=True))")
+    for name_ in CONFIG_FILES:
+        file = folder / name_
+        if file.is_file():
+            data = config if name_ == "config.json" else _read_config(file)
+            if isinstance(data, dict) and "auto_map" in data:
+                raise ModelError(f"{file} asks for custom code (auto_map); mmstudio never runs code that comes "
+                                 "with a model (trust_remote_code stays off)")
+    for file in weights:
+        check_safetensors(file)
     return ModelSource(name, folder, config)
+
+
+# the JSON files transformers reads while loading a model, tokenizer or processor
+CONFIG_FILES = ("config.json", "preprocessor_config.json", "processor_config.json", "tokenizer_config.json",
+                "feature_extractor_config.json", "image_processor_config.json")
+
+
+def _read_config(file: Path):
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{file}: unreadable config ({exc})") from exc
+
+
+def check_safetensors(file: Path) -> None:
+    """Refuse a truncated or damaged ``.safetensors`` file from its header, before loading it: the
+    8-byte header length, the JSON header, and the tensors' byte ranges against the file's size."""
+    try:
+        size = file.stat().st_size
+        with open(file, "rb") as fh:
+            head = fh.read(8)
+            length = int.from_bytes(head, "little") if len(head) == 8 else -1
+            if not 2 <= length <= min(size - 8, 100 << 20):
+                raise ValueError("no valid safetensors header")
+            header = json.loads(fh.read(length).decode("utf-8"))
+    except OSError as exc:
+        raise ModelError(f"{file}: cannot read the weights ({exc.strerror or exc})") from exc
+    except ValueError as exc:  # includes bad UTF-8 and bad JSON
+        raise ModelError(f"{file}: damaged weights file ({exc})") from exc
+    if not isinstance(header, dict):
+        raise ModelError(f"{file}: damaged weights file (the header is not a JSON object)")
+    end = 0
+    for key, entry in header.items():
+        if key == "__metadata__":
+            continue
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(v, int) for v in offsets)):
+            raise ModelError(f"{file}: damaged weights file (tensor {key!r} has no valid data_offsets)")
+        end = max(end, offsets[1])
+    if 8 + length + end != size:
+        state = "truncated" if 8 + length + end > size else "longer than its header says"
+        raise ModelError(f"{file}: damaged weights file ({state}: the header describes {8 + length + end:,} "
+                         f"bytes, the file has {size:,})")
 
 
 def _download(repo_id: str) -> Path:

@@ -41,8 +41,30 @@ def load_encoder(name: str = DEFAULT_MODEL, *, device: str = "auto", precision: 
         kinds = ", ".join(sorted(BACKENDS))
         raise ModelError(f"model '{name}' is a '{model_type or 'unknown'}' checkpoint; mmstudio supports {kinds} "
                          "(and the built-in model)")
+    _check_parts(name, source, model_type)
     module, cls = target.split(":")
     import importlib
 
     backend = getattr(importlib.import_module(module), cls)
-    return backend(source, device, precision, digest)
+    try:
+        return backend(source, device, precision, digest)
+    except ModelError:
+        raise
+    except Exception as exc:  # a folder whose parts do not fit together: transformers fails in many ways
+        from mmstudio.core.logfile import one_line
+
+        raise ModelError(f"model '{name}' ({model_type}) could not be loaded: {one_line(exc)}") from exc
+
+
+def _check_parts(name: str, source, model_type: str) -> None:
+    """What the backends need besides the weights, and a config that agrees with itself."""
+    folder = source.folder
+    if not any((folder / f).is_file() for f in ("preprocessor_config.json", "processor_config.json")):
+        raise ModelError(f"model folder {folder} has no preprocessor_config.json (how inputs are prepared for "
+                         "the model); save it with processor.save_pretrained(folder)")
+    architectures = source.config.get("architectures") or []
+    if not isinstance(architectures, list) or not all(isinstance(a, str) for a in architectures):
+        raise ModelError(f"{folder / 'config.json'}: architectures must be a list of class names")
+    if architectures and not any(a.lower().startswith(model_type) for a in architectures):
+        raise ModelError(f"{folder / 'config.json'}: model_type '{model_type}' does not match its architectures "
+                         f"({', '.join(architectures)}); the config was changed by hand or belongs to another model")
