@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import sys
 
+from mmstudio.cli.argtypes import count, non_empty_text, unit_interval
+from mmstudio.cli.outputs import output_problem
 from mmstudio.encoders.registry import DEFAULT_MODEL
+
+PICTURE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("media", metavar="IMAGE_OR_AUDIO")
-    parser.add_argument("--text", required=True, help="the caption or query")
-    parser.add_argument("--out", required=True, metavar="MAP.png")
+    parser.add_argument("--text", required=True, type=non_empty_text, help="the caption or query")
+    parser.add_argument("--out", required=True, metavar="MAP.png", help="the picture to write (.png, .jpg or .webp)")
     parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--method", choices=("cross-attention", "patch-similarity", "relevance"),
                         help="default: the model's first (cross-attention where it has it)")
     parser.add_argument("--word", help="the map of one word of the text instead of the whole text")
-    parser.add_argument("--layer", type=int, action="append", help="cross-attention layer(s) to use (default: all)")
-    parser.add_argument("--head", type=int, action="append", help="cross-attention head(s) to use (default: all)")
+    parser.add_argument("--layer", type=count, action="append", help="cross-attention layer(s) to use (default: all)")
+    parser.add_argument("--head", type=count, action="append", help="cross-attention head(s) to use (default: all)")
     parser.add_argument("--subtract-empty", action="store_true", help="patch-similarity minus the empty prompt's map")
     parser.add_argument("--colormap", default="inferno", choices=("inferno", "viridis", "turbo", "gray"))
-    parser.add_argument("--opacity", type=float, default=0.55)
+    parser.add_argument("--opacity", type=unit_interval, default=0.55,
+                        help="of the heatmap over the image, 0 to 1 (default: %(default)s)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
 
 
@@ -37,6 +42,10 @@ def run(args) -> int:
     if modality not in ("image", "audio"):
         print(f"mmstudio attend: {args.media}: give an image or an audio file", file=sys.stderr)
         return 2
+    problem = output_problem(args.out, tuple(PICTURE_FORMATS))
+    if problem:
+        print(f"mmstudio attend: --out {problem}", file=sys.stderr)
+        return 2
     try:
         encoder = load_encoder(args.model, device=args.device)
         media = decode(MediaRef(modality, path=args.media), audio_rate=encoder.audio_rate,
@@ -48,11 +57,25 @@ def run(args) -> int:
     except (ModelError, MediaError, ValueError, IndexError) as exc:
         print(f"mmstudio attend: {exc}", file=sys.stderr)
         return 2
+    import numpy as np
+
+    if not np.isfinite(np.asarray(grid, np.float64)).all():
+        print(f"mmstudio attend: {args.media}: the {result.method} map is not finite (NaN or infinity): the "
+              f"model's numbers overflowed on this {modality}; nothing written", file=sys.stderr)
+        return 2
     if modality == "image":
         picture = image_overlay(media, result.upsampled(media.size, grid), colormap=args.colormap, opacity=args.opacity)
     else:
         picture = audio_overlay(media, encoder.audio_rate, grid, result.times, colormap=args.colormap)
-    picture.save(args.out)
+    from pathlib import Path
+
+    from mmstudio.export.files import atomic_write
+
+    try:
+        atomic_write(args.out, lambda tmp: picture.save(tmp, format=PICTURE_FORMATS[Path(args.out).suffix.lower()]))
+    except OSError as exc:
+        print(f"mmstudio attend: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     shown = f"'{args.word}' in " if args.word else ""
     print(f"{result.method} map of {shown}\"{args.text}\" over {args.media} ({encoder.name}) → {args.out}",
           file=sys.stderr)
