@@ -16,8 +16,12 @@ the last autosave and the window offers to restore it; :func:`clear_recovery` af
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import math
 import os
+import re
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePath
@@ -99,6 +103,26 @@ COLOURING_KEYS = {"colour_by": _TEXT, "hidden_modalities": _TEXTS, "link_samples
 PROJECT_KEYS = {"model": _TEXT, "device": _TEXT, "precision": _TEXT, "query": _TEXT, "window_state": _TEXT}
 
 
+def _one_of(*choices):
+    return (lambda v: v in choices, " or ".join(json.dumps(c) for c in choices))
+
+
+# (key, value check, what to say) once the type is right: a project names values the window can use
+VALUES = {
+    "projection.method": _one_of("umap", "pca"),
+    "projection.n_neighbors": (lambda v: v >= 2, "2 or more"),
+    "projection.min_dist": (lambda v: math.isfinite(v) and 0 <= v <= 1, "from 0 to 1"),
+    "projection.metric": _one_of("cosine", "euclidean"),
+    "projection.seed": (lambda v: v is None or v >= 0, "null or 0 or more"),
+    "colouring.hidden_modalities": (lambda v: all(m in ("image", "audio", "text") for m in v),
+                                    'a list of "image", "audio" or "text"'),
+    "model": (lambda v: bool(v.strip()), "a model name"),
+    "device": (lambda v: re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", v) is not None,
+               '"auto", "cpu", "cuda", "cuda:N" or "mps"'),
+    "precision": _one_of("auto", "fp32", "fp16", "bf16"),
+}
+
+
 def project_to_dict(project: Project, base=None) -> dict:
     """The JSON object of a project file; sources below ``base`` (the project's folder) become relative."""
     data = dict(project.extra)
@@ -122,7 +146,8 @@ def project_to_dict(project: Project, base=None) -> dict:
 
 
 def project_from_dict(data, base=None, where=None) -> tuple[Project, list[str]]:
-    """A project from its JSON object, and the problems found (``missing: PATH`` per lost source).
+    """A project from its JSON object, and the problems found (``missing: PATH`` per lost source, a
+    note when the window layout cannot be restored).
 
     Relative sources resolve against ``base``; ``where`` names the file in error messages.
     """
@@ -152,6 +177,10 @@ def project_from_dict(data, base=None, where=None) -> tuple[Project, list[str]]:
         **{key: _checked(data, key, check, getattr(Project, key), where) for key, check in PROJECT_KEYS.items()},
     )
     problems = []
+    note = _window_state_problem(project.window_state)
+    if note:
+        project.window_state = ""
+        problems.append(note)
     for source in sources:
         if leaves_folder(source) and not os.path.isabs(source):  # absolute: how sources elsewhere are saved
             problems.append(f"outside the project's folder, opened anyway: {source}")
@@ -168,10 +197,19 @@ def _checked(data: dict, key: str, check, default, where, prefix: str = ""):
     if key not in data:
         return default
     value = data[key]
-    test, wanted = check
-    if not test(value):
-        raise ProjectError(where, f"{prefix}{key} must be {wanted}, not {json.dumps(value)[:60]}")
+    for test, wanted in (check, VALUES.get(prefix + key, (lambda v: True, ""))):
+        if not test(value):
+            raise ProjectError(where, f"{prefix}{key} must be {wanted}, not {json.dumps(value)[:60]}")
     return value
+
+
+def _window_state_problem(state: str) -> str | None:
+    """A note when ``window_state`` is not base64 (the project opens without its layout)."""
+    try:
+        base64.b64decode(state, validate=True)
+    except (binascii.Error, ValueError):
+        return "window_state is not valid base64: opened without the saved window layout"
+    return None
 
 
 def _section(data: dict, name: str, keys: dict, cls, where):

@@ -257,7 +257,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.log_line("error: " + message)
         first = message.splitlines()[0]
         self.statusBar().showMessage(first, 10000)
-        if "load model" in first:
+        if "load model" in first and QtWidgets.QApplication.platformName() not in ("offscreen", "minimal"):
             QtWidgets.QMessageBox.warning(self, "Model", first.split(": ", 2)[-1])
 
     def _job_started(self, job) -> None:

@@ -57,8 +57,8 @@ def apply_project(window, project: Project) -> None:
     ws.projection.update(project.projection.as_dict())
     if project.model != ws.model_name or project.device != ws.device or ws.encoder is None:
         ws.set_model(project.model, project.device)
-    if project.window_state:
-        window.restoreState(QtCore.QByteArray(base64.b64decode(project.window_state)))
+    if project.window_state and not window.restoreState(QtCore.QByteArray(base64.b64decode(project.window_state))):
+        window.log_line("the project's window layout could not be restored (kept the current one)")
     for title, settings in project.panels.items():
         panel = window.panels.get(title)
         if panel is not None and hasattr(panel, "apply_settings"):
@@ -134,14 +134,15 @@ class ProjectActions(QtCore.QObject):
             project, problems = load_project(path)
         except ProjectError as exc:
             self.window.log_line(f"error: {exc}")
-            QtWidgets.QMessageBox.warning(self.window, "Open project", str(exc))
+            if not _headless():
+                QtWidgets.QMessageBox.warning(self.window, "Open project", str(exc))
             return False
         self.path = str(path)
         for line in problems:
             self.window.log_line(f"{path}: {line}")
         if problems and not _headless():
             QtWidgets.QMessageBox.warning(self.window, "Open project",
-                                          "Some sources are gone; the rest is open:\n" + "\n".join(problems))
+                                          "The project is open, with these problems:\n" + "\n".join(problems))
         apply_project(self.window, project)
         return True
 
