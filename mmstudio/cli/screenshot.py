@@ -4,30 +4,35 @@ from __future__ import annotations
 
 import sys
 
+from mmstudio.cli.argtypes import positive_float, size
+
 
 def add_arguments(parser) -> None:
-    parser.add_argument("out", metavar="OUT.png")
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="files, folders or manifests (default: the demo world)")
+    parser.add_argument("out", metavar="OUT.png", help="the picture to write (.png, .jpg or .bmp)")
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="files, folders, manifests, tables or a project (default: the demo world)")
     parser.add_argument("--panel", help="bring this panel to the front (Log, Library, Inspector, …)")
-    parser.add_argument("--size", default="1400x860", help="window size WxH (default: %(default)s)")
+    parser.add_argument("--size", type=size, default=(1400, 860), metavar="WxH",
+                        help="window size in pixels (default: 1400x860)")
     parser.add_argument("--select", metavar="ID", help="select the items of this sample id")
     parser.add_argument("--query", metavar="TEXT", help="type this query")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the window to settle")
+    parser.add_argument("--timeout", type=positive_float, default=600,
+                        help="seconds to wait for the window to settle (default: %(default)s)")
 
 
 def run(args) -> int:
-    try:
-        width, height = (int(v) for v in args.size.lower().split("x"))
-    except ValueError:
-        print(f"mmstudio screenshot: --size {args.size}: write WIDTHxHEIGHT, e.g. 1400x860", file=sys.stderr)
-        return 2
-    from mmstudio.ui.screenshot import screenshot
+    from mmstudio.cli.outputs import output_problem
+    from mmstudio.ui.screenshot import FORMATS, ScreenshotError, screenshot
 
+    problem = output_problem(args.out, tuple(FORMATS), make_parents=True)
+    if problem:
+        print(f"mmstudio screenshot: {problem}", file=sys.stderr)
+        return 2
     try:
-        out = screenshot(args.out, args.paths, panel=args.panel, size=(width, height), select=args.select,
+        out = screenshot(args.out, args.paths, panel=args.panel, size=args.size, select=args.select,
                          query=args.query, timeout=args.timeout)
-    except (TimeoutError, ValueError) as exc:
+    except ScreenshotError as exc:
         print(f"mmstudio screenshot: {exc}", file=sys.stderr)
-        return 1
+        return exc.code
     print(f"wrote {out}", file=sys.stderr)
     return 0

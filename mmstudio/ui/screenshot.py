@@ -1,75 +1,247 @@
-"""``mmstudio screenshot``: build the window offscreen, wait until it has settled, save it as a PNG."""
+"""``mmstudio screenshot``: build the window offscreen, wait until it has settled, save it as a PNG.
+
+A headless run never waits on a person: a modal dialog is closed at once and its text becomes the
+error, a failed job ends the run with its message, a window with nothing to show ends it with the
+reason from the Log, and Ctrl-C closes the window cleanly before the run stops.
+"""
 
 from __future__ import annotations
 
 import gc
 import os
+import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-def settle(app, window, timeout: float) -> bool:
-    """Process events until loading, encoding and projection are done (True), or time runs out."""
+DATA_JOBS = ("demo", "open", "model", "project", "encode-")  # the jobs that can still bring items to show
+NOTHING_GRACE = 1.0            # seconds of nothing running and nothing shown before giving up
+FORMATS = {".png": "PNG", ".jpg": "JPG", ".jpeg": "JPG", ".bmp": "BMP"}
+
+
+class ScreenshotError(Exception):
+    """The screenshot cannot be taken; ``code`` is the exit code (2: the inputs, 1: the run)."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+class _Guard:
+    """What ends a headless run early: Ctrl-C (noted by a signal handler installed before Qt is
+    imported: a KeyboardInterrupt raised inside an import that PySide6's import hook runs is lost,
+    and one raised inside Qt's event handling can crash), a modal dialog (closed, its text kept) and
+    a job's failure."""
+
+    def __init__(self):
+        self.problem: str | None = None
+        self.interrupted = False
+        self.app = self.filter = None
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._interrupt)
+
+    def _interrupt(self, *_):
+        self.interrupted = True
+
+    def watch_dialogs(self, app) -> None:
+        from PySide6 import QtCore, QtWidgets
+
+        outer = self
+
+        class Filter(QtCore.QObject):
+            def eventFilter(self, obj, event):  # noqa: N802 (Qt's name)
+                if event.type() == QtCore.QEvent.Type.Show and isinstance(obj, QtWidgets.QDialog) and obj.isModal():
+                    text = obj.text() if isinstance(obj, QtWidgets.QMessageBox) else ""
+                    outer.fail(f"{obj.windowTitle() or 'a dialog'}: {text}".strip().rstrip(":"))
+                    QtCore.QTimer.singleShot(0, obj.reject)
+                return False
+
+        self.app, self.filter = app, Filter()
+        app.installEventFilter(self.filter)
+
+    def fail(self, message: str) -> None:
+        if self.problem is None:
+            self.problem = " ".join(message.split())
+
+    def check(self) -> None:
+        if self.interrupted:
+            raise KeyboardInterrupt
+        if self.problem is not None:
+            raise ScreenshotError(self.problem)
+
+    def remove(self) -> None:
+        if self.app is not None:
+            self.app.removeEventFilter(self.filter)
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        if self.interrupted:
+            raise KeyboardInterrupt
+
+
+def settle(app, window, timeout: float, guard: _Guard | None = None) -> bool:
+    """Process events until loading, encoding and projection are done (True), or time runs out.
+    With a ``guard``, a failure, Ctrl-C or a window left with nothing to show raise at once."""
     ws = window.workspace
     deadline = time.monotonic() + timeout
-    quiet_since = None
+    quiet_since = idle_since = None
     while time.monotonic() < deadline:
         app.processEvents()
+        if guard is not None:
+            guard.check()
         busy = window.runner.running  # the UMAP warm-up included: the status bar shows it
         animating = getattr(window.view, "_animation", None) is not None
         done = not busy and not animating and ws.table is not None and (ws.layout_final or len(ws.table) == 0)
+        if done and len(ws.table) == 0 and guard is not None:
+            raise ScreenshotError(nothing_to_show(window))
         if done:
             quiet_since = quiet_since or time.monotonic()
             if time.monotonic() - quiet_since > 0.5:  # let the last animation finish
                 return True
         else:
             quiet_since = None
+        if guard is not None and not _loading(window) and (ws.table is None or len(ws.table) == 0):
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since > NOTHING_GRACE:
+                raise ScreenshotError(nothing_to_show(window))
+        else:
+            idle_since = None
         time.sleep(0.02)
     return False
 
 
+def _loading(window) -> bool:
+    """Is a job running that may still bring items to show? (The model only matters when there
+    are samples to encode.)"""
+    ws = window.workspace
+    kinds = [j.kind for j in window.runner.running if j.kind.startswith(DATA_JOBS)]
+    if not len(ws.dataset) and not ws.opened_tables:
+        kinds = [k for k in kinds if k != "model"]
+    return bool(kinds)
+
+
+def nothing_to_show(window) -> str:
+    """Why the window shows no item, from its Log (what failed to open, was skipped or missing)."""
+    lines = [line.strip() for line in window.log.toPlainText().splitlines() if line.strip()]
+    told = [line for line in lines if not line.startswith(("model ", "UMAP"))]
+    shown = "; ".join(told[-4:]) if told else "no samples or embedding tables were found"
+    return f"the window has nothing to show ({shown})"
+
+
+def check_inputs(paths) -> None:
+    """Before the window: every path exists; a project file reads, and some of its sources exist."""
+    from mmstudio.core.project import SUFFIX, ProjectError, load_project
+
+    for path in paths:
+        if not os.path.exists(path):
+            raise ScreenshotError(f"{path}: no such file or folder", 2)
+        if str(path).endswith(SUFFIX):
+            try:
+                project, problems = load_project(path)
+            except ProjectError as exc:
+                raise ScreenshotError(str(exc), 2) from None
+            if project.missing_sources and not project.sources:
+                gone = ", ".join(project.missing_sources[:3]) + (" …" if len(project.missing_sources) > 3 else "")
+                raise ScreenshotError(f"{path}: none of the project's sources exists (missing: {gone})", 2)
+
+
 def screenshot(out, paths=(), *, panel: str | None = None, size=(1400, 860), select: str | None = None,
                query: str | None = None, timeout: float = 600.0) -> Path:
+    """Render the window on ``paths`` (default: the demo world) and save it to ``out``.
+    Raises :class:`ScreenshotError` (nothing written) or KeyboardInterrupt (window closed first)."""
+    out = Path(out)
+    if out.suffix.lower() not in FORMATS:
+        raise ScreenshotError(f"{out}: {out.suffix or 'no extension'} is not a picture format here; use "
+                              + " or ".join(FORMATS), 2)
+    check_inputs(paths)
+    guard = _Guard()
+    try:
+        return _shoot(out, paths, guard, panel=panel, size=size, select=select, query=query, timeout=timeout)
+    finally:
+        guard.remove()  # raises KeyboardInterrupt now if Ctrl-C came at any moment
+
+
+def _shoot(out: Path, paths, guard: _Guard, *, panel, size, select, query, timeout) -> Path:
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6 import QtCore
 
-    from mmstudio.ui.app import build_window, make_app
+    from mmstudio.core.logfile import install_excepthook
+    from mmstudio.ui.app import build_window, dispose, make_app
 
     app = make_app()
+    guard.watch_dialogs(app)
+    restore_hooks = install_excepthook(guard.fail)  # an exception in a slot ends the run, traceback in the log
     settings = QtCore.QSettings(str(Path(tempfile.mkdtemp()) / "screenshot.ini"), QtCore.QSettings.Format.IniFormat)
     window = build_window(paths, settings)
-    window.resize(*size)
-    if not settle(app, window, timeout):
-        raise TimeoutError(f"the window did not settle within {timeout:.0f} s")
-    ws = window.workspace
-    if select:
-        import numpy as np
-
-        rows = np.flatnonzero(ws.table.sample_id == select)
-        if len(rows) == 0 and select.isdigit():
-            rows = np.array([int(select)])
-        ws.select(rows)
-    if query:
-        window.view.query.setText(query)
-        ws.set_query(query)  # a job, like the panel's below: settle again
-    if panel:
-        dock = window.docks.get(panel) or next((d for t, d in window.docks.items() if t.lower() == panel.lower()), None)
-        if dock is None:
-            raise ValueError(f"no panel {panel!r}; panels: {', '.join(window.docks)}")
-        dock.show()
-        dock.raise_()
-    if (query or panel) and not settle(app, window, timeout):
-        raise TimeoutError(f"the window did not settle within {timeout:.0f} s")
-    for _ in range(20):
-        app.processEvents()
-        time.sleep(0.01)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(out))
-    from mmstudio.ui.app import dispose
-
-    dispose(window)
-    del window
-    gc.collect()  # while Qt is up (see dispose)
+    try:
+        window.runner.failed.connect(guard.fail)
+        window.resize(*size)
+        dock = _panel(window, panel) if panel else None
+        if not settle(app, window, timeout, guard):
+            raise ScreenshotError(f"the window did not settle within {timeout:g} s ({_running(window)})")
+        _select(window, select)
+        if query:
+            window.view.query.setText(query)
+            window.workspace.set_query(query)  # a job, like the panel's below: settle again
+        if dock is not None:
+            dock.show()
+            dock.raise_()
+        if (query or dock is not None) and not settle(app, window, timeout, guard):
+            raise ScreenshotError(f"the window did not settle within {timeout:g} s ({_running(window)})")
+        for _ in range(20):
+            app.processEvents()
+            guard.check()
+            time.sleep(0.01)
+        guard.check()
+        _save(window.grab(), out)
+    finally:
+        dispose(window)
+        del window
+        gc.collect()  # while Qt is up (see dispose)
+        restore_hooks()
     return out
+
+
+def _panel(window, name: str):
+    dock = window.docks.get(name) or next((d for t, d in window.docks.items() if t.lower() == name.lower()), None)
+    if dock is None:
+        raise ScreenshotError(f"--panel {name}: no such panel; panels: {', '.join(window.docks)}", 2)
+    return dock
+
+
+def _select(window, select: str | None) -> None:
+    """Select the items of a sample id (or, for a number that is no sample id, that row)."""
+    if not select:
+        return
+    import numpy as np
+
+    ws = window.workspace
+    rows = np.flatnonzero(ws.table.sample_id == select)
+    if len(rows) == 0 and select.isdigit() and int(select) < len(ws.table):
+        rows = np.array([int(select)])
+    if len(rows) == 0:
+        raise ScreenshotError(f"--select {select}: no sample id {select!r} (and no row {select}) among the "
+                              f"{len(ws.table):,} items shown", 2)
+    ws.select(rows)
+
+
+def _running(window) -> str:
+    jobs = [f"{j.label}" + (f": {j.message}" if j.message else "") for j in window.runner.running]
+    return "still running: " + ", ".join(jobs) if jobs else "the layout never became final"
+
+
+def _save(image, out: Path) -> None:
+    """Write the picture through a temporary file and rename it: ``out`` exists only when whole."""
+    from mmstudio.core.table_files import _atomic
+
+    def write(tmp):
+        if not image.save(str(tmp), FORMATS[out.suffix.lower()]):
+            raise OSError("Qt could not save the picture")
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _atomic(out, write)
+    except OSError as exc:
+        raise ScreenshotError(f"cannot write {out}: {exc.strerror or exc}") from None
