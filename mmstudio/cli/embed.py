@@ -75,6 +75,7 @@ def run(args) -> int:
     print(f"embedded {len(table)} items ({detail or 'none'}) of {len(dataset)} samples with {encoder.describe()} "
           f"in {elapsed:.1f} s → {args.out}", file=sys.stderr)
     print_skipped(table.errors)
+    print_notes(table.notes)
     return 0 if len(table) else 1
 
 
@@ -120,15 +121,31 @@ def run_ray(args) -> int:
 
 def print_skipped(errors, limit: int = 5, stream=None) -> None:
     """The skipped-items summary: one line per reason, the files it hit (the first few)."""
+    _print_grouped(f"skipped {len(errors)} item{'s' if len(errors) != 1 else ''}:", errors, limit, stream)
+
+
+def print_notes(notes, limit: int = 5, stream=None) -> None:
+    """The notes summary: items used with a remark (text decoded as cp1252 or cut to 1 MB, a WAV
+    shorter than its header, silent audio) and changes to the input (a path given twice, a renamed
+    column), one line per remark. Items read from the cache were decoded before: no remark."""
+    _print_grouped(f"note{'s' if len(notes) != 1 else ''}:", notes, limit, stream)
+
+
+def _print_grouped(title: str, entries, limit: int, stream) -> None:
     from mmstudio.core.names import shown
 
     stream = stream or sys.stderr
-    if not errors:
+    if not entries:
         return
     by_reason = defaultdict(list)
-    for error in errors:  # names that are not UTF-8 are shown with U+FFFD
-        by_reason[shown(error.reason)].append(shown(error.path or error.sample_id or "?"))
-    print(f"skipped {len(errors)} item{'s' if len(errors) != 1 else ''}:", file=stream)
+    for entry in entries:  # names that are not UTF-8 are shown with U+FFFD
+        where = entry.path or entry.sample_id
+        by_reason[shown(entry.reason)].append(shown(where) if where else None)
+    print(title, file=stream)
     for reason, paths in sorted(by_reason.items(), key=lambda kv: -len(kv[1])):
-        shown = ", ".join(paths[:limit]) + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
-        print(f"  {reason} ({len(paths)}): {shown}" if len(paths) > 1 else f"  {reason}: {shown}", file=stream)
+        paths = [p for p in paths if p]
+        if not paths:
+            print(f"  {reason}", file=stream)
+            continue
+        listed = ", ".join(paths[:limit]) + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
+        print(f"  {reason} ({len(paths)}): {listed}" if len(paths) > 1 else f"  {reason}: {listed}", file=stream)

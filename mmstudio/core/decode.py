@@ -9,11 +9,14 @@ DECODE_VERSION = 1  # bump when decoding changes what an encoder sees (part of e
 
 
 def decode(ref: MediaRef, *, audio_rate: int | None = None, max_audio_seconds: float | None = None,
-           image_draft: tuple[int, int] | None = None):
+           image_draft: tuple[int, int] | None = None, notes: list | None = None):
     """Raise :class:`MediaError` with the reason when the item cannot be used.
 
     ``image_draft`` is the smallest image size the encoder needs: JPEGs may decode at a
-    reduced scale down to it (see :func:`mmstudio.core.image.read_image`).
+    reduced scale down to it (see :func:`mmstudio.core.image.read_image`). ``notes``, when
+    given, receives what the reader noted about an item it could use (text decoded as cp1252
+    or cut to its first megabyte, a WAV header that claims more frames than the file holds,
+    silent audio).
     """
     if ref.modality == "text":
         if ref.text is not None:
@@ -22,7 +25,7 @@ def decode(ref: MediaRef, *, audio_rate: int | None = None, max_audio_seconds: f
             return ref.text
         from mmstudio.core.text import read_text
 
-        return read_text(ref.path).text
+        return _noted(read_text(ref.path), notes).text
     if ref.modality == "image":
         from mmstudio.core.image import read_image
 
@@ -30,5 +33,11 @@ def decode(ref: MediaRef, *, audio_rate: int | None = None, max_audio_seconds: f
     if ref.modality == "audio":
         from mmstudio.core.audio import read_audio
 
-        return read_audio(ref.path, target_rate=audio_rate, max_duration=max_audio_seconds).samples
+        return _noted(read_audio(ref.path, target_rate=audio_rate, max_duration=max_audio_seconds), notes).samples
     raise MediaError(ref.path, ref.modality, f"unknown modality {ref.modality}")
+
+
+def _noted(result, notes: list | None):
+    if notes is not None and result.note:
+        notes.append(result.note)
+    return result

@@ -17,7 +17,8 @@ class MediaError(Exception):
 
 @dataclass(frozen=True)
 class ItemError:
-    """One item that was skipped: which file, which modality (None when unknown) and why."""
+    """One item that was skipped: which file, which modality (None when unknown) and why. The same
+    shape carries a note about an item that was used (``reason`` is then the remark)."""
 
     path: str | None
     modality: str | None
@@ -34,6 +35,6 @@ class ItemError:
     def __str__(self) -> str:
         from mmstudio.core.names import shown
 
-        where = shown(self.path or self.sample_id or "?")
+        where = self.path or self.sample_id
         kind = f" [{self.modality}]" if self.modality else ""
-        return f"{where}{kind}: {shown(self.reason)}"
+        return f"{shown(where)}{kind}: {shown(self.reason)}" if where else f"{shown(self.reason)}{kind}"

@@ -31,6 +31,7 @@ class EmbeddingTable:
     info: dict = field(default_factory=dict)
     errors: list[ItemError] = field(default_factory=list)
     tokens: list | None = None  # per-row token features, kept in memory only
+    notes: list[ItemError] = field(default_factory=list)  # items used with a remark (cp1252, cut, silent…); in memory only
 
     def __post_init__(self):
         n = len(self.vectors)

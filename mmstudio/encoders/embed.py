@@ -17,6 +17,7 @@ import numpy as np
 
 from mmstudio import __version__
 from mmstudio.core.cache import EmbeddingCache, digest_bytes
+from mmstudio.core.columns import metadata_column_names
 from mmstudio.core.dataset import Dataset, MediaRef, Sample
 from mmstudio.core.decode import DECODE_VERSION, decode
 from mmstudio.core.errors import ItemError, MediaError
@@ -52,6 +53,7 @@ class _State:
     vectors: dict[int, np.ndarray] = field(default_factory=dict)
     tokens: dict[int, TokenFeatures] = field(default_factory=dict)
     failed: dict[int, ItemError] = field(default_factory=dict)
+    notes: dict[int, ItemError] = field(default_factory=dict)   # items used, with something a user should know
 
 
 def embed_dataset(dataset: Dataset, encoder: Encoder, *, batch_size: int | None = None,
@@ -83,7 +85,9 @@ def embed_dataset(dataset: Dataset, encoder: Encoder, *, batch_size: int | None 
         job.progress(len(state.vectors) + len(state.failed), len(work))
         todo = [w for w in work if w.index not in state.vectors and w.index not in state.failed]
         _run_model(todo, encoder, batch_size, pool, workers + 1, tokens, cache, keys, state, job)
-    return _table(work, encoder, state, errors + [state.failed[i] for i in sorted(state.failed)])
+    table = _table(work, encoder, state, errors + [state.failed[i] for i in sorted(state.failed)])
+    table.notes = list(dataset.notes) + table.notes + [state.notes[i] for i in sorted(state.notes) if i in state.vectors]
+    return table
 
 
 def _cache_keys(work, cache, pool, state, job) -> dict[int, str]:
@@ -130,11 +134,13 @@ def _run_model(todo, encoder, batch_size, pool, depth, tokens, cache, keys, stat
         while pending:
             job.check()
             modality, future = pending.popleft()
-            decoded, prepared, failures = future.result()
+            decoded, prepared, failures, notes = future.result()
             submit_next()
             job.status(f"embedding {modality}")
             for item, error in failures:
                 state.failed[item.index] = item.error(error)
+            for item, note in notes:
+                state.notes[item.index] = item.error(note)
             done = _encode(encoder, modality, decoded, prepared, tokens, state)
             if cache is not None and done:
                 cache.put_many(encoder.identity, {keys[i]: state.vectors[i] for i in done if i in keys})
@@ -152,33 +158,36 @@ def _run_model(todo, encoder, batch_size, pool, depth, tokens, cache, keys, stat
 def _decode_batch(encoder: Encoder, modality: str, items: list[_Work]):
     """In a worker thread: decode each item, then preprocess the batch for the model.
 
-    Returns ``(decoded, prepared, failures)``: ``[(item, media)]``, the model input (None when
-    preprocessing the whole batch failed; the main thread then isolates the culprit) and
-    ``[(item, reason)]``.
+    Returns ``(decoded, prepared, failures, notes)``: ``[(item, media)]``, the model input (None when
+    preprocessing the whole batch failed; the main thread then isolates the culprit),
+    ``[(item, reason)]`` and ``[(item, note)]`` (see :func:`~mmstudio.core.decode.decode`).
     """
-    decoded, failures = [], []
+    decoded, failures, notes = [], [], []
     for item in items:
-        media, reason = decode_item(item.ref, encoder)
+        noted = []
+        media, reason = decode_item(item.ref, encoder, noted)
         if reason is not None:
             failures.append((item, reason))
         else:
             decoded.append((item, media))
+            if noted:
+                notes.append((item, "; ".join(noted)))
     prepared = None
     if decoded:
         try:
             prepared = encoder.prepare(modality, [m for _, m in decoded])
         except Exception:
             prepared = None
-    return decoded, prepared, failures
+    return decoded, prepared, failures, notes
 
 
-def decode_item(ref: MediaRef, encoder) -> tuple[object, str | None]:
+def decode_item(ref: MediaRef, encoder, notes: list | None = None) -> tuple[object, str | None]:
     """``(media, None)``, or ``(None, reason)`` when the item cannot be used. ``encoder`` is anything
     with the encoder's ``audio_rate``, ``max_audio_seconds`` and ``image_draft`` (the Ray engine
     decodes with a description of a model it never loads)."""
     try:
         return decode(ref, audio_rate=encoder.audio_rate, max_audio_seconds=encoder.max_audio_seconds,
-                      image_draft=encoder.image_draft), None
+                      image_draft=encoder.image_draft, notes=notes), None
     except MediaError as exc:
         return None, exc.reason
     except Exception as exc:  # a decoder bug must not stop the batch
@@ -222,7 +231,8 @@ def _table(work: list[_Work], encoder: Encoder, state: _State, errors: list[Item
     for w in rows:
         for key in w.sample.metadata:
             names.setdefault(key, None)
-    columns = {(f"meta_{k}" if k in RESERVED_COLUMNS else k): [w.sample.metadata.get(k) for w in rows] for k in names}
+    renamed, notes = metadata_column_names(names, RESERVED_COLUMNS)
+    columns = {renamed[k]: [w.sample.metadata.get(k) for w in rows] for k in names}
     vectors = np.stack([state.vectors[w.index] for w in rows]) if rows else np.zeros((0, encoder.dim), np.float32)
     return EmbeddingTable(
         sample_id=[w.sample.id for w in rows],
@@ -236,4 +246,5 @@ def _table(work: list[_Work], encoder: Encoder, state: _State, errors: list[Item
               "mmstudio": __version__},
         errors=errors,
         tokens=[state.tokens.get(w.index) for w in rows] if state.tokens else None,
+        notes=[ItemError(None, None, note) for note in notes],
     )

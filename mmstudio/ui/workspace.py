@@ -115,6 +115,8 @@ class Workspace(QtCore.QObject):
         self.message.emit(f"opened {len(dataset)} samples" + (f", {skipped} files skipped" if skipped else ""))
         for error in dataset.skipped:
             self.message.emit(f"  skipped {error}")
+        for note in dataset.notes:
+            self.message.emit(f"  note: {note}")
         self.datasetChanged.emit()
         self.encode(dataset)
 
@@ -179,6 +181,9 @@ class Workspace(QtCore.QObject):
             self.message.emit(f"{len(table.errors)} items could not be embedded:")
             for error in table.errors[:200]:
                 self.message.emit(f"  {error}")
+        told = set(self.dataset.notes)  # told when the files were opened
+        for note in [n for n in table.notes if n not in told][:200]:
+            self.message.emit(f"note: {note}")
         self.table = table if self.table is None else EmbeddingTable.concat([self.table, table])
         self.tableChanged.emit()
         self.reproject()
