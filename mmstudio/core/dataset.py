@@ -51,10 +51,12 @@ class Sample:
 
 @dataclass
 class Dataset:
-    """Samples plus what was skipped on the way (unsupported files, unreadable manifest rows)."""
+    """Samples plus what was skipped on the way (unsupported files, unreadable manifest rows) and
+    notes about what was used but changed (a path given twice, a renamed metadata column)."""
 
     samples: list[Sample] = field(default_factory=list)
     skipped: list[ItemError] = field(default_factory=list)
+    notes: list[ItemError] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -68,6 +70,7 @@ class Dataset:
             taken.add(sample.id)
             self.samples.append(sample)
         self.skipped.extend(other.skipped)
+        self.notes.extend(other.notes)
 
     @property
     def errors(self) -> list[ItemError]:

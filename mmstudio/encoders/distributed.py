@@ -185,14 +185,15 @@ def _items(dataset, probe) -> tuple[list[dict], list[ItemError]]:
 def _column_kinds(dataset, modalities) -> list[tuple[str, str, bool]]:
     """Metadata columns as (key, column name, numeric), decided over the whole corpus so that every
     shard has the same schema (the local engine decides over the rows it embedded)."""
+    from mmstudio.core.columns import metadata_column_names
     from mmstudio.core.table import RESERVED_COLUMNS, column_array
 
     samples = [s for s in dataset.samples if any(m in modalities for m in s.modalities)]
     keys: dict[str, None] = {}
     for s in samples:
         keys.update(dict.fromkeys(s.metadata))
-    return [(k, f"meta_{k}" if k in RESERVED_COLUMNS else k,
-             column_array([s.metadata.get(k) for s in samples]).dtype.kind == "f") for k in keys]
+    names, _ = metadata_column_names(keys, RESERVED_COLUMNS)
+    return [(k, names[k], column_array([s.metadata.get(k) for s in samples]).dtype.kind == "f") for k in keys]
 
 
 def _actor_pool(ray, gpus_per_worker, workers) -> dict:
