@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except Exception as exc:
+        if _from_interrupt(exc):  # Python wraps a Ctrl-C that hits some places (e.g. __set_name__) in RuntimeError
+            return interrupted(who, program)
         from mmstudio.core.logfile import report_internal_error
 
         print(report_internal_error(who, exc), file=sys.stderr)
@@ -78,6 +80,16 @@ def interrupted(who: str, program: bool = True) -> int:
         _ignore_ctrl_c()
     print(f"{who}: interrupted", file=sys.stderr)
     return 130
+
+
+def _from_interrupt(exc: BaseException) -> bool:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _ignore_ctrl_c() -> None:

@@ -17,11 +17,11 @@ def output_problem(path, suffixes: tuple[str, ...] | None = None, *, make_parent
     the output is a folder (made when missing) rather than a file.
     """
     target = Path(path).expanduser()
+    if not folder and target.is_dir():
+        return f"{path} is a folder; give a file name"
     if suffixes is not None and target.suffix.lower() not in suffixes:
         what = target.suffix or "no extension"
         return f"{path}: {what} is not an output format here; use a " + " or ".join(suffixes) + " file"
-    if not folder and target.is_dir():
-        return f"{path} is a folder; give a file name"
     if folder and target.exists() and not target.is_dir():
         return f"{path} is a file; give a folder"
     parent = target.parent if str(target.parent) else Path(".")

@@ -25,16 +25,14 @@ def load_encoder(name: str = DEFAULT_MODEL, *, device: str = "auto", precision: 
     from mmstudio.core.cache import digest_file
     from mmstudio.encoders.device import pick_device, pick_precision
 
-    device = pick_device(device)
-    precision = pick_precision(device, precision)
-    digest = cache.file_digest if cache is not None else digest_file
     if name == "builtin":
         from mmstudio.encoders.builtin import load_builtin
 
-        return load_builtin(device=device, precision=precision)
+        device = pick_device(device)
+        return load_builtin(device=device, precision=pick_precision(device, precision))
     from mmstudio.encoders.hf_loader import resolve_source
 
-    source = resolve_source(name)
+    source = resolve_source(name)  # the folder is checked before torch is imported: a bad one fails fast
     model_type = source.config.get("model_type", "")
     target = BACKENDS.get(model_type)
     if target is None:
@@ -42,6 +40,9 @@ def load_encoder(name: str = DEFAULT_MODEL, *, device: str = "auto", precision: 
         raise ModelError(f"model '{name}' is a '{model_type or 'unknown'}' checkpoint; mmstudio supports {kinds} "
                          "(and the built-in model)")
     _check_parts(name, source, model_type)
+    device = pick_device(device)
+    precision = pick_precision(device, precision)
+    digest = cache.file_digest if cache is not None else digest_file
     module, cls = target.split(":")
     import importlib
 

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-DATA_JOBS = ("demo", "open", "model", "project", "encode-")  # the jobs that can still bring items to show
+DATA_JOBS = ("demo", "open", "model", "encode-")  # the jobs that can still bring items to show
 NOTHING_GRACE = 1.0            # seconds of nothing running and nothing shown before giving up
 FORMATS = {".png": "PNG", ".jpg": "JPG", ".jpeg": "JPG", ".bmp": "BMP"}
 
@@ -80,9 +80,10 @@ class _Guard:
             raise KeyboardInterrupt
 
 
-def settle(app, window, timeout: float, guard: _Guard | None = None) -> bool:
+def settle(app, window, timeout: float, guard: _Guard | None = None, on_items=None) -> bool:
     """Process events until loading, encoding and projection are done (True), or time runs out.
-    With a ``guard``, a failure, Ctrl-C or a window left with nothing to show raise at once."""
+    With a ``guard``, a failure, Ctrl-C or a window left with nothing to show raise at once.
+    ``on_items()`` runs once, as soon as every item is there (before the layout is final)."""
     ws = window.workspace
     deadline = time.monotonic() + timeout
     quiet_since = idle_since = None
@@ -90,6 +91,9 @@ def settle(app, window, timeout: float, guard: _Guard | None = None) -> bool:
         app.processEvents()
         if guard is not None:
             guard.check()
+        if on_items is not None and ws.table is not None and len(ws.table) and not _loading(window):
+            on_items()
+            on_items = None
         busy = window.runner.running  # the UMAP warm-up included: the status bar shows it
         animating = getattr(window.view, "_animation", None) is not None
         done = not busy and not animating and ws.table is not None and (ws.layout_final or len(ws.table) == 0)
@@ -116,7 +120,7 @@ def _loading(window) -> bool:
     are samples to encode.)"""
     ws = window.workspace
     kinds = [j.kind for j in window.runner.running if j.kind.startswith(DATA_JOBS)]
-    if not len(ws.dataset) and not ws.opened_tables:
+    if not len(ws.dataset):  # tables are shown as they are; the model encodes samples
         kinds = [k for k in kinds if k != "model"]
     return bool(kinds)
 
@@ -179,9 +183,10 @@ def _shoot(out: Path, paths, guard: _Guard, *, panel, size, select, query, timeo
         window.runner.failed.connect(guard.fail)
         window.resize(*size)
         dock = _panel(window, panel) if panel else None
-        if not settle(app, window, timeout, guard):
+        if not settle(app, window, timeout, guard, on_items=lambda w=window: _rows(w, select)):
             raise ScreenshotError(f"the window did not settle within {timeout:g} s ({_running(window)})")
-        _select(window, select)
+        if select:
+            window.workspace.select(_rows(window, select))
         if query:
             window.view.query.setText(query)
             window.workspace.set_query(query)  # a job, like the panel's below: settle again
@@ -211,20 +216,21 @@ def _panel(window, name: str):
     return dock
 
 
-def _select(window, select: str | None) -> None:
-    """Select the items of a sample id (or, for a number that is no sample id, that row)."""
-    if not select:
-        return
+def _rows(window, select: str | None):
+    """The rows of a sample id (or, for a number that is no sample id, that row); checked as soon as
+    the items are there, so that a wrong id does not wait for the layout."""
     import numpy as np
 
     ws = window.workspace
+    if not select:
+        return np.zeros(0, np.int64)
     rows = np.flatnonzero(ws.table.sample_id == select)
     if len(rows) == 0 and select.isdigit() and int(select) < len(ws.table):
         rows = np.array([int(select)])
     if len(rows) == 0:
         raise ScreenshotError(f"--select {select}: no sample id {select!r} (and no row {select}) among the "
                               f"{len(ws.table):,} items shown", 2)
-    ws.select(rows)
+    return rows
 
 
 def _running(window) -> str:
