@@ -32,7 +32,7 @@ class Case:
     keeps: tuple[str, ...] = ()                # paths (relative to the folder) not created, or left byte-identical
     env: dict = field(default_factory=dict)    # extra environment ({"DIR"} in a value is the case's folder)
     timeout: float = 120.0
-    stdin: str | None = None
+    stdin: str = ""                            # what the command reads on stdin (never the terminal's)
 
 
 def shared(name: str, build: Callable[[Path], Path]) -> Path:
@@ -74,3 +74,35 @@ def small_table(folder: Path, n: int = 24, dim: int = 8, seed: int = 0) -> Path:
     path = folder / "table.parquet"
     table.write(path)
     return path
+
+
+def tiny_world(folder: Path, n: int = 4) -> Path:
+    """A demo world of ``n`` scenes (PNG, WAV, TXT and manifest.csv)."""
+    from mmstudio.demo.make import make_world
+
+    make_world(folder / "world", n=n, seed=1)
+    return folder / "world"
+
+
+def tiny_clip(folder: Path) -> Path:
+    """A tiny random CLIP checkpoint folder (tests/tiny_models.py)."""
+    import sys
+
+    tests = str(Path(__file__).resolve().parent.parent)
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    from tiny_models import build_tiny_clip
+
+    return build_tiny_clip(folder / "tiny-clip")
+
+
+def write_json(path: Path, data) -> Path:
+    import json
+
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def project_file(folder: Path, name: str = "p.mmstudio", **values) -> Path:
+    """A project file with the given top-level values (format and version filled in)."""
+    return write_json(folder / name, {"format": "mmstudio-project", "version": 1, **values})

@@ -40,8 +40,8 @@ def test_bad_input(case: harness.Case, tmp_path):
     work.mkdir()
     argv = case.argv(work)
     before = {k: _digest(work / k) for k in case.keeps}
-    env = dict(os.environ, MMSTUDIO_CACHE_DIR=str(tmp_path / "cache"), QT_QPA_PLATFORM="offscreen",
-               PYTHONFAULTHANDLER="1")
+    env = dict(os.environ, MMSTUDIO_CACHE_DIR=str(tmp_path / "cache"), MMSTUDIO_LOG_DIR=str(tmp_path / "log"),
+               QT_QPA_PLATFORM="offscreen", PYTHONFAULTHANDLER="1")
     env.update({k: v.replace("{DIR}", str(work)) for k, v in case.env.items()})
     try:
         done = subprocess.run([sys.executable, "-m", "mmstudio", *argv], cwd=work, env=env, capture_output=True,
