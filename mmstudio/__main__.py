@@ -75,10 +75,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def interrupted(who: str, program: bool = True) -> int:
-    """Ctrl-C: one line, exit 130; a second Ctrl-C while Python shuts down is ignored."""
+    """Ctrl-C: one line, exit 130. Run as the program, the process ends here, without Python's
+    shutdown: the command's own clean-up (temporary files) has run on the way up, and the
+    shutdown has nothing left to do but wait for worker threads, and could exit by SIGINT instead
+    of 130 (CPython remembers a KeyboardInterrupt that ended code run by an extension's
+    PyRun_String, even when it was caught later)."""
     if program:
         _ignore_ctrl_c()
     print(f"{who}: interrupted", file=sys.stderr)
+    if program:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(130)
     return 130
 
 

@@ -70,7 +70,7 @@ def run(args) -> int:
     except ValueError as exc:
         print(f"mmstudio project: {exc}", file=sys.stderr)
         return 2
-    except (Cancelled, KeyboardInterrupt):
+    except Cancelled:  # Ctrl-C (KeyboardInterrupt) is answered once for every command, in __main__
         print("mmstudio project: interrupted", file=sys.stderr)
         return 130
     finally:

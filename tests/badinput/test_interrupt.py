@@ -1,0 +1,107 @@
+"""Ctrl-C at a moment drawn at random (seeded) in each long command: a clean exit 130 saying
+"interrupted", no traceback, and nothing left behind in the output's folder (no half file, no
+half folder, no temporary sibling).
+
+The workloads are sized to run well past the latest moment drawn on an idle machine (a loaded
+machine only makes them longer), so every run is really interrupted: one moment early (while
+Python imports the command's libraries, where an import hook can swallow a KeyboardInterrupt or
+Python can wrap it in another error) and one later, in the work itself.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from harness import copy_into, shared, tiny_world  # noqa: E402
+
+EARLY, LATE = (0.15, 0.9), (1.2, 2.5)   # seconds after the start
+
+
+def _world200(folder: Path) -> Path:
+    return tiny_world(folder, n=200)
+
+
+def _tiled(times: int):
+    def build(folder: Path) -> Path:
+        """The 200-scene world embedded with the built-in model, repeated ``times`` times (with the
+        image paths a TensorBoard sprite sheet reads)."""
+        import numpy as np
+
+        from mmstudio.core.sources import load_paths
+        from mmstudio.encoders.embed import embed_dataset
+        from mmstudio.encoders.registry import load_encoder
+
+        world = shared("world200", _world200)
+        table = embed_dataset(load_paths([world]), load_encoder("builtin", device="cpu"))
+        big = table.take(np.tile(np.arange(len(table)), times))
+        big.sample_id = np.array([f"{s}-{i // len(table)}" for i, s in enumerate(big.sample_id)], dtype=object)
+        path = folder / f"x{times}.parquet"
+        big.write(path)
+        return path
+    return build
+
+
+def _table(folder: Path, times: int = 20) -> str:
+    """12,000 rows (36,000 for the exports, which are quick)."""
+    return str(copy_into(shared(f"table-x{times}", _tiled(times)), folder, "in.parquet"))
+
+
+COMMANDS = {
+    "demo-make": lambda f: ["demo", "make", "out", "--n", "3000"],
+    "demo-train": lambda f: ["demo", "train", "--out", "out", "--scenes", "400", "--steps", "2000",
+                             "--eval-scenes", "50"],
+    "embed": lambda f: ["embed", str(copy_into(shared("world200", _world200), f, "world")), "--no-cache",
+                        "--batch-size", "1", "--out", "out.parquet"],
+    "export-tensorboard": lambda f: ["export", _table(f, 60), "--format", "tensorboard", "--out", "out"],
+    "export-csv": lambda f: ["export", _table(f, 60), "--out", "out.csv"],
+    "project": lambda f: ["project", _table(f), "--out", "out.parquet", "--no-cache"],
+    "align": lambda f: ["align", _table(f)],
+    "fuse": lambda f: ["fuse", _table(f), "--label", "shape"],
+    "principles": lambda f: ["principles", "dominance", "--table", _table(f), "--epochs", "200"],
+    "screenshot": lambda f: ["screenshot", "out.png", _table(f)],
+}
+
+_draw = random.Random(20260)
+MOMENTS = [(name, round(_draw.uniform(*span), 2)) for name in COMMANDS for span in (EARLY, LATE)]
+
+
+def _entries(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+
+
+@pytest.mark.parametrize("name, moment", MOMENTS, ids=[f"{n}-at-{m}s" for n, m in MOMENTS])
+def test_ctrl_c_exits_130_and_leaves_nothing(name, moment, tmp_path):
+    work = tmp_path / "case"
+    work.mkdir()
+    argv = COMMANDS[name](work)
+    before = _entries(work)
+    env = dict(os.environ, MMSTUDIO_CACHE_DIR=str(tmp_path / "cache"), MMSTUDIO_LOG_DIR=str(tmp_path / "log"),
+               QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.Popen([sys.executable, "-m", "mmstudio", *argv], cwd=work, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal would
+    try:
+        proc.communicate(timeout=moment)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"mmstudio {name} did not end within 120 s of Ctrl-C at {moment} s")
+    shown = f"\n$ mmstudio {' '.join(argv)}  (Ctrl-C at {moment} s)\nexit {proc.returncode}\n{err[-3000:]}"
+    assert proc.returncode == 130, f"finished before the interrupt (make the workload longer)?{shown}"
+    assert "Traceback" not in err and "Fatal Python error" not in err and "Exception ignored" not in err, shown
+    assert err.strip().splitlines()[-1] == f"mmstudio {argv[0]}: interrupted", shown
+    left = sorted(_entries(work) - before)
+    assert not left, f"left behind: {left}{shown}"
