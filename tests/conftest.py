@@ -19,6 +19,7 @@ def isolated_cache(tmp_path, monkeypatch):
     """Each test gets its own embedding cache folder (never the user's)."""
     folder = tmp_path / "mmstudio-cache"
     monkeypatch.setenv("MMSTUDIO_CACHE_DIR", str(folder))
+    monkeypatch.setenv("MMSTUDIO_LOG_DIR", str(tmp_path / "mmstudio-log"))  # nor the user's log file
     return folder
 
 

@@ -32,7 +32,8 @@ def load_paths(paths) -> Dataset:
         source = folder_manifest(path) if mode is not None and stat.S_ISDIR(mode) else None
         real = os.path.realpath(source or path)
         if mode is not None and real in read:  # the same folder, manifest or file twice: read it once
-            dataset.notes.append(ItemError(str(raw), None, f"given more than once (as {read[real]}); read once"))
+            also = "" if read[real] == str(raw) else f" (as {read[real]})"
+            dataset.notes.append(ItemError(str(raw), None, f"given more than once{also}; read once"))
             continue
         read[real] = str(raw)
         if mode is not None and stat.S_ISDIR(mode):

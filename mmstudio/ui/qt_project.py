@@ -134,8 +134,7 @@ class ProjectActions(QtCore.QObject):
             project, problems = load_project(path)
         except ProjectError as exc:
             self.window.log_line(f"error: {exc}")
-            if not _headless():
-                QtWidgets.QMessageBox.warning(self.window, "Open project", str(exc))
+            QtWidgets.QMessageBox.warning(self.window, "Open project", str(exc))
             return False
         self.path = str(path)
         for line in problems:

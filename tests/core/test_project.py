@@ -14,7 +14,7 @@ import pytest
 
 from mmstudio.core import atomic
 from mmstudio.core.project import (FORMAT_VERSION, Colouring, Project, ProjectError, Projection, autosave,
-                                   clear_recovery, load_project, load_recovery, recovery_path,
+                                   clear_recovery, load_project, load_recovery, project_from_dict, recovery_path,
                                    rows_from_selection, save_project, selection_from_rows)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -267,3 +267,40 @@ def test_recovery_under_a_cache_folder_that_cannot_exist(tmp_path, monkeypatch):
     clear_recovery()
     with pytest.raises(ProjectError, match="cannot be saved: Not a directory"):
         autosave(Project(query="unsaved work"))
+
+
+@pytest.mark.parametrize("values, reason", [
+    ({"projection": {"method": "tsne"}}, 'projection.method must be "umap" or "pca", not "tsne"'),
+    ({"projection": {"n_neighbors": 0}}, "projection.n_neighbors must be 2 or more, not 0"),
+    ({"projection": {"min_dist": 1.5}}, "projection.min_dist must be from 0 to 1, not 1.5"),
+    ({"projection": {"metric": "manhattan"}}, 'projection.metric must be "cosine" or "euclidean"'),
+    ({"projection": {"seed": -3}}, "projection.seed must be null or 0 or more, not -3"),
+    ({"device": "tpu"}, 'device must be "auto", "cpu", "cuda", "cuda:N" or "mps", not "tpu"'),
+    ({"precision": "fp8"}, 'precision must be "auto" or "fp32" or "fp16" or "bf16", not "fp8"'),
+    ({"model": " "}, 'model must be a model name, not " "'),
+    ({"colouring": {"hidden_modalities": ["smell"]}}, "colouring.hidden_modalities must be a list of"),
+])
+def test_values_the_window_cannot_use_are_refused_naming_the_key(tmp_path, values, reason):
+    path = tmp_path / "odd.mmstudio"
+    path.write_text(json.dumps({"format": "mmstudio-project", "version": 1, **values}))
+    with pytest.raises(ProjectError) as info:
+        load_project(path)
+    assert str(info.value).startswith(f"{path}: {reason}")
+
+
+def test_a_nan_min_dist_is_refused(tmp_path):
+    path = tmp_path / "nan.mmstudio"
+    path.write_text('{"format": "mmstudio-project", "version": 1, "projection": {"min_dist": NaN}}')
+    with pytest.raises(ProjectError, match="projection.min_dist must be from 0 to 1, not NaN"):
+        load_project(path)
+
+
+def test_a_window_state_that_is_not_base64_opens_without_the_layout(tmp_path):
+    path = tmp_path / "layout.mmstudio"
+    path.write_text(json.dumps({"format": "mmstudio-project", "version": 1, "query": "dog",
+                                "window_state": "!!! not base64"}))
+    project, problems = load_project(path)
+    assert project.window_state == "" and project.query == "dog"
+    assert problems == ["window_state is not valid base64: opened without the saved window layout"]
+    assert project_from_dict({"format": "mmstudio-project", "version": 1, "device": "cuda:1",
+                              "window_state": "AAAA"})[1] == []
