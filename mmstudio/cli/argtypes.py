@@ -31,7 +31,14 @@ def int_at_least(low: int):
 
 positive_int = int_at_least(1)
 count = int_at_least(0)
-seed = int_at_least(0)
+
+
+def seed(text: str) -> int:
+    """A random seed: 0 to 2**32 − 1 (what numpy, torch and umap-learn all take)."""
+    value = int_at_least(0)(text)
+    if value >= 2**32:
+        raise argparse.ArgumentTypeError(f"{value} is too large: give 0 to {2**32 - 1}")
+    return value
 
 
 def finite_float(text: str) -> float:

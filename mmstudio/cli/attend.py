@@ -54,8 +54,11 @@ def run(args) -> int:
         result = session.map(media, args.text, modality=modality, method=args.method, layers=args.layer,
                              heads=args.head, subtract_empty=args.subtract_empty)
         grid = result.word_map(args.word) if args.word else result.grid
-    except (ModelError, MediaError, ValueError, IndexError) as exc:
+    except (ModelError, MediaError, ValueError) as exc:
         print(f"mmstudio attend: {exc}", file=sys.stderr)
+        return 2
+    except IndexError as exc:  # a --layer or --head beyond the model's
+        print(f"mmstudio attend: --layer/--head beyond {encoder.name}'s layers or heads ({exc})", file=sys.stderr)
         return 2
     import numpy as np
 

@@ -64,6 +64,11 @@ def run(args) -> int:
                               workers=args.workers)
     finally:
         job.close()
+    if not len(table):  # nothing done: no empty table in place of what the user expected
+        print(f"mmstudio embed: nothing could be embedded; {args.out} not written", file=sys.stderr)
+        print_skipped(table.errors)
+        print_notes(table.notes)
+        return 1
     try:
         table.write(args.out)
     except (OSError, TableFormatError) as exc:

@@ -23,7 +23,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--task", default=None, help="label column (complementarity and sample-complexity: xor; "
                                                      "dominance: shape)")
     parser.add_argument("--modalities", default=None, metavar="A,B", help="the two modalities (default: image,audio)")
-    parser.add_argument("--seed", type=seed, default=0, help="seed of splits, noise and initialisation")
+    parser.add_argument("--seed", type=seed, default=None, help="seed of splits, noise and initialisation (default: 0)")
     parser.add_argument("--alpha", type=non_negative_float, default=None, help="dominance: OGM-GE's α (default 0.5)")
     parser.add_argument("--epochs", type=positive_int, default=None, help="dominance: epochs (default 20)")
     parser.add_argument("--means", type=float_list, default=None, metavar="M1,M2", help="poe-moe: the experts' means")
@@ -53,6 +53,10 @@ def run(args) -> int:
     options = {"task": args.task, "seed": args.seed, "alpha": args.alpha, "epochs": args.epochs}
     if args.name == "poe-moe":
         options.update(means=args.means, variances=args.variances, weights=args.weights)
+    unused = _unused_options(args)
+    if unused:
+        print(f"mmstudio principles: {args.name} does not use {' or '.join(unused)}", file=sys.stderr)
+        return 2
     if args.modalities:
         modalities = tuple(m.strip() for m in args.modalities.split(",") if m.strip())
         from mmstudio.core.formats import MODALITIES
@@ -63,7 +67,7 @@ def run(args) -> int:
                   f"choose from {', '.join(MODALITIES)}", file=sys.stderr)
             return 2
         if len(modalities) != 2 or modalities[0] == modalities[1]:
-            print(f"mmstudio principles: --modalities {args.modalities}: give two different modalities, "
+            print(f"mmstudio principles: --modalities {args.modalities}: give two names of different modalities, "
                   "e.g. image,audio", file=sys.stderr)
             return 2
         options["modalities"] = modalities
@@ -82,3 +86,20 @@ def run(args) -> int:
         print(f"{args.name}: {result.statement}\n")
         print("\n".join(result.summary()))
     return 0
+
+
+def _unused_options(args) -> list[str]:
+    """The options given that this principle would ignore (a silent no-op reads as an answer)."""
+    import inspect
+
+    from mmstudio.analysis.principles import function
+
+    accepted = inspect.signature(function(args.name)).parameters
+    given = {"--seed": (args.seed, "seed"), "--table": (args.table, "table"), "--task": (args.task, "task"),
+             "--alpha": (args.alpha, "alpha"), "--epochs": (args.epochs, "epochs"), "--modalities": (args.modalities, "modalities"),
+             "--means": (args.means, "means"), "--variances": (args.variances, "variances"),
+             "--weights": (args.weights, "weights")}
+    unused = [option for option, (value, name) in given.items() if value is not None and name not in accepted]
+    if args.table is not None and not PRINCIPLES[args.name].uses_table and "--table" not in unused:
+        unused.insert(0, "--table")
+    return unused

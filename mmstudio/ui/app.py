@@ -76,13 +76,15 @@ def warm_up(window) -> None:
 
 def run(paths=()) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    ctrl_c = CtrlC()  # before Qt is imported (see CtrlC)
     app = make_app()
     if refuse_unsafe_binding():
         return 1
     window = build_window(paths, recovery=True)
     restore_hooks = log_bugs_to(window)
-    interrupted = quit_on_ctrl_c(app, window)
-    code = app.exec()
+    ctrl_c.close(app, window)
+    code = app.exec() if not ctrl_c.caught else 0
+    ctrl_c.release()
     # The window has closed: its settings are saved and its jobs were cancelled and given a moment to
     # stop (QtMainWindow.closeEvent). A job still inside a long native call (numba compiling, a torch
     # import) cannot be interrupted, and Python's own teardown of torch, numba and Qt took seconds
@@ -90,7 +92,9 @@ def run(paths=()) -> int:
     # complete, and the cache is an SQLite database, so nothing is left half-written.
     window.runner.shutdown(0)
     restore_hooks()
-    code = 130 if interrupted else code
+    if ctrl_c.caught:
+        print("mmstudio: interrupted", file=sys.stderr)
+        code = 130
     hard_exit(code)
     return code
 
@@ -113,26 +117,44 @@ def log_bugs_to(window):
     return install_excepthook(show)
 
 
-def quit_on_ctrl_c(app, window) -> list:
-    """Ctrl-C in the terminal closes the window as File > Quit does (exit code 130). Python runs
-    signal handlers only between its own bytecodes, so a timer lets it look a few times a second.
-    Returns a list that holds True once that happened."""
-    import signal
+class CtrlC:
+    """Ctrl-C in the terminal closes the window as File > Quit does (exit code 130).
 
-    from PySide6 import QtCore
+    The handler only takes note: a KeyboardInterrupt raised while PySide6's import hook runs an
+    import is lost, and one raised inside Qt's event handling can crash. So it is installed before
+    Qt is imported, and once the window is up, a note closes it; Python runs signal handlers only
+    between its own bytecodes, so a timer lets it look a few times a second."""
 
-    caught = []
+    def __init__(self):
+        import signal
 
-    def stop(*_):
-        caught.append(True)
-        window.close()
-        app.quit()
+        self.caught = False
+        self._then = None
+        signal.signal(signal.SIGINT, self._note)
 
-    signal.signal(signal.SIGINT, stop)
-    timer = QtCore.QTimer(window)
-    timer.timeout.connect(lambda: None)
-    timer.start(200)
-    return caught
+    def _note(self, *_):
+        self.caught = True
+        if self._then is not None:
+            self._then()
+
+    def close(self, app, window) -> None:
+        from PySide6 import QtCore
+
+        def stop():
+            window.close()
+            app.quit()
+
+        self._then = stop
+        timer = QtCore.QTimer(window)
+        timer.timeout.connect(lambda: None)
+        timer.start(200)
+
+    def release(self) -> None:
+        """Forget the window (so that it can be freed) and let Ctrl-C interrupt Python again."""
+        import signal
+
+        self._then = None
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def hard_exit(code: int) -> None:

@@ -69,6 +69,7 @@ COMMANDS = {
     "fuse": lambda f: ["fuse", _table(f), "--label", "shape"],
     "principles": lambda f: ["principles", "dominance", "--table", _table(f), "--epochs", "200"],
     "screenshot": lambda f: ["screenshot", "out.png", _table(f)],
+    "window": lambda f: [_table(f)],
 }
 
 _draw = random.Random(20260)
@@ -102,6 +103,7 @@ def test_ctrl_c_exits_130_and_leaves_nothing(name, moment, tmp_path):
     shown = f"\n$ mmstudio {' '.join(argv)}  (Ctrl-C at {moment} s)\nexit {proc.returncode}\n{err[-3000:]}"
     assert proc.returncode == 130, f"finished before the interrupt (make the workload longer)?{shown}"
     assert "Traceback" not in err and "Fatal Python error" not in err and "Exception ignored" not in err, shown
-    assert err.strip().splitlines()[-1] == f"mmstudio {argv[0]}: interrupted", shown
+    assert err.strip().splitlines()[-1] == ("mmstudio: interrupted" if name == "window" else
+                                            f"mmstudio {argv[0]}: interrupted"), shown
     left = sorted(_entries(work) - before)
     assert not left, f"left behind: {left}{shown}"
