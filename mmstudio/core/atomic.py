@@ -148,9 +148,9 @@ def _new_folder_mode() -> int:
 @contextmanager
 def deferred_interrupt():
     """Hold a Ctrl-C that arrives inside the block until it ends (a few renames that belong
-    together), then raise it. Outside the main thread, or under another SIGINT handler, a no-op."""
-    if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    together), then hand it to the handler that was in place. Outside the main thread a no-op."""
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
         yield
         return
     caught = []
@@ -158,6 +158,6 @@ def deferred_interrupt():
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, previous)
     if caught:
-        raise KeyboardInterrupt
+        previous(signal.SIGINT, None)

@@ -42,6 +42,17 @@ def _unreadable_table(folder):
     return ["bad.parquet"]
 
 
+def _nan_table(folder):
+    import numpy as np
+
+    from mmstudio.core.table import EmbeddingTable
+
+    table = EmbeddingTable.read(shared("table", small_table))
+    table.vectors[3] = np.nan
+    table.write(folder / "nan.parquet")
+    return ["nan.parquet"]
+
+
 def _broken_model_project(folder):
     world = copy_into(shared("world", tiny_world), folder)
     (folder / "model").mkdir()
@@ -76,6 +87,7 @@ CASES = [
     # these start the window: the failure must come as soon as the cause is known, not after --timeout
     shot("screenshot-empty-folder", _empty_folder, ("nothing to show", "opened 0 samples"), codes=(1,)),
     shot("screenshot-unreadable-table", _unreadable_table, ("nothing to show", "bad.parquet"), codes=(1,)),
+    shot("screenshot-nan-table", _nan_table, ("nothing to show", "nan.parquet", "non-finite"), codes=(1,)),
     shot("screenshot-project-broken-model", _broken_model_project, ("config.json", "found list"), codes=(1,)),
     shot("screenshot-select-unknown", _table_with("--select", "999999"), ("--select 999999", "no sample id")),
     shot("screenshot-panel-unknown", _table_with("--panel", "Nope"), ("--panel Nope", "no such panel")),

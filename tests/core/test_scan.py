@@ -90,15 +90,17 @@ def test_loose_files_pair_by_stem_and_ids_stay_unique(tmp_path):
     a = touch(tmp_path / "x" / "dog.png")
     b = touch(tmp_path / "x" / "dog.txt")
     c = touch(tmp_path / "y" / "dog.wav")
+    d = touch(tmp_path / "x" / "dog.jpg")
     missing = tmp_path / "gone.png"
-    dataset = load_paths([a, b, c, missing, tmp_path / "x" / "dog.png"])
+    dataset = load_paths([a, b, c, missing, tmp_path / "x" / "dog.png", d])
     samples = by_id(dataset)
     assert set(samples) == {"dog", "dog#2"}
     assert samples["dog"].modalities == ("image", "text")
     assert samples["dog#2"].modalities == ("audio",)
     reasons = [(Path(e.path).name, e.reason) for e in dataset.skipped]
     assert ("gone.png", "no such file or folder") in reasons
-    assert any("already has an image" in r for _, r in reasons)
+    assert ("dog.jpg", "sample 'dog' already has an image") in reasons
+    assert [(Path(n.path).name, n.reason) for n in dataset.notes] == [("dog.png", "given more than once; read once")]
 
 
 def test_names_that_are_not_utf8_are_shown_with_replacement_characters_and_stay_distinct(tmp_path):
