@@ -240,7 +240,7 @@ def _running(window) -> str:
 
 def _save(image, out: Path) -> None:
     """Write the picture through a temporary file and rename it: ``out`` exists only when whole."""
-    from mmstudio.core.table_files import _atomic
+    from mmstudio.core.atomic import atomic_write
 
     def write(tmp):
         if not image.save(str(tmp), FORMATS[out.suffix.lower()]):
@@ -248,6 +248,6 @@ def _save(image, out: Path) -> None:
 
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        _atomic(out, write)
+        atomic_write(out, write)
     except OSError as exc:
         raise ScreenshotError(f"cannot write {out}: {exc.strerror or exc}") from None

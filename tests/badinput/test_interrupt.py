@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE))
 
 from harness import copy_into, shared, tiny_world  # noqa: E402
 
-EARLY, LATE = (0.15, 0.9), (1.2, 2.5)   # seconds after the start
+EARLY, LATE = (0.15, 0.9), (1.1, 2.2)   # seconds after the start
 
 
 def _world200(folder: Path) -> Path:
@@ -52,21 +52,34 @@ def _tiled(times: int):
 
 
 def _table(folder: Path, times: int = 20) -> str:
-    """12,000 rows (36,000 for the exports, which are quick)."""
+    """12,000 rows (36,000 for the quicker commands)."""
     return str(copy_into(shared(f"table-x{times}", _tiled(times)), folder, "in.parquet"))
+
+
+def _manifest_x10(folder: Path) -> str:
+    """A manifest listing the 200-scene world's files ten times (6,000 items)."""
+    import csv
+
+    world = shared("world200", _world200)
+    rows = list(csv.DictReader((world / "manifest.csv").open(encoding="utf-8")))
+    with (folder / "many.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for k in range(10):
+            writer.writerows({**r, "id": f"{r['id']}-{k}", **{m: str(world / r[m]) for m in ("image", "audio", "text")}}
+                             for r in rows)
+    return "many.csv"
 
 
 COMMANDS = {
     "demo-make": lambda f: ["demo", "make", "out", "--n", "3000"],
     "demo-train": lambda f: ["demo", "train", "--out", "out", "--scenes", "400", "--steps", "2000",
                              "--eval-scenes", "50"],
-    "embed": lambda f: ["embed", str(copy_into(shared("world200", _world200), f, "world")), "--no-cache",
-                        "--batch-size", "1", "--out", "out.parquet"],
+    "embed": lambda f: ["embed", _manifest_x10(f), "--no-cache", "--batch-size", "1", "--out", "out.parquet"],
     "export-tensorboard": lambda f: ["export", _table(f, 60), "--format", "tensorboard", "--out", "out"],
-    "export-csv": lambda f: ["export", _table(f, 60), "--out", "out.csv"],
     "project": lambda f: ["project", _table(f), "--out", "out.parquet", "--no-cache"],
     "align": lambda f: ["align", _table(f)],
-    "fuse": lambda f: ["fuse", _table(f), "--label", "shape"],
+    "fuse": lambda f: ["fuse", _table(f, 60), "--label", "shape"],
     "principles": lambda f: ["principles", "dominance", "--table", _table(f), "--epochs", "200"],
     "screenshot": lambda f: ["screenshot", "out.png", _table(f)],
     "window": lambda f: [_table(f)],

@@ -22,6 +22,7 @@ def isolated_cache(_ui_cache, monkeypatch):
     same demo, and re-encoding it and re-fitting its map for every test cost ~8 s apiece. Tests
     that need a cold cache use a world of their own (a new seed: new files, new vectors)."""
     monkeypatch.setenv("MMSTUDIO_CACHE_DIR", str(_ui_cache))
+    monkeypatch.setenv("MMSTUDIO_LOG_DIR", str(_ui_cache / "log"))  # nor the user's log file
     return _ui_cache
 
 
