@@ -182,6 +182,11 @@ def _shoot(out: Path, paths, guard: _Guard, *, panel, size, select, query, timeo
     try:
         window.runner.failed.connect(guard.fail)
         window.resize(*size)
+        app.processEvents()
+        got = (window.width(), window.height())
+        if got != tuple(size):  # the window has a minimum size: the picture would not be what was asked
+            raise ScreenshotError(f"--size {size[0]}x{size[1]}: the window cannot take that size (it stays "
+                                  f"{got[0]}x{got[1]}: its panels need the room)", 2)
         dock = _panel(window, panel) if panel else None
         if not settle(app, window, timeout, guard, on_items=lambda w=window: _rows(w, select)):
             raise ScreenshotError(f"the window did not settle within {timeout:g} s ({_running(window)})")

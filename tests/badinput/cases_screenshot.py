@@ -91,4 +91,5 @@ CASES = [
     shot("screenshot-project-broken-model", _broken_model_project, ("config.json", "found list"), codes=(1,)),
     shot("screenshot-select-unknown", _table_with("--select", "999999"), ("--select 999999", "no sample id")),
     shot("screenshot-panel-unknown", _table_with("--panel", "Nope"), ("--panel Nope", "no such panel")),
+    shot("screenshot-size-too-small", _table_with("--size", "200x150"), ("--size 200x150", "cannot take that size")),
 ]
