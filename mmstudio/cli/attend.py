@@ -15,10 +15,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("media", metavar="IMAGE_OR_AUDIO")
     parser.add_argument("--text", required=True, type=non_empty_text, help="the caption or query")
     parser.add_argument("--out", required=True, metavar="MAP.png", help="the picture to write (.png, .jpg or .webp)")
-    parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--model", default=DEFAULT_MODEL, type=non_empty_text)
     parser.add_argument("--method", choices=("cross-attention", "patch-similarity", "relevance"),
                         help="default: the model's first (cross-attention where it has it)")
-    parser.add_argument("--word", help="the map of one word of the text instead of the whole text")
+    parser.add_argument("--word", type=non_empty_text, help="the map of one word of the text instead of the whole text")
     parser.add_argument("--layer", type=count, action="append", help="cross-attention layer(s) to use (default: all)")
     parser.add_argument("--head", type=count, action="append", help="cross-attention head(s) to use (default: all)")
     parser.add_argument("--subtract-empty", action="store_true", help="patch-similarity minus the empty prompt's map")

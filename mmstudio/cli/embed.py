@@ -6,7 +6,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 
-from mmstudio.cli.argtypes import non_negative_float, positive_int
+from mmstudio.cli.argtypes import non_empty_text, non_negative_float, positive_int
 from mmstudio.cli.outputs import output_problem
 from mmstudio.encoders.registry import DEFAULT_MODEL
 
@@ -15,7 +15,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files, folders and manifests (.csv, .jsonl), mixed")
     parser.add_argument("--out", required=True, metavar="FILE",
                         help="output table: FILE.parquet or FILE.npz; with --engine ray a folder of Parquet shards")
-    parser.add_argument("--model", default=DEFAULT_MODEL,
+    parser.add_argument("--model", default=DEFAULT_MODEL, type=non_empty_text,
                         help=f"'{DEFAULT_MODEL}', a Hugging Face hub id or a local model folder (default: %(default)s)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
                         help="where the model runs (default: CUDA, then MPS, then CPU)")

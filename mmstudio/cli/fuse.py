@@ -70,6 +70,8 @@ def run(args) -> int:
         if knobs.impute == "dropout" and not args.dropout > 0:
             raise ValueError("--impute dropout needs --dropout above 0")
         mods = [m.strip() for m in args.modalities.split(",") if m.strip()] if args.modalities else None
+        if mods is not None and len(set(mods)) != len(mods):
+            raise ValueError(f"--modalities {args.modalities}: a modality is given twice")
         data = fusion_data(table, args.label, mods)
         for values in (knobs.missing, knobs.noise, knobs.mismatch, {m: 0 for _, m in curves}):
             rates({k: 0 for k in values}, list(data.modalities))   # unknown modality names fail here

@@ -82,7 +82,11 @@ def run(args) -> int:
         return 1
     how = result.method + (f", kNN {result.knn}" if result.knn else "") + (", from the cache" if result.cached else "")
     how += f", fitted on {args.reference}" if args.reference and result.method == "umap" else ""
-    note = f" ({result.note})" if result.note else ""
+    notes = [result.note] if result.note else []
+    used = result.params.get("n_neighbors_used")
+    if used is not None and used < args.neighbors:  # fewer rows than neighbours asked for
+        notes.append(f"--neighbors {args.neighbors}: {used} used, the most these rows allow")
+    note = f" ({'; '.join(notes)})" if notes else ""
     steps = ", ".join(f"{k} {v:.2f} s" for k, v in result.timing.items() if k in ("pca", "import", "knn", "graph", "layout"))
     print(f"projected {len(table)} rows ({how}) in {time.perf_counter() - start:.1f} s → {args.out}{note}"
           + (f"\n  steps: {steps}" if steps else ""), file=sys.stderr)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import sys
 
-from mmstudio.cli.argtypes import positive_float, size
+from mmstudio.cli.argtypes import non_empty_text, positive_float, size
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("out", metavar="OUT.png", help="the picture to write (.png, .jpg or .bmp)")
     parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="files, folders, manifests, tables or a project (default: the demo world)")
-    parser.add_argument("--panel", help="bring this panel to the front (Log, Library, Inspector, …)")
+    parser.add_argument("--panel", type=non_empty_text, help="bring this panel to the front (Log, Library, Inspector, …)")
     parser.add_argument("--size", type=size, default=(1400, 860), metavar="WxH",
                         help="window size in pixels (default: 1400x860)")
-    parser.add_argument("--select", metavar="ID", help="select the items of this sample id")
-    parser.add_argument("--query", metavar="TEXT", help="type this query")
+    parser.add_argument("--select", metavar="ID", type=non_empty_text, help="select the items of this sample id")
+    parser.add_argument("--query", metavar="TEXT", type=non_empty_text, help="type this query")
     parser.add_argument("--timeout", type=positive_float, default=600,
                         help="seconds to wait for the window to settle (default: %(default)s)")
 
