@@ -1,61 +1,70 @@
-"""The log file: where a traceback goes instead of the user's terminal or a dialog.
+"""The log file: what went wrong, in full, where a user's eyes are not.
 
-An internal error (a bug, not bad input) is written here with the command line, the versions and
-the traceback; the user sees one line naming the error and this file. The file lives in the
-platform's user log folder (``~/.local/state/mmstudio/log`` on Linux; ``MMSTUDIO_LOG_DIR``
-overrides it) and is cut back to its newest half when it grows past :data:`MAX_BYTES`.
-Writing the log never raises: a log that cannot be written is named as such instead.
+A user reads one line naming the reason (in the window's Log, on the terminal); the traceback
+behind it goes to ``mmstudio.log`` in the user log folder (``platformdirs.user_log_dir``, or
+``MMSTUDIO_LOG_DIR``), rotated at 1 MB with three old files kept. Safe to call from any thread.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import time
+import logging
+import logging.handlers
+import threading
 import traceback
 from pathlib import Path
 
-FILENAME = "mmstudio.log"
-MAX_BYTES = 2 << 20
+from mmstudio.core.paths import log_dir
 
-
-def log_dir() -> Path:
-    override = os.environ.get("MMSTUDIO_LOG_DIR")
-    if override:
-        return Path(override).expanduser()
-    from platformdirs import user_log_dir
-
-    return Path(user_log_dir("mmstudio", appauthor=False))
+FILE_NAME = "mmstudio.log"
+MAX_BYTES = 1_000_000
+BACKUPS = 3
+_lock = threading.Lock()
 
 
 def log_path() -> Path:
-    return log_dir() / FILENAME
+    return log_dir() / FILE_NAME
 
 
-def write_entry(title: str, text: str) -> Path | str:
-    """Append one entry (a header line with the time, the process and ``title``, then ``text``).
-    Returns the file's path, or a sentence saying why it could not be written."""
+def logger() -> logging.Logger:
+    """The ``mmstudio`` logger, writing to :func:`log_path` (re-pointed when the folder changes)."""
+    log = logging.getLogger("mmstudio")
     path = log_path()
-    from mmstudio import __version__
+    with _lock:
+        current = [h for h in log.handlers if isinstance(h, logging.handlers.RotatingFileHandler)]
+        if not any(Path(h.baseFilename) == path for h in current):
+            for handler in current:
+                log.removeHandler(handler)
+                handler.close()
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handler = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS,
+                                                               encoding="utf-8", delay=True)
+            except OSError:  # no writable log folder: the one-line reasons still reach the user
+                return log
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s: %(message)s"))
+            log.addHandler(handler)
+            log.setLevel(logging.INFO)
+            log.propagate = False
+    return log
 
-    header = (f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} pid {os.getpid()} mmstudio {__version__} "
-              f"python {sys.version.split()[0]}: {title}\n")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _trim(path)
-        with open(path, "a", encoding="utf-8", errors="backslashreplace") as fh:
-            fh.write(header + "argv: " + " ".join(sys.argv) + "\n" + text.rstrip("\n") + "\n")
-    except OSError as exc:
-        return f"the log file {path} could not be written: {exc.strerror or exc}"
-    return path
+
+def log_exception(what: str, exc: BaseException) -> str:
+    """Write ``what`` and the traceback of ``exc`` to the log file; return the one line a user reads:
+    ``what: reason``. mmstudio's own errors are their message; others keep their type in front
+    (``KeyError: 'x'`` says more than ``'x'``)."""
+    message = (str(exc).strip().splitlines() or [""])[0]
+    own = type(exc).__module__.startswith("mmstudio")
+    reason = message if own and message else f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    line = f"{what}: {reason}" if what else reason
+    try:  # the traceback as text: a record that keeps it alive would keep its frames (and all they hold)
+        detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
+        logger().error("%s\n%s", line, detail)
+    except Exception:  # noqa: BLE001 - a log that cannot be written must not hide the reason
+        pass
+    return line
 
 
-def log_exception(exc: BaseException, title: str = "internal error") -> Path | str:
-    """Write ``exc`` with its traceback; returns what :func:`write_entry` returns."""
-    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return write_entry(title, text)
-
-
+# ---------------------------------------------------------------------- the safety net
 def one_line(exc: BaseException, limit: int = 200) -> str:
     """``Type: message`` on one line, cut to ``limit`` characters."""
     message = " ".join(str(exc).split())
@@ -63,22 +72,32 @@ def one_line(exc: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def internal_error_line(who: str, exc: BaseException, where: Path | str) -> str:
-    """What the user reads: ``WHO: internal error: Type: message (details in LOG)`` (no ``WHO:``
-    when ``who`` is empty)."""
-    detail = f"details in {where}" if isinstance(where, Path) else where
-    return f"{who + ': ' if who else ''}internal error: {one_line(exc)} ({detail})"
-
-
 def report_internal_error(who: str, exc: BaseException) -> str:
-    """Log ``exc`` and return the user's line (see :func:`internal_error_line`)."""
-    return internal_error_line(who, exc, log_exception(exc, f"{who or 'mmstudio'}: internal error"))
+    """Log a bug (``exc`` with its traceback and the command line) and return what the user reads:
+    ``WHO: internal error: Type: message (details in LOG)`` (no ``WHO:`` when ``who`` is empty)."""
+    import sys
+
+    line = f"{who + ': ' if who else ''}internal error: {one_line(exc)}"
+    logging.raiseExceptions = False  # a log file that cannot be opened must not print a traceback itself
+    try:
+        log = logger()
+        # without its file the record would reach logging's last resort: the traceback on stderr
+        written = any(isinstance(h, logging.handlers.RotatingFileHandler) for h in log.handlers)
+        if written:
+            detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
+            log.error("%s\nargv: %s\n%s", line, " ".join(sys.argv), detail)
+    except Exception:  # noqa: BLE001 - a log that cannot be written must not hide the reason
+        written = False
+    path = log_path()
+    return f"{line} ({f'details in {path}' if written and path.is_file() else f'the log file {path} could not be written'})"
 
 
 def install_excepthook(show):
     """Send exceptions nobody caught (a slot of the window, a thread) to the log; ``show(line)``
-    tells the user in one line (``internal error: …``). KeyboardInterrupt keeps Python's own handling.
-    Returns a function that puts the previous hooks back."""
+    tells the user in one line (``internal error: … (details in LOG)``). KeyboardInterrupt keeps
+    Python's own handling. Returns a function that puts the previous hooks back."""
+    import sys
+
     def hook(kind, exc, tb):
         if issubclass(kind, KeyboardInterrupt):
             return sys.__excepthook__(kind, exc, tb)
@@ -88,15 +107,12 @@ def install_excepthook(show):
             exc = exc.with_traceback(tb)
         try:
             show(report_internal_error("", exc))
-        except Exception:  # the window may be half gone; the log still has it
+        except Exception:  # noqa: BLE001 - the window may be half gone; the log still has it
             pass
 
     def thread_hook(args):
-        if args.exc_type is SystemExit:
-            return
-        hook(args.exc_type, args.exc_value, args.exc_traceback)
-
-    import threading
+        if args.exc_type is not SystemExit:
+            hook(args.exc_type, args.exc_value, args.exc_traceback)
 
     before = sys.excepthook, threading.excepthook
     sys.excepthook = hook
@@ -106,21 +122,3 @@ def install_excepthook(show):
         sys.excepthook, threading.excepthook = before
 
     return restore
-
-
-def _trim(path: Path) -> None:
-    """Keep the newest half of a log that grew past MAX_BYTES (whole lines)."""
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return
-    if size <= MAX_BYTES:
-        return
-    with open(path, "rb") as fh:
-        fh.seek(size - MAX_BYTES // 2)
-        tail = fh.read()
-    cut = tail.find(b"\n=== ")
-    tail = tail[cut + 1:] if cut >= 0 else tail
-    from mmstudio.core.atomic import atomic_write_bytes
-
-    atomic_write_bytes(path, tail)

@@ -1,4 +1,5 @@
-"""Where mmstudio keeps its cache and settings (``MMSTUDIO_CACHE_DIR`` overrides the cache)."""
+"""Where mmstudio keeps its cache, settings and log (``MMSTUDIO_CACHE_DIR`` and ``MMSTUDIO_LOG_DIR``
+override the cache and the log folder)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,15 @@ def cache_dir() -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("mmstudio", appauthor=False))
+
+
+def log_dir() -> Path:
+    override = os.environ.get("MMSTUDIO_LOG_DIR")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_log_dir
+
+    return Path(user_log_dir("mmstudio", appauthor=False))
 
 
 def folder_size(folder: Path) -> int:

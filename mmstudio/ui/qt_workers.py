@@ -4,8 +4,9 @@
 :class:`QtJob`: progress, status and partial results arrive on the GUI thread as signals;
 ``cancel()`` makes the function stop at its next ``job.check()``. Requests of the same kind
 supersede each other: when a newer one was started, an older one's results are dropped
-(and it is asked to cancel). Exceptions never reach the user as tracebacks: they become a
-one-line message on ``QtRunner.failed``, shown in the log panel (see :func:`failure_line`).
+(and it is asked to cancel). Exceptions never reach the user as tracebacks: the traceback goes
+to the log file (:mod:`mmstudio.core.logfile`), a one-line reason to ``QtRunner.failed`` (shown
+in the window's Log).
 
 The map's own jobs (loading the model, opening and encoding files, the UMAP layout: see
 :func:`is_map_job`) always go first. A panel's job (``start(..., panel=True)``) waits while any
@@ -24,6 +25,7 @@ import threading
 from PySide6 import QtCore
 
 from mmstudio.core.jobs import Cancelled, Job
+from mmstudio.core.logfile import log_exception
 
 MAP_KINDS = ("model", "open", "demo", "project")  # with "encode-…": the jobs that make the map
 PRIORITY = {"map": 1, "other": 0}                  # QThreadPool queue order when every thread is busy
@@ -122,8 +124,8 @@ class _Task(QtCore.QRunnable):
                 result = self.fn(self.job)
             except Cancelled:
                 signals.cancelled.emit()
-            except Exception as exc:  # everything a job raises becomes a one-line message, never a crash dialog
-                signals.failed.emit(f"{self.job.label}: {failure_line(exc)}")
+            except Exception as exc:  # everything a job raises becomes a line, never a crash dialog
+                signals.failed.emit(log_exception(self.job.label, exc))
             else:
                 signals.finished.emit(result)
         except RuntimeError:
@@ -246,22 +248,6 @@ class QtRunner(QtCore.QObject):
         self.panel_pool.clear()
         deadline = QtCore.QDeadlineTimer(msecs)
         return self.panel_pool.waitForDone(deadline) and self.pool.waitForDone(deadline)
-
-
-def failure_line(exc: BaseException) -> str:
-    """One line for the Log: the reason of an expected failure (a model, media, table or project
-    error, a file that cannot be read or written), or for anything else — a bug — its type and
-    message and the log file that holds the traceback."""
-    from mmstudio.core.errors import MediaError
-    from mmstudio.core.logfile import log_exception, one_line
-    from mmstudio.core.project import ProjectError
-    from mmstudio.core.table_files import TableFormatError
-    from mmstudio.encoders.base import ModelError
-
-    if isinstance(exc, (ModelError, MediaError, TableFormatError, ProjectError, OSError, ValueError)):
-        return one_line(exc, limit=400)
-    where = log_exception(exc, "a job of the window failed")
-    return f"internal error: {one_line(exc)} ({f'details in {where}' if not isinstance(where, str) else where})"
 
 
 def _unless_gone(fn, *args) -> None:
