@@ -17,6 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import internals
 from PySide6 import QtCore, QtGui
+from mmstudio.ui.guard import guarded
 
 MARKERS = ("o", "s", "t", "star")   # circle, square, triangle, star (the query)
 EMPHASIS_NONE, EMPHASIS_NEIGHBOUR, EMPHASIS_SELECTED = 0, 1, 2
@@ -66,9 +67,13 @@ class PointCloudItem(pg.GraphicsObject):
         self.set_colors(rgb)
 
     def set_xy(self, xy: np.ndarray) -> None:
-        """New positions for the same points (an animation frame, a new projection)."""
+        """New positions for the same points (an animation frame, a new projection); new points
+        (another length) come through :meth:`set_points`, with their colours and shapes."""
+        xy = np.ascontiguousarray(xy, np.float32)
+        if xy.shape != self.xy.shape:
+            raise ValueError(f"set_xy: {len(xy)} positions for {len(self.xy)} points (use set_points)")
         self.prepareGeometryChange()
-        self.xy = np.ascontiguousarray(xy, np.float32)
+        self.xy = xy
         self._tree = None
         self._set_bounds()
         self.update()
@@ -146,6 +151,7 @@ class PointCloudItem(pg.GraphicsObject):
         return candidates[inside]
 
     # ------------------------------------------------------------------ pyqtgraph protocol
+    @guarded(QtCore.QRectF)
     def boundingRect(self) -> QtCore.QRectF:
         return self._bounds
 
@@ -155,6 +161,7 @@ class PointCloudItem(pg.GraphicsObject):
         col = self.xy[:, ax]
         return float(np.nanmin(col)), float(np.nanmax(col))
 
+    @guarded(None)
     def paint(self, painter: QtGui.QPainter, option, widget=None) -> None:
         if len(self.xy) == 0:
             return
@@ -169,18 +176,20 @@ class PointCloudItem(pg.GraphicsObject):
         index = np.flatnonzero(inside)
         dpr = float(target.devicePixelRatioF()) if hasattr(target, "devicePixelRatioF") else 1.0
         painter.save()
-        painter.resetTransform()
-        self.last_drawn = len(index)
-        if len(index) <= self.marker_limit:
-            self.last_mode = "markers"
-            order = index[np.argsort(self.emphasis[index], kind="stable")]  # emphasised points on top
-            self._draw_markers(painter, order, px, py, dpr)
-        else:
-            self.last_mode = "raster"
-            self._draw_raster(painter, index, px, py, width, height)
-            special = index[self.emphasis[index] > 0]
-            self._draw_markers(painter, special[np.argsort(self.emphasis[special], kind="stable")], px, py, dpr)
-        painter.restore()
+        try:
+            painter.resetTransform()
+            self.last_drawn = len(index)
+            if len(index) <= self.marker_limit:
+                self.last_mode = "markers"
+                order = index[np.argsort(self.emphasis[index], kind="stable")]  # emphasised points on top
+                self._draw_markers(painter, order, px, py, dpr)
+            else:
+                self.last_mode = "raster"
+                self._draw_raster(painter, index, px, py, width, height)
+                special = index[self.emphasis[index] > 0]
+                self._draw_markers(painter, special[np.argsort(self.emphasis[special], kind="stable")], px, py, dpr)
+        finally:
+            painter.restore()
 
     def _draw_raster(self, painter, index, px, py, width, height) -> None:
         flat = py[index].astype(np.int32) * width + px[index].astype(np.int32)

@@ -19,6 +19,7 @@ from mmstudio.ui.panel_visibility import on_screen
 from mmstudio.ui.qt_aligner import QtAligner
 from mmstudio.ui.qt_gap_shift import QtGapShift
 from mmstudio.ui.qt_similarity_matrix import QtSimilarityMatrix
+from mmstudio.ui.guard import guarded
 
 HEATMAP_LIMIT = 300  # pairs drawn in the similarity matrix (an even subsample above)
 METRICS = ("R@1", "R@5", "R@10", "median_rank", "mAP@10")
@@ -155,6 +156,7 @@ class QtAlignmentPanel(QtWidgets.QWidget):
     lazy = False  # the window sets it: compute only while the panel is shown (a hidden tab waits)
     _stale = False
 
+    @guarded(None)
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self.came_on_screen()

@@ -169,6 +169,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         self.color_by.setCurrentText(current if current in options else "modality")
         self.color_by.blockSignals(False)
         if table is None or len(table) == 0:
+            self._stop_animation()
             self.cloud.set_points(np.zeros((0, 2)), np.zeros((0, 3)), np.zeros(0))
             self.lines.setData([], [])
             self.status.setText("")
@@ -179,6 +180,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
             return
         target = normalised(self.workspace.xy)
         if len(self._display) != len(target) or len(self.cloud.xy) != len(target):
+            self._stop_animation()  # its frames are for the old points
             self._display = target
             self.cloud.set_points(target, self._colors(), colors.shapes_of(colors.modality_codes(table)))
             self._visibility_changed()
@@ -194,9 +196,13 @@ class QtEmbeddingView(QtWidgets.QWidget):
         self.status.setText(f"{n:,} points · {'final' if final else 'preview'} layout "
                             f"({self.workspace.projection['method'].upper() if final else 'PCA / partial'})")
 
-    def _animate(self, start: np.ndarray, end: np.ndarray, steps: int = 12) -> None:
+    def _stop_animation(self) -> None:
         if self._animation is not None:
             self._animation.stop()
+            self._animation = None
+
+    def _animate(self, start: np.ndarray, end: np.ndarray, steps: int = 12) -> None:
+        self._stop_animation()
         timer = QtCore.QTimer(self)
         state = {"i": 0}
 

@@ -22,6 +22,7 @@ from PySide6 import QtCore, QtWidgets
 from mmstudio.ui.panel_visibility import on_screen
 from mmstudio.ui.qt_fusion_controls import IMPUTATIONS, QtFusionControls, label_columns
 from mmstudio.ui.qt_fusion_plots import QtConfusion, QtFusionBars, QtFusionCurves, QtFusionTable, gate_words
+from mmstudio.ui.guard import guarded
 
 SCORE_DELAY_MS = 30     # slider moves within this are scored together
 FIT_DELAY_MS = 300
@@ -136,6 +137,7 @@ class QtFusionPanel(QtWidgets.QWidget):
         self._dirty = True
         self._fit_timer.start()
 
+    @guarded(None)
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self.came_on_screen()

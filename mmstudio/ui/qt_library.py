@@ -8,6 +8,7 @@ from mmstudio.ui.colors import MODALITY_COLORS
 from mmstudio.ui.qt_thumbnails import PENDING
 from mmstudio.ui.qt_thumbnails import shared as shared_thumbnails
 from mmstudio.ui.thumbnails import text_of
+from mmstudio.ui.guard import guarded
 
 ROW_HEIGHT = 58
 SearchRole = QtCore.Qt.ItemDataRole.UserRole + 1
@@ -27,9 +28,11 @@ class LibraryModel(QtCore.QAbstractListModel):
         self.entries += [("error", e) for e in list(dataset.errors) + list(extra_errors)]
         self.endResetModel()
 
+    @guarded(0)
     def rowCount(self, parent=QtCore.QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.entries)
 
+    @guarded(None)
     def data(self, index, role=QtCore.Qt.ItemDataRole.DisplayRole):
         kind, entry = self.entries[index.row()]
         if role == EntryRole:
@@ -55,9 +58,11 @@ class LibraryDelegate(QtWidgets.QStyledItemDelegate):
         if parent is not None:  # a picture that arrives repaints the list
             self.pictures.ready.connect(parent.viewport().update)
 
+    @guarded(QtCore.QSize)
     def sizeHint(self, option, index) -> QtCore.QSize:
         return QtCore.QSize(option.rect.width(), ROW_HEIGHT)
 
+    @guarded(None)
     def paint(self, painter: QtGui.QPainter, option, index) -> None:
         kind, entry = index.data(EntryRole)
         painter.save()

@@ -17,6 +17,7 @@ from mmstudio.ui.qt_library import QtLibrary
 from mmstudio.ui.qt_project import ProjectActions
 from mmstudio.ui.qt_workers import QtRunner
 from mmstudio.ui.workspace import Workspace
+from mmstudio.ui.guard import guarded
 
 MAX_RECENT = 10
 QUIET_PROGRESS = {"warm-up"}  # background jobs whose step counts mean nothing to a user
@@ -203,10 +204,12 @@ class QtMainWindow(QtWidgets.QMainWindow):
             self.recent_menu.addAction(path, lambda p=path: self.open_paths([p]))
         self.recent_menu.setEnabled(not self.recent_menu.isEmpty())
 
+    @guarded(None)
     def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
+    @guarded(None)
     def dropEvent(self, event: QtGui.QDropEvent) -> None:
         paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
@@ -290,6 +293,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.count_label.setText(f"{len(ws.dataset):,} samples · {items:,} items" + (f" · {bad} skipped" if bad else ""))
         self.setWindowTitle(f"mmstudio {__version__} — {ws.model_name}")
 
+    @guarded(None)
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.projects.clean_exit()
         self.settings.setValue("geometry", self.saveGeometry())

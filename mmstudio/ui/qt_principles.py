@@ -24,6 +24,7 @@ from PySide6 import QtCore, QtWidgets
 
 from mmstudio.ui.panel_visibility import on_screen
 from mmstudio.ui.qt_principle_pages import PAGES
+from mmstudio.ui.guard import guarded
 
 MIN_SAMPLES = 200          # a workspace table with fewer paired samples is too small to learn from
 QUEUED = QtCore.Qt.ConnectionType.QueuedConnection
@@ -101,6 +102,7 @@ class QtPrinciplesPanel(QtWidgets.QWidget):
         self.stack.setCurrentIndex(row)
         self._run_if_needed()
 
+    @guarded(None)
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self.came_on_screen()

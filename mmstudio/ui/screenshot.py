@@ -15,6 +15,8 @@ import threading
 import time
 from pathlib import Path
 
+from mmstudio.ui.guard import guarded
+
 DATA_JOBS = ("demo", "open", "model", "encode-")  # the jobs that can still bring items to show
 NOTHING_GRACE = 1.0            # seconds of nothing running and nothing shown before giving up
 FORMATS = {".png": "PNG", ".jpg": "JPG", ".jpeg": "JPG", ".bmp": "BMP"}
@@ -51,6 +53,7 @@ class _Guard:
         outer = self
 
         class Filter(QtCore.QObject):
+            @guarded(False)
             def eventFilter(self, obj, event):  # noqa: N802 (Qt's name)
                 if event.type() == QtCore.QEvent.Type.Show and isinstance(obj, QtWidgets.QDialog) and obj.isModal():
                     text = obj.text() if isinstance(obj, QtWidgets.QMessageBox) else ""
