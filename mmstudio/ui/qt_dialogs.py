@@ -55,9 +55,9 @@ class ProjectionDialog(QtWidgets.QDialog):
         self.min_dist.setRange(0.0, 1.0)
         self.min_dist.setSingleStep(0.05)
         self.min_dist.setValue(float(params.get("min_dist", 0.1)))
-        self.metric = QtWidgets.QComboBox()
-        self.metric.addItems(["cosine", "euclidean"])
-        self.metric.setCurrentText(params.get("metric", "cosine"))
+        self.metric_box = QtWidgets.QComboBox()
+        self.metric_box.addItems(["cosine", "euclidean"])
+        self.metric_box.setCurrentText(params.get("metric", "cosine"))
         self.seed = QtWidgets.QLineEdit("" if params.get("seed") is None else str(params["seed"]))
         self.seed.setPlaceholderText("none (fast, multi-threaded)")
         self.seed.setToolTip("A fixed seed makes UMAP reproducible but single-threaded, hence slower")
@@ -65,7 +65,7 @@ class ProjectionDialog(QtWidgets.QDialog):
         form.addRow("Method", self.method)
         form.addRow("Neighbours", self.neighbours)
         form.addRow("Min. distance", self.min_dist)
-        form.addRow("Metric", self.metric)
+        form.addRow("Metric", self.metric_box)
         form.addRow("Seed", self.seed)
         note = QtWidgets.QLabel("A fixed seed makes umap-learn single-threaded: reproducible, but slower.")
         note.setWordWrap(True)
@@ -76,7 +76,7 @@ class ProjectionDialog(QtWidgets.QDialog):
     def values(self) -> dict:
         seed = self.seed.text().strip()
         return {"method": self.method.currentText(), "n_neighbors": self.neighbours.value(),
-                "min_dist": self.min_dist.value(), "metric": self.metric.currentText(),
+                "min_dist": self.min_dist.value(), "metric": self.metric_box.currentText(),
                 "seed": int(seed) if seed.lstrip("-").isdigit() else None}
 
 

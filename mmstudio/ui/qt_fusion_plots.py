@@ -199,9 +199,9 @@ class QtFusionCurves(QtWidgets.QWidget):
         self.knob.addItems(["missing", "noise", "mismatch"])
         self.modality = QtWidgets.QComboBox()
         self.modality.addItem("all")
-        self.metric = QtWidgets.QComboBox()
-        self.metric.addItems(["accuracy", "macro_f1", "nll", "ece"])
-        for label, combo in (("Curve", self.knob), ("of", self.modality), ("", self.metric)):
+        self.metric_box = QtWidgets.QComboBox()
+        self.metric_box.addItems(["accuracy", "macro_f1", "nll", "ece"])
+        for label, combo in (("Curve", self.knob), ("of", self.modality), ("", self.metric_box)):
             if label:
                 bar.addWidget(QtWidgets.QLabel(label))
             bar.addWidget(combo)
@@ -234,10 +234,10 @@ class QtFusionCurves(QtWidgets.QWidget):
 
     def choice(self) -> dict:
         return {"knob": self.knob.currentText(), "modality": self.modality.currentText(),
-                "metric": self.metric.currentText()}
+                "metric": self.metric_box.currentText()}
 
     def set_choice(self, choice: dict) -> None:
-        for key, combo in (("knob", self.knob), ("modality", self.modality), ("metric", self.metric)):
+        for key, combo in (("knob", self.knob), ("modality", self.modality), ("metric", self.metric_box)):
             if choice.get(key) and combo.findText(choice[key]) < 0 and key == "modality":
                 combo.addItem(choice[key])   # the table with that modality is still on its way
             if choice.get(key):
