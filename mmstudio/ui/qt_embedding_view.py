@@ -44,6 +44,7 @@ class SelectViewBox(pg.ViewBox):
         self._outline = QtWidgets.QGraphicsPathItem()
         self._outline.setPen(pg.mkPen((255, 170, 0), width=1.5, style=QtCore.Qt.PenStyle.DashLine))
         self._outline.setZValue(1e9)
+        self._outline.setVisible(False)  # only while dragging (an empty path is invalid SVG in an export)
         self.addItem(self._outline, ignoreBounds=True)
 
     def mouseDragEvent(self, ev, axis=None):
@@ -61,8 +62,10 @@ class SelectViewBox(pg.ViewBox):
         path = QtGui.QPainterPath()
         path.addPolygon(QtGui.QPolygonF(self._path + [self._path[0]]))
         self._outline.setPath(path)
+        self._outline.setVisible(True)
         if ev.isFinish():
             polygon = np.array([[p.x(), p.y()] for p in self._path])
+            self._outline.setVisible(False)
             self._outline.setPath(QtGui.QPainterPath())
             self._path = []
             add = bool(ev.modifiers() & QtCore.Qt.KeyboardModifier.ShiftModifier)
@@ -78,6 +81,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         self._display = np.zeros((0, 2), np.float32)
         self._animation = None
         self._legend_items = []
+        self.hovered: int | None = None
         self._build()
         workspace.tableChanged.connect(self._table_changed)
         workspace.layoutChanged.connect(self._layout_changed)
@@ -151,6 +155,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         self.status.setStyleSheet("color: gray")
         self.plot.scene().sigMouseMoved.connect(self._hover)
         self.plot.scene().sigMouseClicked.connect(self._click)
+        self.plot.viewport().installEventFilter(self)  # the point tooltips outlive Qt's tooltip event
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row1)
@@ -304,13 +309,17 @@ class QtEmbeddingView(QtWidgets.QWidget):
         return pixels * max(px[0], px[1])
 
     def _hover(self, scene_pos) -> None:
+        """The tooltip of the point under the mouse: shown when the mouse reaches it, left alone while
+        the mouse stays on it, hidden when it leaves."""
         if not self.plot.sceneBoundingRect().contains(scene_pos) or self.workspace.table is None:
             return
-        point = self.viewbox.mapSceneToView(scene_pos)
-        row = self.cloud.nearest(point.x(), point.y(), self._data_radius())
+        row = self._row_at(scene_pos)
         if row is None:
-            QtWidgets.QToolTip.hideText()
+            if self.hovered is not None:
+                QtWidgets.QToolTip.hideText()
             self.hovered = None
+            return
+        if row == self.hovered and QtWidgets.QToolTip.isVisible():
             return
         self.hovered = row
         self._hover_pos = self.plot.mapToGlobal(self.plot.mapFromScene(scene_pos))
@@ -332,6 +341,19 @@ class QtEmbeddingView(QtWidgets.QWidget):
         request = picture_request(table, row)
         if request is not None and key == shared_thumbnails().key(*request, form="uri"):
             self._show_tooltip()
+
+    def _row_at(self, scene_pos) -> int | None:
+        point = self.viewbox.mapSceneToView(scene_pos)
+        return self.cloud.nearest(point.x(), point.y(), self._data_radius())
+
+    def eventFilter(self, watched, event) -> bool:
+        """Qt sends the map a tooltip event once the mouse has rested ~0.7 s; the graphics scene
+        answers it with the tooltip of an item under the mouse — none of its items has one, so it
+        hid the point's tooltip. Over a point, the event is ours: the point's tooltip stays."""
+        if event.type() == QtCore.QEvent.Type.ToolTip and self.workspace.table is not None:
+            if self._row_at(self.plot.mapToScene(event.pos())) is not None:
+                return True
+        return super().eventFilter(watched, event)
 
     def _click(self, event) -> None:
         if event.button() != QtCore.Qt.MouseButton.LeftButton or self.workspace.table is None:

@@ -60,6 +60,36 @@ def test_hover_on_a_point_shows_its_tooltip(demo_window, qtbot):
     assert shown in text and demo_window.workspace.table.label[view.hovered] in text
 
 
+def empty_spot(view) -> QtCore.QPoint:
+    """A place on the map (viewport pixels) with no point near enough to hover."""
+    size = view.plot.viewport().size()
+    return next(QtCore.QPoint(x, y) for x in range(10, size.width() - 10, 15) for y in range(10, size.height() - 10, 15)
+                if view._row_at(view.plot.mapToScene(QtCore.QPoint(x, y))) is None)
+
+
+def test_a_point_tooltip_stays_while_the_mouse_rests_on_it(demo_window, qtbot):
+    """Real mouse moves onto a point, then the mouse rests: Qt's own tooltip event comes after
+    ~0.7 s, and the point's tooltip must outlive it (it vanished 0.7–1.0 s after the mouse stopped)."""
+    from PySide6 import QtTest
+
+    view, table = demo_window.view, demo_window.workspace.table
+    demo_window.activateWindow()
+    qtbot.waitActive(demo_window)
+    row = int(np.flatnonzero(table.modality == "image")[0])
+    target = view.plot.mapFromScene(view.viewbox.mapViewToScene(QtCore.QPointF(*map(float, view.cloud.xy[row]))))
+    viewport = view.plot.viewport()
+    for dx in (-40, -30, -20, -10, -4, -2, 0):
+        QtTest.QTest.mouseMove(viewport, target + QtCore.QPoint(dx, 0))
+        qtbot.wait(20)
+    qtbot.waitUntil(QtWidgets.QToolTip.isVisible, timeout=2000)
+    shown = view.hovered
+    qtbot.wait(2000)
+    assert QtWidgets.QToolTip.isVisible(), "the tooltip vanished while the mouse rested on the point"
+    assert table.sample_id[shown] in QtWidgets.QToolTip.text()
+    QtTest.QTest.mouseMove(viewport, empty_spot(view))  # off the point: it hides
+    qtbot.waitUntil(lambda: not QtWidgets.QToolTip.isVisible(), timeout=2000)
+
+
 def test_lasso_selects_the_points_inside(demo_window):
     view, ws = demo_window.view, demo_window.workspace
     xy = view.cloud.xy
