@@ -86,6 +86,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         workspace.tableChanged.connect(self._table_changed)
         workspace.layoutChanged.connect(self._layout_changed)
         workspace.selectionChanged.connect(self._emphasis_changed)
+        workspace.queryCleared.connect(self.query.clear)
 
     # ------------------------------------------------------------------ widgets
     def _build(self) -> None:

@@ -136,5 +136,6 @@ class QtInspector(QtWidgets.QWidget):
             self.neighbours.addItem(item)
 
     def _go(self, item) -> None:
-        self.workspace.query = None
+        if self.workspace.query is not None:
+            self.workspace.clear_query()
         self.workspace.select([item.data(QtCore.Qt.ItemDataRole.UserRole)])

@@ -21,11 +21,13 @@ class LibraryModel(QtCore.QAbstractListModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.entries: list[tuple[str, object]] = []
+        self.row_of: dict[str, int] = {}    # sample id → row
 
-    def reset(self, dataset, extra_errors=()) -> None:
+    def reset(self, dataset, problems=()) -> None:
         self.beginResetModel()
         self.entries = [("sample", s) for s in dataset.samples]
-        self.entries += [("error", e) for e in list(dataset.errors) + list(extra_errors)]
+        self.entries += [("error", e) for e in problems]
+        self.row_of = {s.id: row for row, s in enumerate(dataset.samples)}
         self.endResetModel()
 
     @guarded(0)
@@ -154,17 +156,38 @@ class QtLibrary(QtWidgets.QWidget):
         layout.addWidget(self.counts)
         workspace.datasetChanged.connect(self.refresh)
         workspace.tableChanged.connect(self.refresh)
+        workspace.selectionChanged.connect(self.follow)
+        self._echo = False     # True while the list's selection and the workspace's are being matched
 
     def refresh(self) -> None:
         ws = self.workspace
-        table_errors = ws.table.errors if ws.table is not None else []
-        seen = {(e.path, e.reason) for e in ws.dataset.errors}
-        extra = [e for e in table_errors if (e.path, e.reason) not in seen]
-        self.model.reset(ws.dataset, extra)
-        bad = len(ws.dataset.errors) + len(extra)
-        self.counts.setText(f"{len(ws.dataset):,} samples" + (f" · {bad} skipped" if bad else ""))
+        problems = ws.problems()
+        self.model.reset(ws.dataset, problems)
+        self.counts.setText(f"{len(ws.dataset):,} samples" + (f" · {len(problems)} skipped" if problems else ""))
+        self.follow()
+
+    def follow(self) -> None:
+        """Highlight the samples of the items selected anywhere (the map, the inspector, a query pick)."""
+        if self._echo:
+            return
+        ws = self.workspace
+        ids = set() if ws.table is None or not len(ws.selection) else set(ws.table.sample_id[ws.selection].tolist())
+        rows = sorted(self.model.row_of[i] for i in ids if i in self.model.row_of)
+        selection = QtCore.QItemSelection()
+        for start, stop in _runs(rows):
+            selection.merge(self.proxy.mapSelectionFromSource(QtCore.QItemSelection(
+                self.model.index(start), self.model.index(stop))), QtCore.QItemSelectionModel.SelectionFlag.Select)
+        self._echo = True
+        try:
+            self.list.selectionModel().select(selection, QtCore.QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        finally:
+            self._echo = False
+        if not selection.isEmpty():
+            self.list.scrollTo(selection.indexes()[0])
 
     def _selected(self, *_):
+        if self._echo:
+            return
         ids = []
         for index in self.list.selectionModel().selectedIndexes():
             kind, entry = index.data(EntryRole)
@@ -175,4 +198,23 @@ class QtLibrary(QtWidgets.QWidget):
             return
         import numpy as np
 
-        self.workspace.select(np.flatnonzero(np.isin(table.sample_id, ids)))
+        self._echo = True
+        try:
+            self.workspace.select(np.flatnonzero(np.isin(table.sample_id, ids)))
+        finally:
+            self._echo = False
+
+
+def _runs(rows: list[int]):
+    """Sorted rows → (first, last) of each run of consecutive rows."""
+    start = prev = None
+    for row in rows:
+        if start is None:
+            start = prev = row
+        elif row == prev + 1:
+            prev = row
+        else:
+            yield start, prev
+            start = prev = row
+    if start is not None:
+        yield start, prev

@@ -289,7 +289,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.device_label.setText(f"device: {encoder.device if encoder else ws.device}"
                                   + (f" ({encoder.precision})" if encoder else ""))
         items = len(ws.table) if ws.table is not None else 0
-        bad = len(ws.dataset.errors) + (len(ws.table.errors) if ws.table is not None else 0)
+        bad = len(ws.problems())
         self.count_label.setText(f"{len(ws.dataset):,} samples · {items:,} items" + (f" · {bad} skipped" if bad else ""))
         self.setWindowTitle(f"mmstudio {__version__} — {ws.model_name}")
 

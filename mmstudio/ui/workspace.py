@@ -31,6 +31,8 @@ class Workspace(QtCore.QObject):
     layoutChanged = QtCore.Signal(bool)     # new xy; True when it is the final layout (not an animation frame)
     selectionChanged = QtCore.Signal()
     modelChanged = QtCore.Signal(str)
+    modelFailed = QtCore.Signal(str, str)   # the model asked for, why it cannot be loaded
+    queryCleared = QtCore.Signal()          # the query was dropped (its star and its text go)
     message = QtCore.Signal(str)            # a line for the log
 
     def __init__(self, runner: QtRunner, model: str = "builtin", device: str = "auto", parent=None):
@@ -51,6 +53,7 @@ class Workspace(QtCore.QObject):
         self._query_placement = None                          # its nearest rows and their weights on the map
         self._pending_samples = []
         self._last_partial_layout = 0.0
+        self._reported: set = set()           # errors already said in the Log
 
     # ------------------------------------------------------------------ opening things
     def open_paths(self, paths) -> None:
@@ -86,6 +89,7 @@ class Workspace(QtCore.QObject):
         self.runner.latest = {k: v for k, v in self.runner.latest.items()
                               if not (k in ("open", "project") or k.startswith("encode-"))}
         self.dataset, self.sources, self._pending_samples, self.opened_tables = Dataset(), [], [], []
+        self._reported = set()
         self.table, self.xy, self.layout_final = None, np.zeros((0, 2), np.float32), False
         self.selection, self.query = np.zeros(0, np.int64), None
         self.datasetChanged.emit()
@@ -111,14 +115,26 @@ class Workspace(QtCore.QObject):
 
     def _media_opened(self, dataset: Dataset) -> None:
         self.dataset.extend(dataset)
-        skipped = len(dataset.skipped)
-        self.message.emit(f"opened {len(dataset)} samples" + (f", {skipped} files skipped" if skipped else ""))
-        for error in dataset.skipped:
+        skipped = self._unreported(dataset.skipped)
+        self.message.emit(f"opened {len(dataset)} samples" + (f", {len(skipped)} files skipped" if skipped else ""))
+        for error in skipped:
             self.message.emit(f"  skipped {error}")
         for note in dataset.notes:
             self.message.emit(f"  note: {note}")
         self.datasetChanged.emit()
         self.encode(dataset)
+
+    def problems(self) -> list:
+        """Every file or item that was skipped or could not be embedded, once (the encoded table
+        repeats the dataset's own errors): what the library lists and the status bar counts."""
+        table_errors = self.table.errors if self.table is not None else []
+        return list(dict.fromkeys([*self.dataset.errors, *table_errors]))
+
+    def _unreported(self, errors) -> list:
+        """The errors not yet said in the Log (each is said once)."""
+        new = [e for e in dict.fromkeys(errors) if e not in self._reported]
+        self._reported.update(new)
+        return new
 
     # ------------------------------------------------------------------ the model
     def set_model(self, name: str, device: str | None = None) -> None:
@@ -177,9 +193,10 @@ class Workspace(QtCore.QObject):
             self._last_partial_layout = time.perf_counter()
 
     def _encoded(self, table: EmbeddingTable) -> None:
-        if table.errors:
-            self.message.emit(f"{len(table.errors)} items could not be embedded:")
-            for error in table.errors[:200]:
+        errors = self._unreported(table.errors)
+        if errors:
+            self.message.emit(f"{len(errors)} items could not be embedded:")
+            for error in errors[:200]:
                 self.message.emit(f"  {error}")
         told = set(self.dataset.notes)  # told when the files were opened
         for note in [n for n in table.notes if n not in told][:200]:
@@ -289,6 +306,11 @@ class Workspace(QtCore.QObject):
             self.selectionChanged.emit()
 
         self.runner.start("query", work, label="query", on_done=done)
+
+    def clear_query(self) -> None:
+        """Drop the query (a nearest item was picked instead); the caller changes the selection."""
+        self.query = None
+        self.queryCleared.emit()
 
     def query_position(self) -> np.ndarray | None:
         """Where the query star sits: placed among its neighbours on the current map."""
