@@ -13,6 +13,7 @@ from mmstudio.ui.qt_dialogs import ModelDialog, PreferencesDialog, ProjectionDia
 from mmstudio.ui.qt_embedding_view import QtEmbeddingView
 from mmstudio.ui.qt_export import add_figure_menu, export_figure_dialog, export_metrics_dialog, export_table_dialog
 from mmstudio.ui.qt_inspector import QtInspector
+from mmstudio.ui.qt_job_progress import QtJobProgress
 from mmstudio.ui.qt_library import QtLibrary
 from mmstudio.ui.qt_project import ProjectActions
 from mmstudio.ui.qt_workers import QtRunner
@@ -115,9 +116,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.model_label = QtWidgets.QLabel()
         self.count_label = QtWidgets.QLabel()
         self.job_label = QtWidgets.QLabel()
-        self.progress = QtWidgets.QProgressBar()
-        self.progress.setMaximumWidth(180)
-        self.progress.setVisible(False)
+        self.progress = QtJobProgress(self.runner, quiet=QUIET_PROGRESS)
         self.cancel = QtWidgets.QPushButton("Cancel")
         self.cancel.setVisible(False)
         self.cancel.clicked.connect(self.runner.cancel_all)
@@ -265,19 +264,10 @@ class QtMainWindow(QtWidgets.QMainWindow):
 
     def _job_started(self, job) -> None:
         job.signals.status.connect(lambda text, j=job: self.job_label.setText(f"{j.label}: {text}"))
-        if job.kind not in QUIET_PROGRESS:
-            job.signals.progressed.connect(self._job_progress)
-        else:  # housekeeping: a busy bar, not a percentage that sits at 100%
-            self.progress.setRange(0, 0)
         self._job_ended(None)
-
-    def _job_progress(self, done: int, total: int) -> None:
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
 
     def _job_ended(self, _job) -> None:
         running = self.runner.running
-        self.progress.setVisible(bool(running))
         self.cancel.setVisible(bool(running))
         self.job_label.setText(", ".join(j.label for j in running))
         self._update_status()
