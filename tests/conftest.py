@@ -23,6 +23,14 @@ def isolated_cache(tmp_path, monkeypatch):
     return folder
 
 
+@pytest.fixture(autouse=True)
+def isolated_log(tmp_path_factory, monkeypatch):
+    """The log file (tracebacks) goes to a folder of the test session, never the user's."""
+    folder = tmp_path_factory.getbasetemp() / "mmstudio-log"
+    monkeypatch.setenv("MMSTUDIO_LOG_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def checkpoints(tmp_path_factory) -> dict[str, Path]:
     """Tiny random CLIP, SigLIP, CLAP and BLIP-ITM folders, saved like a user's checkpoint."""

@@ -15,7 +15,13 @@ import numpy as np
 
 
 class ModelError(Exception):
-    """A model could not be found, loaded or used; the message says what to do about it."""
+    """A model could not be found, loaded or used. ``reason`` says why; ``cli_fix``, when there is
+    one, how to get it from the command line. ``str()`` is both (what the commands print); the
+    window shows the reason with its own way (Model > Model…, a folder picker)."""
+
+    def __init__(self, reason: str, cli_fix: str = ""):
+        super().__init__(f"{reason}. {cli_fix}" if cli_fix else reason)
+        self.reason, self.cli_fix = reason, cli_fix
 
 
 @dataclass

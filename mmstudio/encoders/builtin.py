@@ -33,8 +33,8 @@ def load_builtin(device: str = "cpu", precision: str = "fp32", folder=None) -> "
     folder = Path(folder) if folder is not None else resources_folder()
     config_file, weights_file = folder / "config.json", folder / "model.safetensors"
     if not (config_file.is_file() and weights_file.is_file()):
-        raise ModelError(f"the built-in model is missing from {folder}; rebuild it with "
-                         "`mmstudio demo train --out resources/builtin` or reinstall mmstudio")
+        raise ModelError(f"the built-in model is missing from {folder}; reinstall mmstudio",
+                         cli_fix="Or rebuild it with `mmstudio demo train --out resources/builtin`")
     from safetensors.torch import load_file
 
     from mmstudio.encoders.builtin_model import BuiltinConfig, BuiltinModel

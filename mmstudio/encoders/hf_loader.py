@@ -130,7 +130,8 @@ def _download(repo_id: str) -> Path:
     except Exception as exc:
         raise ModelError(
             f"model '{repo_id}' is not in the local Hugging Face cache and could not be downloaded "
-            f"({_short(exc)}). On a machine with internet, run `hf download {repo_id} --local-dir "
+            f"({_short(exc)})",
+            cli_fix=f"On a machine with internet, run `hf download {repo_id} --local-dir "
             f"{repo_id.split('/')[-1]}` (or model.save_pretrained(folder) and processor.save_pretrained(folder)), "
             "copy the folder here and pass it: mmstudio embed ... --model ./FOLDER") from exc
 

@@ -44,6 +44,8 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(5000)
         self.docks = {}
+        self._told_log_file = False
+        self.model_error: QtWidgets.QMessageBox | None = None
         self._dock("Library", self.library, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         self._dock("Inspector", self.inspector, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self._dock("Log", self.log, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -53,6 +55,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self._menus()
         self._panels()
         self.workspace.message.connect(self.log_line)
+        self.workspace.modelFailed.connect(self._model_failed)
         self.workspace.modelChanged.connect(lambda _: self._update_status())
         self.workspace.tableChanged.connect(self._update_status)
         self.workspace.datasetChanged.connect(self._update_status)
@@ -256,11 +259,30 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.log.appendPlainText(text)
 
     def _job_failed(self, message: str) -> None:
-        self.log_line("error: " + message)
-        first = message.splitlines()[0]
+        """One line in the Log (and the status bar); the traceback is in the log file."""
+        first = message.splitlines()[0] if message else "a job failed"
+        self.log_line("error: " + first)
+        if not self._told_log_file:
+            from mmstudio.core.logfile import log_path
+
+            self.log_line(f"  (the details of errors are written to {log_path()})")
+            self._told_log_file = True
         self.statusBar().showMessage(first, 10000)
-        if "load model" in first and QtWidgets.QApplication.platformName() not in ("offscreen", "minimal"):
-            QtWidgets.QMessageBox.warning(self, "Model", first.split(": ", 2)[-1])
+
+    def _model_failed(self, name: str, reason: str) -> None:
+        """Why the model could not be loaded, and the window's way to another (not a command line)."""
+        if self.model_error is not None:
+            self.model_error.close()
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Model", f"Could not load the model {name}.",
+                                    QtWidgets.QMessageBox.StandardButton.Ok, self)
+        box.setInformativeText(
+            f"{reason.rstrip('.')}.\n\n{self.workspace.model_name} stays in use. To use another model, choose Model > Model… "
+            "(Ctrl+M) and type a Hugging Face id, or press Folder… there to pick a model folder (config.json and "
+            ".safetensors weights). Without internet, download the model on a machine that has it and copy its "
+            "folder here.")
+        box.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
+        box.open()  # not exec(): the window keeps running (and a test can read and close it)
+        self.model_error = box
 
     def _job_started(self, job) -> None:
         job.signals.status.connect(lambda text, j=job: self.job_label.setText(f"{j.label}: {text}"))

@@ -6,7 +6,7 @@
 supersede each other: when a newer one was started, an older one's results are dropped
 (and it is asked to cancel). Exceptions never reach the user as tracebacks: the traceback goes
 to the log file (:mod:`mmstudio.core.logfile`), a one-line reason to ``QtRunner.failed`` (shown
-in the window's Log).
+in the window's Log) and the exception itself to ``job.error``.
 
 The map's own jobs (loading the model, opening and encoding files, the UMAP layout: see
 :func:`is_map_job`) always go first. A panel's job (``start(..., panel=True)``) waits while any
@@ -55,6 +55,7 @@ class QtJob(Job):
         self.panel = map_idle is not None
         self._map_idle = map_idle
         self.signals = _Signals()
+        self.error: BaseException | None = None   # what the job raised, when it failed
 
     def check(self) -> None:
         super().check()
@@ -125,6 +126,7 @@ class _Task(QtCore.QRunnable):
             except Cancelled:
                 signals.cancelled.emit()
             except Exception as exc:  # everything a job raises becomes a line, never a crash dialog
+                self.job.error = exc
                 signals.failed.emit(log_exception(self.job.label, exc))
             else:
                 signals.finished.emit(result)
@@ -137,7 +139,7 @@ class QtRunner(QtCore.QObject):
 
     started = QtCore.Signal(object)        # QtJob
     ended = QtCore.Signal(object)          # QtJob (finished, failed or cancelled)
-    failed = QtCore.Signal(str)            # a message for the log
+    failed = QtCore.Signal(str)            # a one-line reason for the window's Log (the traceback: the log file)
 
     def __init__(self, parent=None, threads: int = 4):
         super().__init__(parent)

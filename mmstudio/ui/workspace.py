@@ -164,8 +164,13 @@ class Workspace(QtCore.QObject):
             elif self.table is not None:
                 self.reproject()
 
-        self.runner.start("model", load, label=f"load model {name}", on_done=loaded,
-                          on_error=lambda m: self.message.emit(f"keeping {self.model_name}: could not load {name}"))
+        job = self.runner.start("model", load, label=f"load model {name}", on_done=loaded,
+                                on_error=lambda _message: self._model_failed(name, job.error))
+
+    def _model_failed(self, name: str, error: BaseException | None) -> None:
+        self.message.emit(f"keeping {self.model_name}: could not load {name}")
+        reason = getattr(error, "reason", None) or (str(error).strip().splitlines() or ["it failed to load"])[0]
+        self.modelFailed.emit(name, reason)
 
     def ensure_model(self) -> None:
         if self.encoder is None and "model" not in {j.kind for j in self.runner.running}:
