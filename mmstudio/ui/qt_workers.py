@@ -167,14 +167,16 @@ class QtRunner(QtCore.QObject):
             return self.latest.get(kind) is job
 
         def done(result):
+            wanted = current()
             self._end(job)
-            if current() and on_done is not None:
+            if wanted and on_done is not None:
                 _unless_gone(on_done, result)
 
         def failed(message):
+            wanted = current()
             self._end(job)
             _unless_gone(self.failed.emit, message)
-            if current() and on_error is not None:
+            if wanted and on_error is not None:
                 _unless_gone(on_error, message)
 
         queued = QtCore.Qt.ConnectionType.QueuedConnection  # always delivered on the GUI thread
@@ -198,6 +200,12 @@ class QtRunner(QtCore.QObject):
         return job
 
     def _end(self, job: QtJob) -> None:
+        """The job's last report arrived: tell the window, then let the job go. Its signals object
+        is deleted: the slots connected to it (closures that hold the job, its last partial result
+        and whatever they captured) live as long as it does, and it lives as long as the job —
+        a cycle through Qt that the garbage collector cannot see, which kept every job ever run."""
+        if self.latest.get(job.kind) is job:
+            del self.latest[job.kind]
         if job in self.running:
             self.running.remove(job)
             try:
@@ -206,6 +214,7 @@ class QtRunner(QtCore.QObject):
                 self.ended.emit(job)
             except RuntimeError:  # the window closed while the job ran: nobody left to tell
                 pass
+            job.signals.deleteLater()
 
     def _start_waiting(self) -> None:
         """Start the queued panel jobs, unless a map job runs (then they wait for its end)."""

@@ -1,0 +1,44 @@
+"""A finished job lets go of what it held: the runner kept every job ever run (and its last partial
+result) alive through the slots connected to its signals."""
+
+import gc
+import weakref
+
+import numpy as np
+
+
+def test_finished_failed_and_superseded_jobs_are_freed_with_their_partials(qtbot):
+    from mmstudio.ui.app import make_app
+    from mmstudio.ui.qt_workers import QtRunner
+
+    make_app()
+    runner = QtRunner(threads=2)
+    held, ended = [], []
+    runner.ended.connect(ended.append)
+
+    def produce(job):
+        partial = np.ones(250_000)          # 2 MB, as an encoding batch or a UMAP snapshot would be
+        job.partial(partial)
+        job.status("working")
+        job.progress(1, 1)
+        return partial.sum()
+
+    def fail(job):
+        raise ValueError("bad input")
+
+    for i, fn in enumerate([produce] * 4 + [fail] * 2):
+        job = runner.start("same" if i % 2 else f"kind-{i}", fn, on_done=lambda r: None, on_partial=lambda r: None,
+                           on_error=lambda m: None)
+        job.signals.status.connect(lambda text, j=job: None)      # as the window's status bar does
+        held.append(weakref.ref(job))
+        del job
+        qtbot.waitUntil(lambda: not runner.running, timeout=30_000)
+    assert len(ended) == 6
+    ended.clear()
+    for _ in range(3):
+        qtbot.wait(10)
+        gc.collect()
+    alive = [ref() for ref in held if ref() is not None]
+    assert not alive, f"{len(alive)} of {len(held)} jobs still alive after they ended"
+    assert runner.latest == {}
+    runner.wait(10_000)
