@@ -10,3 +10,28 @@ def settled(window) -> bool:
     ws = window.workspace
     busy = [j for j in window.runner.running if j.kind != "warm-up"]
     return not busy and ws.table is not None and ws.layout_final
+
+
+def small_table(n: int = 300, seed: int = 0, dim: int = 16):
+    """A table the principles panel learns from in a second (its demo world takes a minute to build):
+    ``xor`` = (bit seen in the image) ≠ (bit heard in the audio); ``shape`` in both, far
+    louder in the audio (the dominant branch)."""
+    import numpy as np
+
+    from mmstudio.core.table import EmbeddingTable
+
+    rng = np.random.default_rng(seed)
+    shape, a, b = rng.integers(0, 3, n), rng.integers(0, 2, n), rng.integers(0, 2, n)
+
+    def vectors(bit, gain, noise):
+        v = noise * rng.standard_normal((n, dim))
+        v[:, 0] += 2.0 * (2 * bit - 1)
+        v[np.arange(n), 2 + shape] += gain
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    names = np.array(["circle", "square", "star"], object)[shape]
+    xor = (a != b).astype(int).astype(str)
+    return EmbeddingTable(np.array([f"s{i}" for i in range(n)] * 2, object),
+                          np.array(["image"] * n + ["audio"] * n, object), np.array([""] * (2 * n), object),
+                          np.concatenate([names, names]), np.vstack([vectors(a, 1.0, 0.6), vectors(b, 3.0, 0.4)]),
+                          {"shape": np.concatenate([names, names]), "xor": np.concatenate([xor, xor])})

@@ -6,29 +6,7 @@ table, so nothing is rendered or embedded."""
 import numpy as np
 import pytest
 
-N, DIM = 300, 16
-
-
-def small_table(n: int = N, seed: int = 0):
-    """``xor`` = (bit seen in the image) ≠ (bit heard in the audio); ``shape`` in both, far
-    louder in the audio (the dominant branch)."""
-    from mmstudio.core.table import EmbeddingTable
-
-    rng = np.random.default_rng(seed)
-    shape, a, b = rng.integers(0, 3, n), rng.integers(0, 2, n), rng.integers(0, 2, n)
-
-    def vectors(bit, gain, noise):
-        v = noise * rng.standard_normal((n, DIM))
-        v[:, 0] += 2.0 * (2 * bit - 1)
-        v[np.arange(n), 2 + shape] += gain
-        return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-    names = np.array(["circle", "square", "star"], object)[shape]
-    xor = (a != b).astype(int).astype(str)
-    return EmbeddingTable(np.array([f"s{i}" for i in range(n)] * 2, object),
-                          np.array(["image"] * n + ["audio"] * n, object), np.array([""] * (2 * n), object),
-                          np.concatenate([names, names]), np.vstack([vectors(a, 1.0, 0.6), vectors(b, 3.0, 0.4)]),
-                          {"shape": np.concatenate([names, names]), "xor": np.concatenate([xor, xor])})
+from ui_helpers import small_table
 
 
 @pytest.fixture
