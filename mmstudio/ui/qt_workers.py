@@ -18,9 +18,11 @@ everything for quitting.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
+import warnings
 
 from PySide6 import QtCore
 
@@ -132,7 +134,8 @@ class _Task(QtCore.QRunnable):
                 signals.finished.emit(result)
         except RuntimeError:
             pass  # the window (and the job's signals) went away while the job ran: nobody to tell
-
+        finally:
+            self.job = self.fn = None  # PySide6 may keep this runnable's wrapper for a while: not the job
 
 class QtRunner(QtCore.QObject):
     """Starts jobs; tells the window which are running; drops stale results."""
@@ -200,10 +203,10 @@ class QtRunner(QtCore.QObject):
         return job
 
     def _end(self, job: QtJob) -> None:
-        """The job's last report arrived: tell the window, then let the job go. Its signals object
-        is deleted: the slots connected to it (closures that hold the job, its last partial result
-        and whatever they captured) live as long as it does, and it lives as long as the job —
-        a cycle through Qt that the garbage collector cannot see, which kept every job ever run."""
+        """The job's last report arrived: tell the window, then let the job go. Its signals lose
+        their slots: those (closures that hold the job, its last partial result and whatever they
+        captured) live as long as the signals object, which lives as long as the job — a cycle
+        through Qt that the garbage collector cannot see, which kept every job ever run."""
         if self.latest.get(job.kind) is job:
             del self.latest[job.kind]
         if job in self.running:
@@ -214,7 +217,8 @@ class QtRunner(QtCore.QObject):
                 self.ended.emit(job)
             except RuntimeError:  # the window closed while the job ran: nobody left to tell
                 pass
-            job.signals.deleteLater()
+            # once the reports already on their way are delivered (queued after them): then the slots go
+            QtCore.QTimer.singleShot(0, self, functools.partial(_disconnect_all, job.signals))
 
     def _start_waiting(self) -> None:
         """Start the queued panel jobs, unless a map job runs (then they wait for its end)."""
@@ -232,8 +236,8 @@ class QtRunner(QtCore.QObject):
         """Jobs cancelled while they waited for the map end now, without running."""
         for task in [t for t in self.waiting if t.job.cancelled()]:
             self.waiting.remove(task)
+            _unless_gone(task.job.signals.cancelled.emit)   # before _end, which lets the slots go
             self._end(task.job)
-            _unless_gone(task.job.signals.cancelled.emit)
 
     def waiting_jobs(self) -> list[QtJob]:
         return [t.job for t in self.waiting]
@@ -259,6 +263,19 @@ class QtRunner(QtCore.QObject):
         self.panel_pool.clear()
         deadline = QtCore.QDeadlineTimer(msecs)
         return self.panel_pool.waitForDone(deadline) and self.pool.waitForDone(deadline)
+
+
+_SIGNAL_NAMES = [name for name, value in vars(_Signals).items() if isinstance(value, QtCore.Signal)]
+
+
+def _disconnect_all(signals: _Signals) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # PySide6 warns about a signal with no slot
+        for name in _SIGNAL_NAMES:
+            try:
+                getattr(signals, name).disconnect()
+            except (RuntimeError, TypeError):
+                pass
 
 
 def _unless_gone(fn, *args) -> None:
