@@ -438,9 +438,9 @@ class SoakDriver:
 
 def idle(window) -> bool:
     """No job running but housekeeping (the UMAP warm-up), and the map drawn in its final layout."""
-    busy = [j for j in window.runner.running if j.kind != "warm-up"]
-    ws = window.workspace
-    return not busy and ws.table is not None and ws.layout_final
+    from ui_helpers import settled
+
+    return settled(window)
 
 
 def wait_idle(driver: SoakDriver, seconds: float) -> bool:

@@ -6,10 +6,11 @@ DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
 
 
 def settled(window) -> bool:
-    """Nothing but the UMAP warm-up running, a table, and its final layout."""
+    """Nothing but the UMAP warm-up running, a table, and its final layout drawn (the points no
+    longer gliding from the preview to it)."""
     ws = window.workspace
     busy = [j for j in window.runner.running if j.kind != "warm-up"]
-    return not busy and ws.table is not None and ws.layout_final
+    return not busy and ws.table is not None and ws.layout_final and window.view._animation is None
 
 
 def small_table(n: int = 300, seed: int = 0, dim: int = 16):

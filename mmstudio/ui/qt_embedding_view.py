@@ -331,8 +331,12 @@ class QtEmbeddingView(QtWidgets.QWidget):
         if not getattr(self, "_watching_pictures", False):
             pictures.ready.connect(self._picture_ready)
             self._watching_pictures = True
-        QtWidgets.QToolTip.showText(self._hover_pos, tooltip_html(self.workspace.table, self.hovered, pictures),
-                                    self.plot)
+        text = tooltip_html(self.workspace.table, self.hovered, pictures)
+        if QtWidgets.QToolTip.isVisible() and QtWidgets.QToolTip.text() == text:
+            # back on the point within 300 ms of leaving it: Qt keeps a tip whose text did not change,
+            # and with it the hiding it started; a changed (invisible) character cancels that
+            text += "\u200b"
+        QtWidgets.QToolTip.showText(self._hover_pos, text, self.plot)
 
     def _picture_ready(self, key) -> None:
         """The hovered point's picture was decoded (off the GUI thread): show it in its tooltip."""
@@ -350,10 +354,10 @@ class QtEmbeddingView(QtWidgets.QWidget):
     def eventFilter(self, watched, event) -> bool:
         """Qt sends the map a tooltip event once the mouse has rested ~0.7 s; the graphics scene
         answers it with the tooltip of an item under the mouse — none of its items has one, so it
-        hid the point's tooltip. Over a point, the event is ours: the point's tooltip stays."""
-        if event.type() == QtCore.QEvent.Type.ToolTip and self.workspace.table is not None:
-            if self._row_at(self.plot.mapToScene(event.pos())) is not None:
-                return True
+        hid the point's tooltip. While the mouse is on a point (``hovered``, kept by the mouse moves),
+        the event is ours: the point's tooltip stays."""
+        if event.type() == QtCore.QEvent.Type.ToolTip and self.hovered is not None:
+            return True
         return super().eventFilter(watched, event)
 
     def _click(self, event) -> None:

@@ -90,6 +90,20 @@ def test_a_point_tooltip_stays_while_the_mouse_rests_on_it(demo_window, qtbot):
     qtbot.waitUntil(lambda: not QtWidgets.QToolTip.isVisible(), timeout=2000)
 
 
+def test_a_point_tooltip_comes_back_when_the_mouse_returns_at_once(demo_window, qtbot):
+    """Off a point and straight back on it: Qt was still hiding the tip (for 300 ms) and kept doing
+    so, as the text asked for had not changed."""
+    view = demo_window.view
+    row = int(np.flatnonzero(demo_window.workspace.table.modality == "text")[0])
+    on_point = view.viewbox.mapViewToScene(QtCore.QPointF(*map(float, view.cloud.xy[row])))
+    view._hover(on_point)
+    assert QtWidgets.QToolTip.isVisible()
+    view._hover(view.plot.mapToScene(empty_spot(view)))
+    view._hover(on_point)
+    qtbot.wait(600)
+    assert QtWidgets.QToolTip.isVisible() and view.hovered == row
+
+
 def test_lasso_selects_the_points_inside(demo_window):
     view, ws = demo_window.view, demo_window.workspace
     xy = view.cloud.xy
