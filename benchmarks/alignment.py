@@ -19,7 +19,7 @@ R@1 stays below 1.
 - **sklearn**: ``sklearn.neural_network.MLPRegressor(hidden_layer_sizes=(512,))`` mapping X to Y
   by squared error with its defaults (Adam, stops when the training loss stalls), then held-out
   R@1 through it: the off-the-shelf way to fit a head;
-- **reference** (quality only): the closed-form ridge map of :mod:`mmstudio.analysis.maps`.
+- **reference** (quality only): the closed-form ridge map of :mod:`mmstudio.analysis.alignment.maps`.
 
 Each method runs ``--repeat`` times (interleaved, each in a fresh process); the fastest run
 counts, which is what the machine can do when nothing else is running on it.
@@ -46,7 +46,7 @@ NOISE = 0.4
 
 
 def make_pairs(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    from mmstudio.analysis.retrieval import normalise
+    from mmstudio.analysis.alignment.retrieval import normalise
 
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(100, d))
@@ -63,7 +63,7 @@ def split(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def held_out_r1(projected, targets) -> float:
-    from mmstudio.analysis.retrieval import ranks_from_similarity, similarity_matrix
+    from mmstudio.analysis.alignment.retrieval import ranks_from_similarity, similarity_matrix
 
     return float(np.mean(ranks_from_similarity(similarity_matrix(projected, targets)) == 1))
 
@@ -112,7 +112,7 @@ def run_one(method: str, n: int, d: int) -> dict:
     if method.startswith("aligner"):
         import torch
 
-        from mmstudio.analysis.aligner import train_aligner
+        from mmstudio.analysis.alignment.aligner import train_aligner
 
         torch.ones(2) @ torch.ones(2)  # load torch's kernels outside the timing
         head = method.split("-")[1]
@@ -131,7 +131,7 @@ def run_one(method: str, n: int, d: int) -> dict:
         r1 = held_out_r1(model.predict(x[test]), y[test])
         return {"seconds": time.perf_counter() - start, "r1": r1, "epochs": int(model.n_iter_)}
     if method == "ridge":
-        from mmstudio.analysis.maps import fit_linear
+        from mmstudio.analysis.alignment.maps import fit_linear
 
         start = time.perf_counter()
         linear = fit_linear(x[train], y[train])

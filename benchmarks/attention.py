@@ -42,11 +42,11 @@ def main() -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
     import numpy as np
-    import torch
-
     import tiny_models
+    import torch
     from encode import photo_like
-    from mmstudio.analysis.attention import AttentionSession
+
+    from mmstudio.analysis.attention.heatmaps import AttentionSession
     from mmstudio.demo.render import render_image
     from mmstudio.demo.world import make_scenes
     from mmstudio.encoders.registry import load_encoder

@@ -42,7 +42,7 @@ def run_part(args) -> dict:
     """In a fresh process: one engine, timed."""
     out = Path(args.out)
     if args.part == "local":
-        from mmstudio.core.sources import load_paths
+        from mmstudio.core.sources.inputs import load_paths
         from mmstudio.encoders.embed import embed_dataset
         from mmstudio.encoders.registry import load_encoder
 
@@ -53,7 +53,7 @@ def run_part(args) -> dict:
         return {"seconds": time.perf_counter() - start, "rows": len(table), "errors": len(table.errors)}
     import ray
 
-    from mmstudio.encoders.distributed import embed_with_ray
+    from mmstudio.encoders.distributed.engine import embed_with_ray
 
     start = time.perf_counter()
     ray.init(include_dashboard=False, logging_level="WARNING")
@@ -78,7 +78,7 @@ def spawn(part: str, folder: Path, out: Path, workers) -> dict:
 
 
 def compare(local_file: Path, shard_folder: Path) -> float:
-    from mmstudio.core.table import EmbeddingTable
+    from mmstudio.core.tables.table import EmbeddingTable
 
     a, b = EmbeddingTable.read(local_file), EmbeddingTable.read(shard_folder)
     index = {k: i for i, k in enumerate(zip(b.sample_id, b.modality))}
@@ -88,7 +88,7 @@ def compare(local_file: Path, shard_folder: Path) -> float:
 
 
 def synthetic_shards(rows: int, folder: Path, single: Path, per_shard: int = 100_000) -> None:
-    from mmstudio.core.table import EmbeddingTable
+    from mmstudio.core.tables.table import EmbeddingTable
 
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
@@ -111,7 +111,7 @@ def synthetic_shards(rows: int, folder: Path, single: Path, per_shard: int = 100
 
 def time_open(path: Path, repeats: int = 3) -> tuple[list[float], int]:
     """Each time in a fresh process (nothing imported or cached in Python), page cache warm; sorted times."""
-    code = ("import time; t = time.perf_counter(); from mmstudio.core.table import EmbeddingTable; "
+    code = ("import time; t = time.perf_counter(); from mmstudio.core.tables.table import EmbeddingTable; "
             f"tab = EmbeddingTable.read({str(path)!r}); print(time.perf_counter() - t, len(tab))")
     times = []
     for _ in range(repeats):

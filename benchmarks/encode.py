@@ -94,7 +94,7 @@ def naive(encoder, paths):
 
 def run_part(args) -> dict:
     """In a fresh process: load the model, warm up, time one path, save its vectors."""
-    from mmstudio.core.sources import load_paths
+    from mmstudio.core.sources.inputs import load_paths
     from mmstudio.encoders.embed import embed_dataset
     from mmstudio.encoders.registry import load_encoder
 
@@ -124,7 +124,7 @@ def run_part(args) -> dict:
 
 def cached_reopen(encoder, work: Path, n: int) -> dict:
     from mmstudio.core.cache import EmbeddingCache
-    from mmstudio.core.sources import load_paths
+    from mmstudio.core.sources.inputs import load_paths
     from mmstudio.encoders.embed import embed_dataset
 
     texts = make_texts(work / "texts", n)

@@ -46,7 +46,7 @@ CLASSES = 10
 
 
 def make_data(n: int, d: int, seed: int = 0):
-    from mmstudio.analysis.fusion_data import FusionData
+    from mmstudio.analysis.fusion.data import FusionData
 
     rng = np.random.default_rng(seed)
     y = rng.integers(0, CLASSES, n)
@@ -75,7 +75,7 @@ KNOB_CHANGES = [dict(missing={"audio": 0.5}), dict(missing={"audio": 0.5}, imput
 
 
 def run_lab(data) -> dict:
-    from mmstudio.analysis.fusion import FusionLab, Knobs
+    from mmstudio.analysis.fusion.lab import FusionLab, Knobs
 
     warm_torch()
     start = time.perf_counter()
@@ -107,7 +107,7 @@ def run_naive(data) -> dict:
     from sklearn.linear_model import LogisticRegression, RidgeCV
     from torch.utils.data import DataLoader, TensorDataset
 
-    from mmstudio.analysis.fusion_data import split_samples
+    from mmstudio.analysis.fusion.data import split_samples
 
     warm_torch()
     split = split_samples(data.y, 0)

@@ -32,10 +32,10 @@ def main(argv=None) -> int:
 
     from PySide6 import QtCore
 
-    from mmstudio.analysis.fusion import FusionLab
+    from mmstudio.analysis.fusion.lab import FusionLab
     from mmstudio.demo.make import make_world
     from mmstudio.ui.app import build_window, make_app
-    from mmstudio.ui.qt_fusion import QtFusionPanel
+    from mmstudio.ui.fusion.panel import QtFusionPanel
 
     work = Path(tempfile.mkdtemp(prefix="fusion-panel-"))
     make_world(work / "world", n=args.scenes, seed=args.seed)

@@ -8,7 +8,7 @@ matrix; the residual and the disparity are the same numbers.
 - **scipy** (the baseline): ``scipy.linalg.orthogonal_procrustes(X, Y)`` with the residual
   ‖XR − Y‖, plus ``scipy.spatial.procrustes(X, Y)`` for the disparity;
 - **mmstudio**: ``orthogonal_procrustes`` and ``similarity_procrustes`` of
-  :mod:`mmstudio.analysis.procrustes`.
+  :mod:`mmstudio.analysis.alignment.procrustes`.
 
 Both in this process, one after the other, on the same seeded Gaussian pairs; the difference
 between their residuals and disparities is printed too.
@@ -34,7 +34,7 @@ def main() -> None:
     import scipy.linalg
     import scipy.spatial
 
-    from mmstudio.analysis.procrustes import orthogonal_procrustes, similarity_procrustes
+    from mmstudio.analysis.alignment.procrustes import orthogonal_procrustes, similarity_procrustes
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(args.pairs, args.dim))

@@ -81,7 +81,7 @@ def table_file(n: int) -> Path:
     path = WORK / f"table{n}.npz"
     if not path.exists():
         sys.path.insert(0, str(ROOT))
-        from mmstudio.core.table import EmbeddingTable
+        from mmstudio.core.tables.table import EmbeddingTable
 
         x = np.load(data_file(n))
         ids = np.array([f"p{i}" for i in range(n)], dtype=object)
@@ -188,7 +188,7 @@ def big(n: int, report: dict) -> None:
 
 def in_process(n_big: int, n_map: int, report: dict) -> None:
     sys.path.insert(0, str(ROOT))
-    from mmstudio.analysis.projection import pca_2d, place_points
+    from mmstudio.analysis.projection.project import pca_2d, place_points
 
     x = np.load(data_file(n_big))
     t = time.perf_counter()
@@ -220,8 +220,8 @@ def threshold(sizes: list[int], report: dict) -> None:
     sys.path.insert(0, str(ROOT))
     from pynndescent import NNDescent
 
-    from mmstudio.analysis.knn import exact_knn
-    from mmstudio.analysis.umap_fit import umap_module
+    from mmstudio.analysis.projection.knn import exact_knn
+    from mmstudio.analysis.projection.umap_fit import umap_module
 
     umap_module()
 
@@ -258,8 +258,8 @@ def gpu_check(n_big: int, report: dict) -> None:
     sys.path.insert(0, str(ROOT))
     import torch
 
-    from mmstudio.analysis.knn import exact_knn
-    from mmstudio.analysis.projection import project
+    from mmstudio.analysis.projection.knn import exact_knn
+    from mmstudio.analysis.projection.project import project
 
     report["gpu"] = torch.cuda.get_device_name(0)
     x = clustered(20_000, seed=1)[0]

@@ -58,7 +58,7 @@ def one(name: str, n: int, frames: int) -> float:
     import pyqtgraph as pg
     from PySide6 import QtWidgets
 
-    from mmstudio.ui.point_cloud import PointCloudItem
+    from mmstudio.ui.map.point_cloud import PointCloudItem
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     palette = (np.random.default_rng(1).integers(40, 255, (40, 3))).astype(np.uint8)
@@ -85,7 +85,7 @@ class PerPointMarkers:
     def __call__(self, painter, order, px, py, dpr=1.0):
         from PySide6 import QtCore, QtGui
 
-        from mmstudio.ui.point_cloud import PEN_WIDTH, SCALE, marker_path
+        from mmstudio.ui.map.point_cloud import PEN_WIDTH, SCALE, marker_path
 
         item = self.item
         for i in order.tolist():
@@ -113,7 +113,7 @@ def zoomed(impl: str, n: int, frames: int) -> dict:
     import pyqtgraph as pg
     from PySide6 import QtWidgets
 
-    from mmstudio.ui.point_cloud import PointCloudItem
+    from mmstudio.ui.map.point_cloud import PointCloudItem
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     rng = np.random.default_rng(3)
@@ -156,7 +156,7 @@ def zoomed(impl: str, n: int, frames: int) -> dict:
 def hover(n: int = 1_000_000) -> dict:
     import numpy as np
 
-    from mmstudio.ui.point_cloud import PointCloudItem
+    from mmstudio.ui.map.point_cloud import PointCloudItem
 
     xy, labels = clustered(n)
     item = PointCloudItem()

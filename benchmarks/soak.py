@@ -49,9 +49,9 @@ def main() -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
     from PySide6 import QtCore
+    from soak_script import Probe, SoakDriver, folder_maker, idle, wait_idle
 
     from mmstudio.ui.app import build_window, dispose, make_app
-    from soak_script import Probe, SoakDriver, folder_maker, idle, wait_idle
 
     app = make_app()
     settings = QtCore.QSettings(str(work / "settings.ini"), QtCore.QSettings.Format.IniFormat)

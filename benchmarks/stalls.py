@@ -518,7 +518,7 @@ def prepare(args) -> None:
     world = WORK / "join-world"
     if not (world / "manifest.csv").is_file():
         print("preparing: 2,000 demo scenes (6,000 files), encoded once into the cache…", flush=True)
-        code = ("import sys; from mmstudio.demo.make import make_world; from mmstudio.core.sources import load_paths;"
+        code = ("import sys; from mmstudio.demo.make import make_world; from mmstudio.core.sources.inputs import load_paths;"
                 "from mmstudio.core.cache import EmbeddingCache; from mmstudio.encoders.registry import load_encoder;"
                 "from mmstudio.encoders.embed import embed_dataset;"
                 "m = make_world(sys.argv[1], n=2000, seed=99); c = EmbeddingCache();"
@@ -527,7 +527,7 @@ def prepare(args) -> None:
     big = WORK / f"big-{args.rows}.parquet"
     if not big.is_file():
         print(f"preparing: a {args.rows:,}-row table…", flush=True)
-        code = ("import sys, numpy as np; from mmstudio.core.table import EmbeddingTable; n = int(sys.argv[2]);"
+        code = ("import sys, numpy as np; from mmstudio.core.tables.table import EmbeddingTable; n = int(sys.argv[2]);"
                 "rng = np.random.default_rng(0); c = rng.normal(size=(50, 128)).astype(np.float32);"
                 "lab = rng.integers(0, 50, n); v = c[lab] + rng.normal(scale=0.7, size=(n, 128)).astype(np.float32);"
                 "v /= np.linalg.norm(v, axis=1, keepdims=True); ids = np.array([f's{i}' for i in range(n)], object);"

@@ -27,7 +27,7 @@ if heavy_first:
     import torch, transformers  # noqa: F401
 from PySide6 import QtCore
 from mmstudio.ui.app import make_app
-from mmstudio.ui.qt_main_window import QtMainWindow
+from mmstudio.ui.main_window import QtMainWindow
 app = make_app()
 settings = QtCore.QSettings(tempfile.mktemp(suffix=".ini"), QtCore.QSettings.Format.IniFormat)
 window = QtMainWindow(settings)

@@ -111,7 +111,7 @@ DATA_EXCLUDES = ["**/__pycache__/**", "**/*.h", "**/*.hpp", "**/*.cuh", "**/*.cp
                  "**/include/**", "**/*.cmake", "**/*.lib"]
 
 # Collected as .py source as well: numba's on-disk cache (umap / pynndescent functions, see
-# mmstudio/analysis/umap_fit.py) locates functions by their source file; transformers and torch
+# mmstudio/analysis/projection/umap_fit.py) locates functions by their source file; transformers and torch
 # read their own source (inspect / TorchScript).
 SOURCE_PACKAGES = ["umap", "pynndescent", "transformers", "torch"]
 
@@ -145,12 +145,12 @@ QT_MODULES = ["PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets", "PySide6.Q
 
 def resource_datas(root: Path = ROOT) -> list[tuple[str, str]]:
     """Every file under resources/, as (source, folder in the bundle): mmstudio/resources/…, where
-    ``importlib.resources.files("mmstudio.resources")`` finds it (mmstudio/encoders/builtin.py)."""
+    ``importlib.resources.files("mmstudio.resources")`` finds it (mmstudio/encoders/builtin/encoder.py)."""
     out = []
     root = Path(root)
-    for path in sorted((root / "resources").rglob("*")):
+    for path in sorted((root / "mmstudio" / "resources").rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
-            rel = path.parent.relative_to(root / "resources")
+            rel = path.parent.relative_to(root / "mmstudio" / "resources")
             out.append((str(path), str(Path("mmstudio/resources") / rel)))
     return out
 

@@ -56,7 +56,7 @@ def embed_same(bundle: str, installed: str, tmp: Path, env) -> list[str]:
     import tiny_models
 
     models = {"builtin": "builtin", **{k: str(v) for k, v in tiny_models.build_all(tmp / "checkpoints").items()}}
-    files = [str(ROOT / "resources" / "demo" / f"scene_00000.{ext}") for ext in ("png", "wav", "txt")]
+    files = [str(ROOT / "mmstudio" / "resources" / "demo" / f"scene_00000.{ext}") for ext in ("png", "wav", "txt")]
     failures = []
     for name, model in models.items():
         tables = []

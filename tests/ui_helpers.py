@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
+DEMO = Path(__file__).resolve().parents[1] / "mmstudio" / "resources" / "demo"
 
 
 def settled(window) -> bool:
@@ -19,7 +19,7 @@ def small_table(n: int = 300, seed: int = 0, dim: int = 16):
     louder in the audio (the dominant branch)."""
     import numpy as np
 
-    from mmstudio.core.table import EmbeddingTable
+    from mmstudio.core.tables.table import EmbeddingTable
 
     rng = np.random.default_rng(seed)
     shape, a, b = rng.integers(0, 3, n), rng.integers(0, 2, n), rng.integers(0, 2, n)
@@ -36,3 +36,30 @@ def small_table(n: int = 300, seed: int = 0, dim: int = 16):
                           np.array(["image"] * n + ["audio"] * n, object), np.array([""] * (2 * n), object),
                           np.concatenate([names, names]), np.vstack([vectors(a, 1.0, 0.6), vectors(b, 3.0, 0.4)]),
                           {"shape": np.concatenate([names, names]), "xor": np.concatenate([xor, xor])})
+
+
+def drag_on_map(view, qtbot, points, modifiers=None):
+    """A left-button drag through ``points`` (map coordinates) with real mouse events."""
+    from PySide6 import QtCore, QtTest
+
+    modifiers = QtCore.Qt.KeyboardModifier.NoModifier if modifiers is None else modifiers
+
+    from PySide6 import QtWidgets
+
+    # a range just set reaches the view's transform when the event loop turns; and a press soon after
+    # another release would be a double click, which starts no drag
+    qtbot.wait(QtWidgets.QApplication.doubleClickInterval() + 50)
+    viewport = view.plot.viewport()
+
+    def pixel(x, y):
+        return view.plot.mapFromScene(view.viewbox.mapViewToScene(QtCore.QPointF(float(x), float(y))))
+
+    left = QtCore.Qt.MouseButton.LeftButton
+    QtTest.QTest.mouseMove(viewport, pixel(*points[0]))
+    QtTest.QTest.mousePress(viewport, left, modifiers, pixel(*points[0]))
+    for x, y in points[1:]:
+        qtbot.wait(25)  # pyqtgraph's scene drops mouse moves that come within 10 ms of the last one
+        QtTest.QTest.mouseMove(viewport, pixel(x, y))
+    qtbot.wait(25)
+    QtTest.QTest.mouseRelease(viewport, left, modifiers, pixel(*points[-1]))
+    qtbot.wait(20)

@@ -6,6 +6,7 @@ import json
 import sys
 
 from mmstudio.cli.argtypes import non_negative_float, positive_float, seed
+from mmstudio.core.values import num
 
 
 def add_arguments(parser) -> None:
@@ -18,11 +19,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from mmstudio.analysis.alignment import align_report
-    from mmstudio.analysis.losses import MARGIN, TEMPERATURE
+    from mmstudio.analysis.alignment.losses import MARGIN, TEMPERATURE
+    from mmstudio.analysis.alignment.report import align_report
     from mmstudio.core.jobs import TqdmJob
-    from mmstudio.core.table import EmbeddingTable
-    from mmstudio.core.table_files import TableFormatError
+    from mmstudio.core.tables.files import TableFormatError
+    from mmstudio.core.tables.table import EmbeddingTable
 
     try:
         table = EmbeddingTable.read(args.table)
@@ -46,10 +47,6 @@ def run(args) -> int:
     return 0
 
 
-def _num(value, digits: int = 3) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
 def format_report(report: dict, name: str = "") -> str:
     """The report as readable text: a block per pair of modalities."""
     lines = [f"alignment of {name or 'the table'}: {report['rows']} rows, {len(report['modalities'])} modalities "
@@ -64,15 +61,15 @@ def format_report(report: dict, name: str = "") -> str:
         lines += _retrieval_lines(pair["retrieval"])
         lines += _gap_lines(pair["gap"], a, b)
         p = pair["procrustes"]
-        lines.append(f"  Procrustes {a} → {b}: orthogonal residual {_num(p['orthogonal_residual'])} "
-                     f"(relative {_num(p['orthogonal_relative'])}), similarity disparity "
-                     f"{_num(p['similarity_disparity'])}; linear CKA {_num(p['linear_cka'])}")
+        lines.append(f"  Procrustes {a} → {b}: orthogonal residual {num(p['orthogonal_residual'])} "
+                     f"(relative {num(p['orthogonal_relative'])}), similarity disparity "
+                     f"{num(p['similarity_disparity'])}; linear CKA {num(p['linear_cka'])}")
         lines.append(f"  map {a} → {b}: {pair['maps']['sentence']}")
         loss = pair["losses"]
-        lines.append(f"  losses: symmetric InfoNCE (τ = {loss['temperature']:g}) {_num(loss['info_nce'], 4)}; "
+        lines.append(f"  losses: symmetric InfoNCE (τ = {loss['temperature']:g}) {num(loss['info_nce'], 4)}; "
                      f"triplet (margin {loss['margin']:g}, {a} → {b} / {b} → {a}) hardest "
-                     f"{_num(loss['triplet_hardest_ab'], 4)} / {_num(loss['triplet_hardest_ba'], 4)}, semi-hard "
-                     f"{_num(loss['triplet_semihard_ab'], 4)} / {_num(loss['triplet_semihard_ba'], 4)}")
+                     f"{num(loss['triplet_hardest_ab'], 4)} / {num(loss['triplet_hardest_ba'], 4)}, semi-hard "
+                     f"{num(loss['triplet_semihard_ab'], 4)} / {num(loss['triplet_semihard_ba'], 4)}")
     return "\n".join(lines)
 
 
@@ -82,9 +79,9 @@ def _retrieval_lines(results: list[dict]) -> list[str]:
             f" {'label R@1':>10} {'label mAP@10':>13}")
     lines = [head]
     for r in results:
-        lines.append(f"  {r['query'] + ' → ' + r['gallery']:<{width}}  {_num(r['R@1']):>6} {_num(r['R@5']):>6} "
-                     f"{_num(r['R@10']):>6} {_num(r['median_rank'], 1):>7} {_num(r['mean_rank'], 2):>7} "
-                     f"{_num(r['mAP@10']):>7} {_num(r['label_R@1']):>10} {_num(r['label_mAP@10']):>13}")
+        lines.append(f"  {r['query'] + ' → ' + r['gallery']:<{width}}  {num(r['R@1']):>6} {num(r['R@5']):>6} "
+                     f"{num(r['R@10']):>6} {num(r['median_rank'], 1):>7} {num(r['mean_rank'], 2):>7} "
+                     f"{num(r['mAP@10']):>7} {num(r['label_R@1']):>10} {num(r['label_mAP@10']):>13}")
     for r in results:
         worst = ", ".join(f"{w['sample_id']} ({w['rank']})" for w in r["worst"][:5])
         lines.append(f"  worst aligned {r['query']} → {r['gallery']} (rank): {worst}")
@@ -93,7 +90,7 @@ def _retrieval_lines(results: list[dict]) -> list[str]:
 
 def _gap_lines(gap: dict, a: str, b: str) -> list[str]:
     shift = gap["shift"]
-    lines = [f"  modality gap {a} ↔ {b}: {_num(gap['distance'])} (distance between the centroids of the normalised "
+    lines = [f"  modality gap {a} ↔ {b}: {num(gap['distance'])} (distance between the centroids of the normalised "
              f"embeddings); shifting {a} by −δ/2 and {b} by +δ/2 along it ({shift['n']} pairs):",
              f"    {'δ':>7} {'gap':>6} {'R@1 ' + a + '→' + b:>14} {'R@1 ' + b + '→' + a:>14} "
              f"{'mean rank':>10} {'':>8}"]
@@ -101,8 +98,8 @@ def _gap_lines(gap: dict, a: str, b: str) -> list[str]:
     shown = sorted(set(range(0, len(deltas), max(1, len(deltas) // 6))) | {len(deltas) - 1})
     for i in shown:
         mark = " (as is)" if deltas[i] == 0 else ""
-        lines.append(f"    {_num(deltas[i]):>7} {_num(shift['gap_after'][i]):>6} {_num(shift['R@1_ab'][i]):>14} "
-                     f"{_num(shift['R@1_ba'][i]):>14} {_num(shift['mean_rank_ab'][i], 1):>5}/"
-                     f"{_num(shift['mean_rank_ba'][i], 1):<5}{mark}")
-    lines.append(f"    best δ = {_num(gap['best_delta'])}: R@1 {_num(gap['best_R@1_ab'])} / {_num(gap['best_R@1_ba'])}")
+        lines.append(f"    {num(deltas[i]):>7} {num(shift['gap_after'][i]):>6} {num(shift['R@1_ab'][i]):>14} "
+                     f"{num(shift['R@1_ba'][i]):>14} {num(shift['mean_rank_ab'][i], 1):>5}/"
+                     f"{num(shift['mean_rank_ba'][i], 1):<5}{mark}")
+    lines.append(f"    best δ = {num(gap['best_delta'])}: R@1 {num(gap['best_R@1_ab'])} / {num(gap['best_R@1_ba'])}")
     return lines

@@ -29,11 +29,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from mmstudio.analysis.attention import AttentionSession
+    from mmstudio.analysis.attention.heatmaps import AttentionSession
     from mmstudio.core.dataset import MediaRef
-    from mmstudio.core.decode import decode
     from mmstudio.core.errors import MediaError
-    from mmstudio.core.formats import modality_of
+    from mmstudio.core.media.decode import decode
+    from mmstudio.core.media.formats import modality_of
     from mmstudio.encoders.base import ModelError
     from mmstudio.encoders.registry import load_encoder
     from mmstudio.export.overlay import audio_overlay, image_overlay
@@ -72,7 +72,7 @@ def run(args) -> int:
         picture = audio_overlay(media, encoder.audio_rate, grid, result.times, colormap=args.colormap)
     from pathlib import Path
 
-    from mmstudio.export.files import atomic_write
+    from mmstudio.core.atomic import atomic_write
 
     try:
         atomic_write(args.out, lambda tmp: picture.save(tmp, format=PICTURE_FORMATS[Path(args.out).suffix.lower()]))

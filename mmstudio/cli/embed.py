@@ -38,8 +38,8 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from mmstudio.core.cache import EmbeddingCache
     from mmstudio.core.jobs import TqdmJob
-    from mmstudio.core.sources import load_paths
-    from mmstudio.core.table_files import READERS, TableFormatError
+    from mmstudio.core.sources.inputs import load_paths
+    from mmstudio.core.tables.files import READERS, TableFormatError
     from mmstudio.encoders.base import ModelError
     from mmstudio.encoders.embed import embed_dataset
     from mmstudio.encoders.registry import load_encoder
@@ -88,10 +88,10 @@ def run_ray(args) -> int:
     """``--engine ray``: the same listing and rows, encoded on a Ray cluster into Parquet shards in a folder."""
     from pathlib import Path
 
-    from mmstudio.core.formats import MODALITIES
     from mmstudio.core.jobs import TqdmJob
+    from mmstudio.core.media.formats import MODALITIES
     from mmstudio.encoders.base import ModelError
-    from mmstudio.encoders.distributed import DistributedError, embed_with_ray
+    from mmstudio.encoders.distributed.engine import DistributedError, embed_with_ray
 
     if Path(args.out).suffix.lower() == ".npz" or Path(args.out).is_file():
         print(f"mmstudio embed: --out {args.out}: --engine ray writes a folder of Parquet shards; give a folder",

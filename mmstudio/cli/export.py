@@ -13,13 +13,12 @@ from pathlib import Path
 
 from mmstudio.cli.argtypes import positive_int
 from mmstudio.cli.outputs import output_problem
-
-FORMATS = ("parquet", "csv", "npz", "tensorboard")
+from mmstudio.export.embeddings import FORMATS
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("table", metavar="IN", help="an embedding table written by mmstudio (.parquet, .npz or a folder of shards)")
-    parser.add_argument("--format", choices=FORMATS, default=None,
+    parser.add_argument("--format", choices=tuple(FORMATS), default=None,
                         help="what to write (default: from the suffix of --out; no suffix: tensorboard)")
     parser.add_argument("--out", required=True, metavar="PATH",
                         help="the file to write, or the folder for tensorboard (made when missing)")
@@ -35,8 +34,8 @@ def run(args) -> int:
     import numpy as np
 
     from mmstudio.core.jobs import TqdmJob
-    from mmstudio.core.table import EmbeddingTable
-    from mmstudio.core.table_files import TableFormatError
+    from mmstudio.core.tables.files import TableFormatError
+    from mmstudio.core.tables.table import EmbeddingTable
     from mmstudio.export.embeddings import export_table, format_for
 
     def fail(message: str) -> int:
@@ -89,7 +88,7 @@ def read_selection(path) -> list[tuple[str, str | None]]:
     """(sample id, modality or None) per line of an ids file; see the module's docstring."""
     import csv
 
-    from mmstudio.core.formats import MODALITIES
+    from mmstudio.core.media.formats import MODALITIES
 
     file = Path(path)
     if not file.is_file():
@@ -131,7 +130,7 @@ def select_samples(table, wanted, source) -> "np.ndarray":  # noqa: F821
 
 
 def select_modalities(table, names: str):
-    from mmstudio.core.formats import MODALITIES
+    from mmstudio.core.media.formats import MODALITIES
 
     wanted = [m.strip() for m in names.split(",") if m.strip()]
     unknown = [m for m in wanted if m not in MODALITIES]

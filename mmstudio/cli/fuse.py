@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 
 from mmstudio.cli.argtypes import float_in, seed, unit_interval
+from mmstudio.core.values import num, plain
 
 IMPUTE = {"zero": "zero", "mean": "mean", "cross": "cross-modal", "cross-modal": "cross-modal", "dropout": "dropout"}
 
@@ -47,14 +47,14 @@ def _fail(name: str, message: str) -> int:
 
 
 def run(args) -> int:
-    from mmstudio.analysis.fusion import FusionLab, parse_methods
-    from mmstudio.analysis.fusion_curves import KNOBS, robustness_curve
-    from mmstudio.analysis.fusion_data import fusion_data
-    from mmstudio.analysis.fusion_knobs import Knobs, parse_levels
-    from mmstudio.analysis.fusion_missing import rates
+    from mmstudio.analysis.fusion.curves import KNOBS, robustness_curve
+    from mmstudio.analysis.fusion.data import fusion_data
+    from mmstudio.analysis.fusion.knobs import Knobs, parse_levels
+    from mmstudio.analysis.fusion.lab import FusionLab, parse_methods
+    from mmstudio.analysis.fusion.missing import rates
     from mmstudio.core.jobs import TqdmJob
-    from mmstudio.core.table import EmbeddingTable
-    from mmstudio.core.table_files import TableFormatError
+    from mmstudio.core.tables.files import TableFormatError
+    from mmstudio.core.tables.table import EmbeddingTable
 
     try:
         table = EmbeddingTable.read(args.table)
@@ -89,7 +89,7 @@ def run(args) -> int:
     report = {"file": str(args.table), "label": args.label, "lab": lab.info(), "scores": scores.to_dict(),
               "curves": [c.to_dict() for c in curve_results]}
     if args.json:
-        json.dump(_finite(report), sys.stdout, indent=1, ensure_ascii=False, allow_nan=False)
+        json.dump(plain(report), sys.stdout, indent=1, ensure_ascii=False, allow_nan=False)
         print()
     else:
         print(format_report(report))
@@ -101,21 +101,6 @@ def _parse_curve(text: str, knobs) -> tuple[str, str]:
     if knob not in knobs:
         raise ValueError(f"--curve {text!r}: write KNOB[:MODALITY] with KNOB one of {', '.join(knobs)}")
     return knob, modality.strip() or "all"
-
-
-def _finite(value):
-    """The report with every non-finite number as null (JSON has no NaN or infinity)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
-def _num(value, digits: int = 3) -> str:
-    return "—" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.{digits}f}"
 
 
 def _levels(values: dict) -> str:
@@ -139,30 +124,30 @@ def format_report(report: dict) -> str:
             + " ".join(f"{'Δ ' + m:>9}" for m in mods))
     lines.append(head)
     for name, m in sc["methods"].items():
-        contrib = " ".join(f"{_num(m['contribution'].get(mod), 3):>9}" for mod in mods)
-        lines.append(f"{name:<{width}}  {_num(m['accuracy']):>8} {_num(m['macro_f1']):>8} {_num(m['nll']):>7} "
-                     f"{_num(m['ece']):>6} {_num(m['entropy']):>7}  {contrib}")
+        contrib = " ".join(f"{num(m['contribution'].get(mod), 3):>9}" for mod in mods)
+        lines.append(f"{name:<{width}}  {num(m['accuracy']):>8} {num(m['macro_f1']):>8} {num(m['nll']):>7} "
+                     f"{num(m['ece']):>6} {num(m['entropy']):>7}  {contrib}")
     lines.append("(Δ modality: accuracy lost when that modality is removed from every test sample)")
     gated = sc["methods"].get("gated")
     if gated is not None:
         lines.append(f"gate: open for {100 * gated['gate_open_rate']:.1f}% of test samples at threshold "
                      f"{knobs['gate']:g}; trust (validation accuracy under these knobs): "
-                     + ", ".join(f"{k} {_num(v)}" for k, v in sc["trust"].items()))
+                     + ", ".join(f"{k} {num(v)}" for k, v in sc["trust"].items()))
     for name in ("poe", "moe"):
         if name in sc["methods"]:
             extra = sc["methods"][name]["extra"]
-            weights = ", ".join(f"{k} {_num(v)}" for k, v in extra.get("mean_weight", {}).items())
-            more = f"; disagreement {_num(extra['disagreement'])} nats" if "disagreement" in extra else ""
+            weights = ", ".join(f"{k} {num(v)}" for k, v in extra.get("mean_weight", {}).items())
+            more = f"; disagreement {num(extra['disagreement'])} nats" if "disagreement" in extra else ""
             lines.append(f"{name}: mean expert weight {weights}{more}")
     if "cross-attention" in sc["methods"]:
         extra = sc["methods"]["cross-attention"]["extra"]
         lines.append(f"cross-attention: {extra.get('query')} attends to "
-                     + ", ".join(f"{k} {_num(v)}" for k, v in extra.get("attention", {}).items()))
+                     + ", ".join(f"{k} {num(v)}" for k, v in extra.get("attention", {}).items()))
     for c in report["curves"]:
         lines += ["", f"robustness: {c['metric']} vs {c['knob']} ({c['modality']}), levels "
                   f"{c['levels'][0]:g}…{c['levels'][-1]:g}; effective robustness against {c['baseline']}",
                   f"  {'method':<{width}}  {'clean':>6} {'worst':>6} {'area':>6} {'relative':>8} {'effective':>9}"]
         for name, s in c["summary"].items():
-            lines.append(f"  {name:<{width}}  {_num(s['clean']):>6} {_num(s['worst_level']):>6} {_num(s['area']):>6} "
-                         f"{_num(s['relative']):>8} {_num(s['effective']):>9}")
+            lines.append(f"  {name:<{width}}  {num(s['clean']):>6} {num(s['worst_level']):>6} {num(s['area']):>6} "
+                         f"{num(s['relative']):>8} {num(s['effective']):>9}")
     return "\n".join(lines)

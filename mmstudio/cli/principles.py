@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from mmstudio.analysis.principles import PRINCIPLES
+from mmstudio.analysis.principles.registry import PRINCIPLES
 from mmstudio.cli.argtypes import float_list, non_negative_float, positive_int, seed
 
 
@@ -33,7 +33,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from mmstudio.analysis.principles import run_principle
+    from mmstudio.analysis.principles.registry import run_principle
     from mmstudio.core.jobs import TqdmJob
 
     if args.name not in PRINCIPLES:
@@ -42,8 +42,8 @@ def run(args) -> int:
         return 2
     table = None
     if args.table and PRINCIPLES[args.name].uses_table:
-        from mmstudio.core.table import EmbeddingTable
-        from mmstudio.core.table_files import TableFormatError
+        from mmstudio.core.tables.files import TableFormatError
+        from mmstudio.core.tables.table import EmbeddingTable
 
         try:
             table = EmbeddingTable.read(args.table)
@@ -59,7 +59,7 @@ def run(args) -> int:
         return 2
     if args.modalities:
         modalities = tuple(m.strip() for m in args.modalities.split(",") if m.strip())
-        from mmstudio.core.formats import MODALITIES
+        from mmstudio.core.media.formats import MODALITIES
 
         unknown = [m for m in modalities if m not in MODALITIES]
         if unknown:
@@ -73,6 +73,10 @@ def run(args) -> int:
         options["modalities"] = modalities
     job = TqdmJob(args.name)
     try:
+        if table is None and PRINCIPLES[args.name].uses_table:
+            from mmstudio.demo.table import demo_table
+
+            table = demo_table(job=job)
         result = run_principle(args.name, table, job=job, **options)
     except ValueError as exc:
         print(f"mmstudio principles {args.name}: {exc}", file=sys.stderr)
@@ -92,7 +96,7 @@ def _unused_options(args) -> list[str]:
     """The options given that this principle would ignore (a silent no-op reads as an answer)."""
     import inspect
 
-    from mmstudio.analysis.principles import function
+    from mmstudio.analysis.principles.registry import function
 
     accepted = inspect.signature(function(args.name)).parameters
     given = {"--seed": (args.seed, "seed"), "--table": (args.table, "table"), "--task": (args.task, "task"),

@@ -9,7 +9,7 @@ from os.path import isdir
 
 from mmstudio.cli.argtypes import count, int_at_least, seed, unit_interval
 from mmstudio.cli.outputs import output_problem
-from mmstudio.core.formats import MODALITIES
+from mmstudio.core.media.formats import MODALITIES
 
 SEED_HELP = ("fixed random seed: the same map every time, but umap-learn then runs single-threaded (slower); "
              "default: none (all cores)")
@@ -42,10 +42,10 @@ def _usage_error(args) -> str | None:
 
 
 def run(args) -> int:
-    from mmstudio.analysis.projection import DEFAULT_EPOCHS, project_table_result, with_xy
+    from mmstudio.analysis.projection.project import DEFAULT_EPOCHS, project_table_result, with_xy
     from mmstudio.core.jobs import Cancelled, TqdmJob
-    from mmstudio.core.table import EmbeddingTable
-    from mmstudio.core.table_files import TableFormatError
+    from mmstudio.core.tables.files import TableFormatError
+    from mmstudio.core.tables.table import EmbeddingTable
 
     problem = _usage_error(args)
     if problem:

@@ -1,1 +1,4 @@
-"""Media readers, samples and datasets, the embedding table, cache and jobs. No Qt, no torch at import."""
+"""The foundation: media, datasets, the embedding table, the cache, jobs, atomic files, projects, the log.
+
+Imports nothing of mmstudio outside ``core``; no Qt, no torch at import.
+"""

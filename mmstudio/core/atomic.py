@@ -8,7 +8,7 @@ survives a power cut. Until the rename a reader sees the previous file, whole; a
 The file gets the permissions it would have had if written in place: an existing file's own,
 a new file ``0666`` less the umask (``rw-r--r--`` under the usual umask), never the ``0600``
 ``mkstemp`` gives its temporary file. Every writer of a user's file goes through here:
-projects, embedding tables (:mod:`mmstudio.core.table_files`) and exports.
+projects, embedding tables (:mod:`mmstudio.core.tables.files`) and exports.
 """
 
 from __future__ import annotations

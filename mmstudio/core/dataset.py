@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mmstudio.core.errors import ItemError
-from mmstudio.core.formats import MODALITIES
+from mmstudio.core.media.formats import MODALITIES
 
 
 @dataclass(frozen=True)

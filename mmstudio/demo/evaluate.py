@@ -53,11 +53,11 @@ def retrieval_at_1(scenes, vectors: dict[str, np.ndarray]) -> dict[str, float]:
 def pointing(encoder, scenes, seed: int, batch: int = 128) -> dict[str, float]:
     """On two-object scenes, for a caption naming one object: does each map peak on that object?
 
-    The maps are those of :class:`mmstudio.analysis.attention.AttentionSession` (cross-attention:
+    The maps are those of :class:`mmstudio.analysis.attention.heatmaps.AttentionSession` (cross-attention:
     layers, heads and the caption's words averaged; patch similarity: patch tokens against the
     caption's embedding), computed here in batches.
     """
-    from mmstudio.analysis.attention import SPECIAL, pointing_hit, upsample
+    from mmstudio.analysis.attention.heatmaps import SPECIAL, pointing_hit, upsample
 
     rng = np.random.default_rng(seed)
     pairs = [(s, k) for s in scenes if len(s.objects) == 2 for k in range(2)]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmstudio.core.jobs import Job
 from mmstudio.demo.captions import describe
 from mmstudio.demo.render import render_image, render_sound
 from mmstudio.demo.world import SAMPLE_RATE, Scene, make_scenes
@@ -60,6 +61,7 @@ def make_world(folder, n: int = 200, seed: int = 0, objects: str = "mixed",
 
 
 def _render(folder: Path, n: int, seed: int, objects: str, corrupt, job) -> None:
+    job = job or Job()
     import soundfile as sf
     from PIL import Image
 
@@ -78,9 +80,8 @@ def _render(folder: Path, n: int, seed: int, objects: str, corrupt, job) -> None
         sf.write(folder / f"{stem}.wav", sound, SAMPLE_RATE, subtype="PCM_16")
         (folder / f"{stem}.txt").write_text(caption + "\n", encoding="utf-8")
         rows.append(_row(stem, scene, caption, ";".join(done)))
-        if job is not None:
-            job.check()
-            job.progress(i + 1, n)
+        job.check()
+        job.progress(i + 1, n)
     with (folder / "manifest.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["id"])
         writer.writeheader()

@@ -71,8 +71,8 @@ class Trainer:
     def __init__(self, settings: TrainSettings, log=print, job=None):
         import torch
 
-        from mmstudio.encoders.builtin_features import LogMel, WordTokenizer
-        from mmstudio.encoders.builtin_model import BuiltinConfig, BuiltinModel
+        from mmstudio.encoders.builtin.features import LogMel, WordTokenizer
+        from mmstudio.encoders.builtin.model import BuiltinConfig, BuiltinModel
 
         self.s, self.log, self.job = settings, log, job
         torch.manual_seed(settings.seed)
@@ -220,7 +220,7 @@ class Trainer:
         self.train_seconds = time.perf_counter() - start
 
     def encoder(self):
-        from mmstudio.encoders.builtin import BuiltinEncoder
+        from mmstudio.encoders.builtin.encoder import BuiltinEncoder
 
         return BuiltinEncoder(self.model, self.cfg)
 

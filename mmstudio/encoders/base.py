@@ -75,7 +75,7 @@ class Encoder(ABC):
         self._check_modality(modality)
         return self.encode(modality, self.prepare(modality, items), tokens=tokens)
 
-    # --- optional: attention maps (see mmstudio.analysis.attention) -------------------------
+    # --- optional: attention maps (see mmstudio.analysis.attention.heatmaps) -------------------------
     #: modality → the attention methods this model offers for (that modality, text) pairs
     attention_methods: dict[str, tuple[str, ...]] = {}
 

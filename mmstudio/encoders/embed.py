@@ -17,14 +17,13 @@ import numpy as np
 
 from mmstudio import __version__
 from mmstudio.core.cache import EmbeddingCache, digest_bytes
-from mmstudio.core.columns import metadata_column_names
 from mmstudio.core.dataset import Dataset, MediaRef, Sample
-from mmstudio.core.decode import DECODE_VERSION, decode
 from mmstudio.core.errors import ItemError, MediaError
 from mmstudio.core.jobs import Cancelled, Job
-from mmstudio.core.table import RESERVED_COLUMNS, EmbeddingTable
+from mmstudio.core.media.decode import DECODE_VERSION, decode
+from mmstudio.core.tables.columns import metadata_column_names
+from mmstudio.core.tables.table import RESERVED_COLUMNS, EmbeddingTable
 from mmstudio.encoders.base import Encoder, TokenFeatures
-
 
 NON_FINITE = "the model gave a non-finite embedding (NaN or infinity)"
 
@@ -160,7 +159,7 @@ def _decode_batch(encoder: Encoder, modality: str, items: list[_Work]):
 
     Returns ``(decoded, prepared, failures, notes)``: ``[(item, media)]``, the model input (None when
     preprocessing the whole batch failed; the main thread then isolates the culprit),
-    ``[(item, reason)]`` and ``[(item, note)]`` (see :func:`~mmstudio.core.decode.decode`).
+    ``[(item, reason)]`` and ``[(item, note)]`` (see :func:`~mmstudio.core.media.decode.decode`).
     """
     decoded, failures, notes = [], [], []
     for item in items:

@@ -12,10 +12,10 @@ DEFAULT_MODEL = "builtin"
 
 # model_type → "module:Class" (imported only when such a model is loaded)
 BACKENDS = {
-    "clip": "mmstudio.encoders.hf_dual:ClipEncoder",
-    "siglip": "mmstudio.encoders.hf_dual:SiglipEncoder",
-    "clap": "mmstudio.encoders.hf_clap:ClapEncoder",
-    "blip": "mmstudio.encoders.hf_blip:BlipItmEncoder",
+    "clip": "mmstudio.encoders.hf.dual:ClipEncoder",
+    "siglip": "mmstudio.encoders.hf.dual:SiglipEncoder",
+    "clap": "mmstudio.encoders.hf.clap:ClapEncoder",
+    "blip": "mmstudio.encoders.hf.blip:BlipItmEncoder",
 }
 
 
@@ -26,11 +26,11 @@ def load_encoder(name: str = DEFAULT_MODEL, *, device: str = "auto", precision: 
     from mmstudio.encoders.device import pick_device, pick_precision
 
     if name == "builtin":
-        from mmstudio.encoders.builtin import load_builtin
+        from mmstudio.encoders.builtin.encoder import load_builtin
 
         device = pick_device(device)
         return load_builtin(device=device, precision=pick_precision(device, precision))
-    from mmstudio.encoders.hf_loader import resolve_source
+    from mmstudio.encoders.hf.loader import resolve_source
 
     source = resolve_source(name)  # the folder is checked before torch is imported: a bad one fails fast
     model_type = source.config.get("model_type", "")

@@ -4,7 +4,7 @@ All rows or a selection (row indices). Every format carries the same item column
 ``sample_id``, ``modality``, ``path``, ``label``, then ``x`` and ``y`` when the table has a 2-D
 layout (``mmstudio project``, the window), then the other metadata columns as the table holds them.
 
-- **Parquet** and **NPZ** are the table's own files (:mod:`mmstudio.core.table_files`), so
+- **Parquet** and **NPZ** are the table's own files (:mod:`mmstudio.core.tables.files`), so
   ``mmstudio`` reopens them; pyarrow and ``numpy.load`` read them as they are.
 - **CSV**: one row per item, a header, UTF-8, the item columns followed by the vector as one
   number column per dimension, ``e0`` … ``e{D-1}`` (float32 values written with 9 significant
@@ -23,12 +23,14 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
+from mmstudio.core.atomic import atomic_write
+from mmstudio.core.jobs import Job
 from mmstudio.core.names import shown
-from mmstudio.core.table import BASE_COLUMNS, EmbeddingTable
-from mmstudio.export.files import atomic_write
+from mmstudio.core.tables.table import BASE_COLUMNS, EmbeddingTable
 
 LAYOUT_COLUMNS = ("x", "y")
 _VECTOR_NAME = re.compile(r"e\d+")
@@ -93,14 +95,14 @@ def cell(value) -> str:
 
 # --------------------------------------------------------------------------- formats
 def write_parquet(table: EmbeddingTable, path: Path, job=None) -> list[str]:
-    from mmstudio.core.table_files import write_parquet as write
+    from mmstudio.core.tables.files import write_parquet as write
 
     write(table, path)
     return []
 
 
 def write_npz(table: EmbeddingTable, path: Path, job=None) -> list[str]:
-    from mmstudio.core.table_files import write_npz as write
+    from mmstudio.core.tables.files import write_npz as write
 
     write(table, path)
     return []
@@ -113,6 +115,7 @@ def csv_header(table: EmbeddingTable) -> list[str]:
 
 
 def write_csv(table: EmbeddingTable, path: Path, job=None, chunk: int = 4096) -> list[str]:
+    job = job or Job()
     columns = [values for _, values in item_columns(table)]
     numbers = "".join(["," + "%.9g"] * table.dim)  # the vector: one formatted run per row, no quoting needed
 
@@ -129,9 +132,8 @@ def write_csv(table: EmbeddingTable, path: Path, job=None, chunk: int = 4096) ->
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             fh.write(item_cells(csv_header(table)))
             for start in range(0, len(table), chunk):
-                if job is not None:
-                    job.check()
-                    job.progress(start, len(table))
+                job.check()
+                job.progress(start, len(table))
                 for i in range(start, min(start + chunk, len(table))):
                     fh.write("\n" + item_cells([cell(values[i]) for values in columns]))
                     fh.write(numbers % tuple(table.vectors[i].tolist()))
@@ -159,8 +161,23 @@ def write_tensorboard(table: EmbeddingTable, path: Path, job=None, **options) ->
     return write_projector(table, path, job=job, **options)
 
 
-EXPORTERS = {"parquet": write_parquet, "csv": write_csv, "npz": write_npz, "tensorboard": write_tensorboard}
-SUFFIXES = {".parquet": "parquet", ".csv": "csv", ".npz": "npz"}
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str                  # what --format takes
+    title: str                 # what a file dialog shows
+    suffix: str                # "" for a folder
+    write: Callable
+
+
+# every export format, once: the command line's choices and the window's file types come from here
+FORMATS = {f.name: f for f in (
+    ExportFormat("parquet", "Parquet", ".parquet", write_parquet),
+    ExportFormat("csv", "CSV", ".csv", write_csv),
+    ExportFormat("npz", "NumPy", ".npz", write_npz),
+    ExportFormat("tensorboard", "TensorBoard projector folder", "", write_tensorboard),
+)}
+EXPORTERS = {name: f.write for name, f in FORMATS.items()}
+SUFFIXES = {f.suffix: name for name, f in FORMATS.items() if f.suffix}
 
 
 def format_for(path) -> str | None:
@@ -174,6 +191,7 @@ def export_table(table: EmbeddingTable, path, fmt: str | None = None, *, rows=No
     """Write ``table`` (or the selected ``rows``) to ``path`` as ``fmt`` (default: from the suffix).
 
     Raises ValueError for an unknown format or a bad selection; OSError when the file cannot be written."""
+    job = job or Job()
     path = Path(path)
     fmt = fmt or format_for(path)
     if fmt not in EXPORTERS:
@@ -186,6 +204,5 @@ def export_table(table: EmbeddingTable, path, fmt: str | None = None, *, rows=No
             raise IsADirectoryError(f"{path} is a folder; give a file name")
         path.parent.mkdir(parents=True, exist_ok=True)
         notes = EXPORTERS[fmt](picked, path, job=job)
-    if job is not None:
-        job.progress(len(picked), len(picked))
+    job.progress(len(picked), len(picked))
     return ExportResult(path, fmt, len(picked), notes)

@@ -48,7 +48,7 @@ def _unit(values: np.ndarray) -> np.ndarray:
 
 
 def _spectrogram(samples: np.ndarray, rate: int, n_fft: int = 1024, n_mels: int = 96) -> np.ndarray:
-    from mmstudio.encoders.builtin_features import mel_filterbank
+    from mmstudio.core.media.audio import mel_filterbank
 
     hop = max(1, n_fft // 8)
     x = np.asarray(samples, np.float32)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmstudio.core.jobs import Job
 from mmstudio.core.names import shown
 
 CONFIG = "projector_config.pbtxt"
@@ -27,8 +28,8 @@ SPRITE = "sprite.png"
 def write_projector(table, folder, *, job=None, max_tile: int | None = None, tensor_name: str | None = None,
                     sprite: bool = True) -> list[str]:
     """Write the projector files into ``folder`` (made when missing); the notes a user should read."""
-    from mmstudio.core.atomic import staged_folder
-    from mmstudio.export.files import atomic_write
+    job = job or Job()
+    from mmstudio.core.atomic import atomic_write, staged_folder
     from mmstudio.export.embeddings import cell, item_columns
     from mmstudio.export.sprite import MAX_TILE, sprite_sheet
 
@@ -39,8 +40,7 @@ def write_projector(table, folder, *, job=None, max_tile: int | None = None, ten
         raise ValueError("there are no embedded rows to export")
     notes: list[str] = []
     with staged_folder(folder) as scratch:  # every file or none: an interrupted export leaves nothing
-        if job is not None:
-            job.status("writing tensors")
+        job.status("writing tensors")
         atomic_write(scratch / TENSORS, lambda tmp: np.savetxt(tmp, table.vectors, fmt="%.9g", delimiter="\t",
                                                          encoding="utf-8"))
 
@@ -51,8 +51,7 @@ def write_projector(table, folder, *, job=None, max_tile: int | None = None, ten
 
         sprite_block = None
         if sprite and "image" in set(table.modality.tolist()):
-            if job is not None:
-                job.status("drawing the sprite sheet")
+            job.status("drawing the sprite sheet")
             try:
                 sheet, tile, problems = sprite_sheet(table.path, table.modality, max_tile=max_tile or MAX_TILE, job=job)
             except ValueError as exc:

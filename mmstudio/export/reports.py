@@ -1,6 +1,6 @@
 """Metrics reports (alignment, fusion…) as JSON and as a flat two-column CSV.
 
-A report is a nested dict, e.g. :func:`mmstudio.analysis.alignment.align_report`'s, or any object
+A report is a nested dict, e.g. :func:`mmstudio.analysis.alignment.report.align_report`'s, or any object
 with ``to_dict()`` (or a dataclass). numpy scalars and arrays become plain numbers and lists,
 tuples and sets lists, paths text; NaN and infinities become ``null`` (JSON has no such numbers).
 
@@ -12,39 +12,10 @@ text, or blank for null. Empty dicts and lists are leaves written as ``{}`` and 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
-import math
 from pathlib import Path
 
-import numpy as np
-
-
-def plain(value):
-    """``value`` with only dicts, lists, str, int, float, bool and None inside (JSON-ready)."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return [plain(v) for v in sorted(value, key=str)]
-    if isinstance(value, np.ndarray):
-        return plain(value.tolist())
-    if isinstance(value, np.generic):
-        return plain(value.item())
-    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "to_dict"):
-        return plain(value.to_dict())
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return plain(dataclasses.asdict(value))
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
+from mmstudio.core.values import plain
 
 
 def flatten(report) -> list[tuple[str, object]]:
@@ -77,7 +48,7 @@ def csv_value(value) -> str:
 
 
 def write_json(report, path) -> Path:
-    from mmstudio.export.files import atomic_write
+    from mmstudio.core.atomic import atomic_write
 
     path = Path(path)
     text = json.dumps(plain(report), indent=1, ensure_ascii=False, allow_nan=False)
@@ -87,7 +58,7 @@ def write_json(report, path) -> Path:
 
 
 def write_csv(report, path) -> Path:
-    from mmstudio.export.files import atomic_write
+    from mmstudio.core.atomic import atomic_write
 
     path = Path(path)
     rows = flatten(report)

@@ -5,7 +5,7 @@ the order of the tensor rows, ``ceil(sqrt(n))`` tiles a row; it refuses sheets o
 (a WebGL texture limit). So the tile side is the largest one, up to ``max_tile``, for which
 ``ceil(sqrt(n)) · tile ≤ 8192``, and the sheet is exactly ``ceil(sqrt(n)) · tile`` pixels square.
 
-Image rows show the image (read by :func:`mmstudio.core.image.read_image`: EXIF orientation,
+Image rows show the image (read by :func:`mmstudio.core.media.image.read_image`: EXIF orientation,
 colour modes, transparency on white), whole, centred on white; an image that cannot be read is a
 plain grey tile. Rows of other modalities show a small glyph: bars for a sound, lines for a text.
 """
@@ -17,6 +17,8 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image, ImageDraw
+
+from mmstudio.core.jobs import Job
 
 MAX_SHEET = 8192
 MAX_TILE = 64
@@ -38,6 +40,7 @@ def sprite_sheet(paths, modalities, *, max_tile: int = MAX_TILE, job=None,
     """The sheet (RGB), its tile side, and one ``path: reason`` per image that could not be read.
 
     Raises ValueError when there are so many rows that no tile fits (over 8192² rows)."""
+    job = job or Job()
     paths, modalities = list(paths), list(modalities)
     cols, tile = sprite_grid(len(paths), max_tile)
     if tile < 1:
@@ -55,9 +58,8 @@ def sprite_sheet(paths, modalities, *, max_tile: int = MAX_TILE, job=None,
     workers = workers or min(4, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for start in range(0, len(todo), 256):
-            if job is not None:
-                job.check()
-                job.progress(start, len(todo))
+            job.check()
+            job.progress(start, len(todo))
             chunk = todo[start:start + 256]
             for path, (thumb, problem) in zip(chunk, pool.map(lambda p: thumbnail(p, tile), chunk)):
                 if problem:
@@ -70,7 +72,7 @@ def sprite_sheet(paths, modalities, *, max_tile: int = MAX_TILE, job=None,
 def thumbnail(path, tile: int) -> tuple[Image.Image, str | None]:
     """The image fitted whole into a ``tile``-pixel square on white; a grey tile and the reason on failure."""
     from mmstudio.core.errors import MediaError
-    from mmstudio.core.image import read_image
+    from mmstudio.core.media.image import read_image
 
     if not path:
         return Image.new("RGB", (tile, tile), BROKEN), "no file"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 
-
 GIL_SWITCH_S = 0.001  # how long a worker thread may hold the GIL while the window's thread waits for it
 
 
@@ -35,7 +34,7 @@ def build_window(paths=(), settings=None, recovery: bool = False):
     With ``recovery``, first offer the session autosaved before a crash, then autosave."""
     from PySide6 import QtCore
 
-    from mmstudio.ui.qt_main_window import QtMainWindow
+    from mmstudio.ui.main_window import QtMainWindow
 
     window = QtMainWindow(settings)
     window.show()
@@ -67,7 +66,7 @@ def open_demo(window) -> None:
 def warm_up(window) -> None:
     """Compile UMAP's numba code while the user looks around."""
     def work(job):
-        from mmstudio.analysis.projection import warm_up as umap_warm_up
+        from mmstudio.analysis.projection.project import warm_up as umap_warm_up
 
         return umap_warm_up(job=job)
 

@@ -26,7 +26,7 @@ def image_thumbnail(path: str, size: int = 96) -> Image.Image | None:
 @lru_cache(maxsize=2048)
 def _image_thumbnail(path: str, size: int, stamp) -> Image.Image | None:
     from mmstudio.core.errors import MediaError
-    from mmstudio.core.image import read_image
+    from mmstudio.core.media.image import read_image
 
     try:
         image = read_image(path, draft=(size, size))
@@ -45,8 +45,8 @@ def waveform_glyph(path: str, width: int = 96, height: int = 32, color=(234, 67,
 
 @lru_cache(maxsize=2048)
 def _waveform_glyph(path: str, width: int, height: int, color: tuple, stamp) -> Image.Image | None:
-    from mmstudio.core.audio import read_audio
     from mmstudio.core.errors import MediaError
+    from mmstudio.core.media.audio import read_audio
 
     try:
         audio = read_audio(path, max_duration=30.0)
@@ -73,7 +73,7 @@ def waveform_picture(samples: np.ndarray, width: int, height: int, color=(234, 6
 @lru_cache(maxsize=4096)
 def text_of(path: str, limit: int = 300) -> str:
     from mmstudio.core.errors import MediaError
-    from mmstudio.core.text import read_text
+    from mmstudio.core.media.text import read_text
 
     try:
         text = read_text(path, max_bytes=4096).text

@@ -30,9 +30,9 @@ def picture_request(table, row: int):
 
 
 def tooltip_html(table, row: int, pictures) -> str:
-    """The row's tooltip; its picture from ``pictures`` (a :class:`~mmstudio.ui.qt_thumbnails.QtThumbnails`),
+    """The row's tooltip; its picture from ``pictures`` (a :class:`~mmstudio.ui.thumbnail_loader.QtThumbnails`),
     "loading…" while it is decoded."""
-    from mmstudio.ui.qt_thumbnails import PENDING
+    from mmstudio.ui.thumbnail_loader import PENDING
 
     parts = []
     request = picture_request(table, row)

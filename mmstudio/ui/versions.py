@@ -1,4 +1,5 @@
-"""The Qt behind the window, for ``mmstudio --info`` and Help > About (Qt stays in ``ui/``)."""
+"""The Qt behind the window, probed live, for Help > About (``mmstudio --info`` reads the versions
+without importing Qt: :func:`mmstudio.encoders.sysinfo.qt_line`)."""
 
 from __future__ import annotations
 

@@ -8,14 +8,12 @@ window listens to the signals below.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 from PySide6 import QtCore
 
 from mmstudio.core.dataset import Dataset
-from mmstudio.core.table import EmbeddingTable
-from mmstudio.ui.qt_workers import QtRunner
+from mmstudio.core.tables.table import EmbeddingTable
+from mmstudio.ui.workers import QtRunner
 
 
 class PcaLayout:
@@ -52,7 +50,6 @@ class Workspace(QtCore.QObject):
         self.query: tuple[str, np.ndarray] | None = None     # text and its vector
         self._query_placement = None                          # its nearest rows and their weights on the map
         self._pending_samples = []
-        self._last_partial_layout = 0.0
         self._reported: set = set()           # errors already said in the Log
 
     # ------------------------------------------------------------------ opening things
@@ -63,8 +60,8 @@ class Workspace(QtCore.QObject):
         self.sources += [p for p in paths if p not in self.sources]
 
         def load(job):
-            from mmstudio.core.sources import load_paths
-            from mmstudio.core.table_files import TableFormatError, is_table_path
+            from mmstudio.core.sources.inputs import load_paths
+            from mmstudio.core.tables.files import TableFormatError, is_table_path
 
             tables, media, problems = [], [], []
             for path in paths:
@@ -190,12 +187,7 @@ class Workspace(QtCore.QObject):
             return embed_dataset(dataset, encoder, cache=cache, job=job)
 
         self.runner.start(f"encode-{id(dataset)}", work, label=f"encode {len(dataset)} samples",
-                          on_done=self._encoded, on_partial=self._encoded_part)
-
-    def _encoded_part(self, batch) -> None:
-        # a quick PCA picture of what is there so far, at most a few times a second
-        if time.perf_counter() - self._last_partial_layout > 0.5:
-            self._last_partial_layout = time.perf_counter()
+                          on_done=self._encoded)
 
     def _encoded(self, table: EmbeddingTable) -> None:
         errors = self._unreported(table.errors)
@@ -226,7 +218,7 @@ class Workspace(QtCore.QObject):
         options = {k: v for k, v in self.projection.items() if k != "method"}
 
         def work(job):
-            from mmstudio.analysis.projection import pca_2d, project
+            from mmstudio.analysis.projection.project import pca_2d, project
             from mmstudio.ui.colors import modality_codes
 
             modality_codes(table)  # what the view colours and shapes the points by, computed here once
@@ -264,19 +256,9 @@ class Workspace(QtCore.QObject):
 
     def neighbours(self, rows, k: int = 5) -> np.ndarray:
         """For the selected rows, the k nearest rows of every other modality (cosine)."""
-        if self.table is None or len(rows) == 0:
-            return np.zeros(0, np.int64)
-        table = self.table
-        chosen = np.asarray(rows)
-        centre = table.vectors[chosen].mean(axis=0)
-        sims = table.vectors @ centre
-        found = []
-        for modality in table.modalities:
-            if set(table.modality[chosen]) == {modality}:
-                continue
-            idx = table.rows(modality)
-            found.extend(idx[np.argsort(-sims[idx])[:k]].tolist())
-        return np.asarray(found, np.int64)
+        from mmstudio.analysis.alignment.neighbours import cross_modal_neighbours
+
+        return cross_modal_neighbours(self.table, rows, k)
 
     def set_query(self, text: str, k: int = 10) -> None:
         """Embed a text with the current model (a job) and list its k nearest rows (any modality):
@@ -291,23 +273,20 @@ class Workspace(QtCore.QObject):
         encoder, table = self.encoder, self.table
 
         def work(job):
-            from mmstudio.analysis.projection import placement
+            from mmstudio.analysis.alignment.neighbours import text_query
 
-            vector = encoder.embed("text", [text]).vectors[0]
-            if len(vector) != table.dim:
-                return text, vector, None, None
-            return text, vector, np.argsort(-(table.vectors @ vector))[:k], placement(table.vectors, vector[None, :])
+            return text_query(encoder, table, text, k)
 
-        def done(result):
-            text_, vector, nearest, placed = result
+        def done(found):
             if table is not self.table:
                 return  # the rows changed meanwhile: the neighbours belong to the old table
-            if nearest is None:
+            if found.nearest is None:
                 self.message.emit(f"cannot search: the table's vectors are {table.dim}-d, {encoder.name}'s "
-                                  f"{len(vector)}-d; open it with its own model")
+                                  f"{len(found.vector)}-d; open it with its own model")
                 self.query = None
             else:
-                self.query, self.query_rows, self._query_placement = (text_, vector), nearest, placed
+                self.query, self.query_rows = (found.text, found.vector), found.nearest
+                self._query_placement = found.placement
             self.selectionChanged.emit()
 
         self.runner.start("query", work, label="query", on_done=done)
@@ -321,7 +300,7 @@ class Workspace(QtCore.QObject):
         """Where the query star sits: placed among its neighbours on the current map."""
         if self.query is None or self.table is None or len(self.xy) != len(self.table):
             return None
-        from mmstudio.analysis.projection import positions
+        from mmstudio.analysis.projection.project import positions
 
         placed = self._query_placement
         if placed is None or len(placed[0]) == 0 or placed[0].max() >= len(self.xy):

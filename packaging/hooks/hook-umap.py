@@ -1,6 +1,6 @@
 # umap-learn (replaces the contrib hook, which only copies the metadata). Sources travel too
 # (pyz+py): numba's on-disk cache, which mmstudio switches on for umap's functions
-# (mmstudio/analysis/umap_fit.py), locates a function by its source file.
+# (mmstudio/analysis/projection/umap_fit.py), locates a function by its source file.
 from PyInstaller.utils.hooks import collect_data_files, collect_submodules, copy_metadata
 
 hiddenimports = collect_submodules("umap", filter=lambda name: not name.startswith(("umap.plot", "umap.tests",

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from mmstudio.__main__ import main
-from mmstudio.analysis.alignment import align_report, pair_rows
-from mmstudio.analysis.losses import info_nce
-from mmstudio.analysis.procrustes import linear_cka
-from mmstudio.analysis.retrieval import normalise, retrieve
-from mmstudio.core.table import EmbeddingTable
+from mmstudio.analysis.alignment.losses import info_nce
+from mmstudio.analysis.alignment.procrustes import linear_cka
+from mmstudio.analysis.alignment.report import align_report, pair_rows
+from mmstudio.analysis.alignment.retrieval import normalise, retrieve
+from mmstudio.core.tables.table import EmbeddingTable
 
 
 def make_table(n=40, modalities=("image", "audio", "text"), seed=0) -> EmbeddingTable:

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mmstudio.analysis.aligner import train_aligner
-from mmstudio.analysis.retrieval import normalise
+from mmstudio.analysis.alignment.aligner import train_aligner
+from mmstudio.analysis.alignment.retrieval import normalise
 from mmstudio.core.jobs import Cancelled, Job
 
 
@@ -81,7 +81,7 @@ def test_two_models_of_different_widths_can_be_aligned():
 def test_small_problems_run_on_one_torch_thread_and_restore_the_setting():
     import torch
 
-    from mmstudio.analysis.torch_threads import threads_for
+    from mmstudio.analysis.common.torch_threads import threads_for
 
     before = torch.get_num_threads()
     with threads_for(1e3):

@@ -5,8 +5,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmstudio.analysis.attention import (AttentionSession, energy_in_box, energy_in_segment, methods_for,
-                                         pointing_hit, time_peak_in_segment, upsample)
+from mmstudio.analysis.attention.heatmaps import (
+    AttentionSession,
+    energy_in_box,
+    energy_in_segment,
+    methods_for,
+    pointing_hit,
+    time_peak_in_segment,
+    upsample,
+)
 from mmstudio.demo.captions import describe_object
 from mmstudio.demo.render import render_image, render_sound
 from mmstudio.demo.world import make_scenes

@@ -5,13 +5,16 @@ import numpy as np
 import pytest
 from sklearn.metrics import confusion_matrix, f1_score, log_loss
 
-from mmstudio.analysis import fusion_heads, fusion_missing, fusion_rules as rules
-from mmstudio.analysis.fusion import METHODS, FusionLab, Knobs, parse_methods
-from mmstudio.analysis.fusion_curves import gate_curve, robustness_curve
-from mmstudio.analysis.fusion_data import FusionData, split_samples
-from mmstudio.analysis.fusion_metrics import ECE_BINS, score_probabilities
-from mmstudio.analysis.fusion_missing import make_draws
-from mmstudio.analysis.fusion_ridge import fit_ridge
+from mmstudio.analysis.common.classifier_metrics import ECE_BINS
+from mmstudio.analysis.fusion import heads as fusion_heads
+from mmstudio.analysis.fusion import missing as fusion_missing
+from mmstudio.analysis.fusion import rules
+from mmstudio.analysis.fusion.curves import gate_curve, robustness_curve
+from mmstudio.analysis.fusion.data import FusionData, split_samples
+from mmstudio.analysis.fusion.lab import METHODS, FusionLab, Knobs, parse_methods
+from mmstudio.analysis.fusion.metrics import score_probabilities
+from mmstudio.analysis.fusion.missing import make_draws
+from mmstudio.analysis.fusion.ridge import fit_ridge
 
 PRIOR = np.array([0.5, 0.3, 0.2])
 MEANS = [np.array([[0.0, 0.0], [1.5, 0.0], [0.0, 1.5]]), np.array([[0.0, 0.0], [0.0, 1.2], [1.2, 1.2]])]
@@ -225,3 +228,10 @@ def test_missing_at_training_time_and_a_method_subset():
         lab.score(Knobs(impute="dropout"))
     lab.train_dropout(0.3)
     assert lab.fits == 5 and lab.score(Knobs(impute="dropout")).methods["early-linear"].accuracy > 0.5
+
+
+def test_every_late_method_has_one_rule_in_the_registry():
+    from mmstudio.analysis.fusion.knobs import LATE
+    from mmstudio.analysis.fusion.lab import LATE_RULES
+
+    assert set(LATE_RULES) == set(LATE)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from mmstudio.__main__ import main
-from mmstudio.analysis.fusion import FusionLab, Knobs
-from mmstudio.analysis.fusion_curves import robustness_curve
-from mmstudio.core.table import EmbeddingTable
+from mmstudio.analysis.fusion.curves import robustness_curve
+from mmstudio.analysis.fusion.lab import FusionLab, Knobs
+from mmstudio.core.tables.table import EmbeddingTable
 
 N_SCENES, SEED = 600, 11
 EARLY = ("early-linear", "early-mlp", "cross-attention")

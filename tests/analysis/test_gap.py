@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mmstudio.analysis.gap import gap_shift, modality_gap, shift_pair
-from mmstudio.analysis.retrieval import normalise, retrieve
+from mmstudio.analysis.alignment.gap import gap_shift, modality_gap, shift_pair
+from mmstudio.analysis.alignment.retrieval import normalise, retrieve
 
 
 def offset_pair(n=200, d=16, offset=0.6, noise=0.15, seed=0):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from mmstudio.analysis.aligner import _triplet_one_way
-from mmstudio.analysis.losses import info_nce, triplet_loss
+from mmstudio.analysis.alignment.aligner import _triplet_one_way
+from mmstudio.analysis.alignment.losses import info_nce, triplet_loss
 
 
 def unit(degrees):

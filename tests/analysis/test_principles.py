@@ -9,15 +9,17 @@ import pytest
 from scipy import stats
 
 from mmstudio.__main__ import COMMANDS, main
-from mmstudio.analysis import principles
-from mmstudio.analysis.principle_complementarity import complementarity, emap, toy_xor, xor_pm1
-from mmstudio.analysis.principle_data import demo_table, paired
-from mmstudio.analysis.principle_dominance import dominance, ogm_coefficients
-from mmstudio.analysis.principle_fit import fit_logistic, heldout_cross_entropy, nll, softmax
-from mmstudio.analysis.principle_late_fusion import late_fuse, late_fusion
-from mmstudio.analysis.principle_poe_moe import poe_moe
-from mmstudio.analysis.principle_redundancy import redundancy
-from mmstudio.analysis.principle_sample_complexity import sample_complexity
+from mmstudio.analysis.common.classifier_metrics import nll, softmax
+from mmstudio.analysis.common.pairing import paired
+from mmstudio.analysis.principles import registry as principles
+from mmstudio.analysis.principles.complementarity import complementarity, emap, toy_xor, xor_pm1
+from mmstudio.analysis.principles.dominance import dominance, ogm_coefficients
+from mmstudio.analysis.principles.fit import fit_logistic, heldout_cross_entropy
+from mmstudio.analysis.principles.late_fusion import late_fuse, late_fusion
+from mmstudio.analysis.principles.poe_moe import poe_moe
+from mmstudio.analysis.principles.redundancy import redundancy
+from mmstudio.analysis.principles.sample_complexity import sample_complexity
+from mmstudio.demo.table import demo_table
 
 SCENES, SEED = 400, 7
 
@@ -278,7 +280,7 @@ def test_optimisers_match_torch_optim():
 
     import torch
 
-    from mmstudio.analysis.principle_fit import SGD, AdamW
+    from mmstudio.analysis.principles.fit import SGD, AdamW
 
     for ours, theirs in ((lambda p: AdamW(p, lr=0.01, weight_decay=0.1),
                           lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1)),

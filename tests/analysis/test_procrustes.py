@@ -8,8 +8,8 @@ from scipy.stats import special_ortho_group
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score as sklearn_r2
 
-from mmstudio.analysis.maps import diagnose_maps, fit_linear, r2_score
-from mmstudio.analysis.procrustes import linear_cka, orthogonal_procrustes, similarity_procrustes
+from mmstudio.analysis.alignment.maps import diagnose_maps, fit_linear, r2_score
+from mmstudio.analysis.alignment.procrustes import linear_cka, orthogonal_procrustes, similarity_procrustes
 
 
 @pytest.fixture

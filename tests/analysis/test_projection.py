@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from mmstudio.__main__ import main
-from mmstudio.analysis import projection
-from mmstudio.analysis.knn import exact_knn
-from mmstudio.analysis.layout_cache import layouts_dir
-from mmstudio.analysis.projection import Layout, pca_2d, place_points, project, project_table, refit
+from mmstudio.analysis.projection import project as projection
+from mmstudio.analysis.projection.knn import exact_knn
+from mmstudio.analysis.projection.layout_cache import layouts_dir
+from mmstudio.analysis.projection.project import Layout, pca_2d, place_points, project, project_table, refit
 from mmstudio.core.jobs import Cancelled, Job
-from mmstudio.core.table import EmbeddingTable
+from mmstudio.core.tables.table import EmbeddingTable
 
 
 def clustered(n, d=64, k=10, spread=1.0, seed=0):
@@ -256,7 +256,7 @@ def test_project_table_adds_x_and_y(data):
 
 
 def test_exact_knn_is_used_up_to_the_measured_size_then_umaps_own_descent():
-    from mmstudio.analysis import umap_fit
+    from mmstudio.analysis.projection import umap_fit
 
     assert umap_fit.choose_knn(4_000, "cpu") == "exact"
     assert umap_fit.choose_knn(1_000_000, "cpu") == "nn-descent"

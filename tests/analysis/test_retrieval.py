@@ -4,9 +4,14 @@ import numpy as np
 import pytest
 from sklearn.metrics import label_ranking_average_precision_score, top_k_accuracy_score
 
-from mmstudio.analysis import retrieval
-from mmstudio.analysis.retrieval import (
-    label_codes, label_scores, ranks_from_similarity, retrieval_from_similarity, retrieve, similarity_matrix,
+from mmstudio.analysis.alignment import retrieval
+from mmstudio.analysis.alignment.retrieval import (
+    label_codes,
+    label_scores,
+    ranks_from_similarity,
+    retrieval_from_similarity,
+    retrieve,
+    similarity_matrix,
 )
 
 

@@ -38,7 +38,7 @@ def _media_with_odd_names(folder: Path) -> Path:
 def _table(folder: Path, name: str = "t.parquet", n: int = 60, dim: int = 8, nan_rows=(), path=None,
            model: str = "test-model") -> Path:
     """A valid table (n samples × image, text, labels a/b/c), optionally with non-finite rows."""
-    from mmstudio.core.table import EmbeddingTable
+    from mmstudio.core.tables.table import EmbeddingTable
 
     rng = np.random.default_rng(0)
     base = rng.normal(size=(n, dim)).astype(np.float32)
@@ -224,7 +224,7 @@ def _bad_npz(command, **arrays):
 
 def _flipped(folder):
     table = _table(folder, "good.parquet", n=100, dim=32)
-    from mmstudio.core.table import EmbeddingTable
+    from mmstudio.core.tables.table import EmbeddingTable
 
     EmbeddingTable.read(table).write(folder / "t.parquet")          # mmstudio's own file, with page checksums
     import pyarrow.parquet as pq

@@ -45,7 +45,7 @@ def _unreadable_table(folder):
 def _nan_table(folder):
     import numpy as np
 
-    from mmstudio.core.table import EmbeddingTable
+    from mmstudio.core.tables.table import EmbeddingTable
 
     table = EmbeddingTable.read(shared("table", small_table))
     table.vectors[3] = np.nan

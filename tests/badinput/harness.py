@@ -57,7 +57,7 @@ def small_table(folder: Path, n: int = 24, dim: int = 8, seed: int = 0) -> Path:
     """A valid Parquet embedding table: n samples × (image, text), labels a/b/c, unit vectors."""
     import numpy as np
 
-    from mmstudio.core.table import EmbeddingTable
+    from mmstudio.core.tables.table import EmbeddingTable
 
     rng = np.random.default_rng(seed)
     base = rng.normal(size=(n, dim)).astype(np.float32)

@@ -37,7 +37,7 @@ def _tiled(times: int):
         image paths a TensorBoard sprite sheet reads)."""
         import numpy as np
 
-        from mmstudio.core.sources import load_paths
+        from mmstudio.core.sources.inputs import load_paths
         from mmstudio.encoders.embed import embed_dataset
         from mmstudio.encoders.registry import load_encoder
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-
 from corpus import write_corpus
+
 from mmstudio.__main__ import main
-from mmstudio.core.table import EmbeddingTable
+from mmstudio.core.tables.table import EmbeddingTable
 
 
 def test_info_names_versions_devices_and_cache(capsys, isolated_cache):

@@ -5,7 +5,7 @@ import numpy as np
 import soundfile as sf
 
 from mmstudio.__main__ import main
-from mmstudio.core.table import EmbeddingTable
+from mmstudio.core.tables.table import EmbeddingTable
 
 
 def _noted_files(folder):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from mmstudio.core.audio import Audio, read_audio, resample
 from mmstudio.core.errors import MediaError
+from mmstudio.core.media.audio import Audio, read_audio, resample
 
 
 def sine(freq=440.0, rate=44100, seconds=1.0, amp=0.5) -> np.ndarray:

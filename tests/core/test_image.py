@@ -8,11 +8,11 @@ import warnings
 
 import numpy as np
 import pytest
+from corpus import png_header_only
 from PIL import Image, ImageFile
 
-from corpus import png_header_only
 from mmstudio.core.errors import MediaError
-from mmstudio.core.image import DEFAULT_MAX_PIXELS, image_size, read_image
+from mmstudio.core.media.image import DEFAULT_MAX_PIXELS, image_size, read_image
 
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
 W, H = 40, 20  # non-square on purpose

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from mmstudio.core.manifest import read_manifest
+from mmstudio.core.sources.manifest import read_manifest
 
 
 def write(path: Path, text: str) -> Path:

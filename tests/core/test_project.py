@@ -13,9 +13,22 @@ from pathlib import Path
 import pytest
 
 from mmstudio.core import atomic
-from mmstudio.core.project import (FORMAT_VERSION, Colouring, Project, ProjectError, Projection, autosave,
-                                   clear_recovery, load_project, load_recovery, project_from_dict, recovery_path,
-                                   rows_from_selection, save_project, selection_from_rows)
+from mmstudio.core.project import (
+    FORMAT_VERSION,
+    Colouring,
+    Project,
+    ProjectError,
+    Projection,
+    autosave,
+    clear_recovery,
+    load_project,
+    load_recovery,
+    project_from_dict,
+    recovery_path,
+    rows_from_selection,
+    save_project,
+    selection_from_rows,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 

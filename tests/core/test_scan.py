@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from mmstudio.core.scan import scan_folder
-from mmstudio.core.sources import load_paths
+from mmstudio.core.sources.inputs import load_paths
+from mmstudio.core.sources.scan import scan_folder
 
 
 def touch(path: Path, data: bytes = b"x") -> Path:

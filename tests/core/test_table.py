@@ -7,8 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from mmstudio.core.errors import ItemError
-from mmstudio.core.table import EmbeddingTable
-from mmstudio.core.table_files import TableFormatError
+from mmstudio.core.tables.files import TableFormatError
+from mmstudio.core.tables.table import EmbeddingTable
 
 
 @pytest.fixture
@@ -91,6 +91,45 @@ def test_writing_is_atomic_and_leaves_no_temporary_files(table, tmp_path):
     out.write_bytes(b"old")
     table.write(out)
     assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
+
+
+KILLED_WRITER = """
+import sys
+import numpy as np
+from mmstudio.core.tables.table import EmbeddingTable
+n = 400_000
+vectors = np.random.default_rng(0).normal(size=(n, 128)).astype(np.float32)
+table = EmbeddingTable([str(i) for i in range(n)], ["text"] * n, [None] * n, [None] * n, vectors)
+print("writing", flush=True)
+table.write(sys.argv[1])
+print("written", flush=True)
+"""
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".npz"])
+def test_a_writer_killed_mid_write_leaves_the_old_table_intact(table, tmp_path, suffix):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / f"t{suffix}"
+    table.write(out)
+    before = out.read_bytes()
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(out)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:   # kill once the new bytes are on their way
+        partial = [p for p in tmp_path.iterdir() if p.name != out.name]
+        if out.read_bytes() != before or any(p.stat().st_size > 0 for p in partial):
+            break
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(60)
+    assert proc.returncode == -signal.SIGKILL, "the writer finished before it could be killed"
+    assert out.read_bytes() == before
+    again = EmbeddingTable.read(out)
+    assert again.sample_id.tolist() == table.sample_id.tolist()
 
 
 def test_concat_joins_rows_columns_and_errors(table):

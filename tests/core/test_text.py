@@ -7,7 +7,7 @@ import codecs
 import pytest
 
 from mmstudio.core.errors import MediaError
-from mmstudio.core.text import TextDoc, read_text
+from mmstudio.core.media.text import TextDoc, read_text
 
 
 def write(tmp_path, name: str, data: bytes):

@@ -5,8 +5,8 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
-from mmstudio.core.manifest import read_manifest
-from mmstudio.core.sources import load_paths
+from mmstudio.core.sources.inputs import load_paths
+from mmstudio.core.sources.manifest import read_manifest
 from mmstudio.demo.captions import SYNONYMS, describe, describe_object
 from mmstudio.demo.make import Corruption, make_world
 from mmstudio.demo.render import PITCH, RGB, render_image, render_sound

@@ -13,27 +13,31 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import ray
-
 from corpus import write_corpus
+
 from mmstudio.__main__ import main
 from mmstudio.core.cache import EmbeddingCache, digest_file
-from mmstudio.core.table import EmbeddingTable
-from mmstudio.core.table_files import TableFormatError
+from mmstudio.core.tables.files import TableFormatError
+from mmstudio.core.tables.table import EmbeddingTable
 from mmstudio.demo.make import make_world
-from mmstudio.encoders.distributed import DistributedError, embed_with_ray
+from mmstudio.encoders.distributed.engine import DistributedError, embed_with_ray
 from mmstudio.encoders.embed import cache_key
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """A local Ray instance; fails (never skips) when Ray cannot start here."""
+    import builtins
+
     folder = tmp_path_factory.mktemp("ray")
     fault = folder / "actor-killed"
+    printer = builtins.print  # Ray replaces print in the driver and leaves it replaced after shutdown:
     ray.init(num_cpus=2, include_dashboard=False, object_store_memory=300 * 2**20, logging_level="WARNING",
              runtime_env={"env_vars": {"MMSTUDIO_RAY_FAULT": str(fault),
                                        "MMSTUDIO_CACHE_DIR": str(folder / "worker-cache")}})
     yield fault
     ray.shutdown()
+    builtins.print = printer  # numba (umap-learn's layout in later tests) cannot compile a call to Ray's
 
 
 @pytest.fixture(scope="module")

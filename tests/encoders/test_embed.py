@@ -4,12 +4,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from corpus import write_corpus
+
 from mmstudio.core.cache import EmbeddingCache
 from mmstudio.core.dataset import Dataset, MediaRef, Sample
 from mmstudio.core.jobs import Cancelled, Job
-from mmstudio.core.sources import load_paths
+from mmstudio.core.sources.inputs import load_paths
 from mmstudio.encoders.embed import EmbeddedBatch, embed_dataset
 from mmstudio.encoders.registry import load_encoder
 
@@ -64,7 +64,7 @@ def test_bad_files_carry_their_reason_and_every_good_file_is_embedded(corpus, cl
 
 
 def _modality(path):
-    from mmstudio.core.formats import modality_of
+    from mmstudio.core.media.formats import modality_of
 
     return modality_of(path)
 

@@ -47,7 +47,7 @@ def _unshare_works() -> bool:
 
 @pytest.mark.skipif(not _unshare_works(), reason="needs unshare -rm (user namespaces) to mount a small tmpfs")
 def test_a_full_cache_disk_still_gives_the_table_and_keeps_the_cache(tmp_path):
-    from mmstudio.core.table import EmbeddingTable
+    from mmstudio.core.tables.table import EmbeddingTable
 
     for folder, count in (("a", 3), ("b", 30)):
         (tmp_path / folder).mkdir()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmstudio.encoders.image_prep import FastImagePrep
+from mmstudio.encoders.hf.image_prep import FastImagePrep
 
 
 def processors():

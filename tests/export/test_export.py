@@ -9,16 +9,16 @@ import math
 import numpy as np
 import pytest
 from PIL import Image
+from ui_helpers import DEMO
 
-from mmstudio.analysis.projection import pca_2d, with_xy
 from mmstudio.__main__ import main
-from mmstudio.core.image import read_image
-from mmstudio.core.table import EmbeddingTable
+from mmstudio.analysis.projection.project import pca_2d, with_xy
+from mmstudio.core.media.image import read_image
+from mmstudio.core.tables.table import EmbeddingTable
 from mmstudio.export.embeddings import export_table
 from mmstudio.export.projector import projector_config
 from mmstudio.export.reports import flatten, plain, write_report
 from mmstudio.export.sprite import BROKEN, MAX_SHEET, glyph, sprite_grid
-from ui_helpers import DEMO
 
 ITEM_COLUMNS = ["sample_id", "modality", "path", "label", "x", "y"]
 
@@ -26,7 +26,7 @@ ITEM_COLUMNS = ["sample_id", "modality", "path", "label", "x", "y"]
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """The demo world embedded by the built-in model, with a 2-D layout, written as Parquet."""
-    from mmstudio.core.sources import load_paths
+    from mmstudio.core.sources.inputs import load_paths
     from mmstudio.encoders.embed import embed_dataset
     from mmstudio.encoders.registry import load_encoder
 
@@ -289,7 +289,7 @@ def test_sprite_grid_fits_8192():
 
 # --------------------------------------------------------------------------- reports
 def test_alignment_report_as_json_and_csv(demo, tmp_path):
-    from mmstudio.analysis.alignment import align_report
+    from mmstudio.analysis.alignment.report import align_report
 
     table, _ = demo
     report = align_report(table.take(table.rows("image").tolist() + table.rows("text").tolist()))

@@ -83,13 +83,13 @@ def module_exists(name: str) -> bool:
 # --- the PyInstaller recipe -------------------------------------------------------------------------
 
 def test_every_resources_file_is_collected_as_mmstudio_resources():
-    files = {p for p in (ROOT / "resources").rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    files = {p for p in (ROOT / "mmstudio" / "resources").rglob("*") if p.is_file() and "__pycache__" not in p.parts}
     assert files, "resources/ is empty"
     datas = H.resource_datas(ROOT)
     collected = {Path(src) for src, _ in datas}
     assert collected == files
     for src, dest in datas:  # each lands where importlib.resources.files("mmstudio.resources") looks
-        rel = Path(src).relative_to(ROOT / "resources")
+        rel = Path(src).relative_to(ROOT / "mmstudio" / "resources")
         assert Path(dest) / Path(src).name == Path("mmstudio/resources") / rel
     spec = (PACKAGING / "mmstudio.spec").read_text()
     assert "H.resource_datas(" in spec and "datas=datas" in spec

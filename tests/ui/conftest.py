@@ -1,13 +1,15 @@
-"""A window per test, on its own settings file, torn down with its jobs stopped."""
+"""A window per test, on its own settings file, torn down with its jobs stopped. A window test fails
+on an exception inside a Qt callback, a Qt warning, a Python warning (but those in ``WARNINGS_ALLOWED``),
+and a window or a thread it left behind."""
 
 import gc
 import os
 import re
+import threading
 import time
 import traceback
 
 import pytest
-
 from ui_helpers import DEMO, settled
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -16,6 +18,54 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Qt messages that say nothing about mmstudio: the offscreen platform plugin's notes on window calls
 # it cannot honour (raise, size hints), and a headless machine's missing audio/fonts setup.
 QT_NOISE = [r"^This plugin does not support ", r"^QFont::fromString", r"^qt\.multimedia", r"^Could not find a font"]
+
+
+# Python warnings a window test may see: each names what it is and why it is not mmstudio's to fix
+WARNINGS_ALLOWED = [
+    "ignore::DeprecationWarning:pyqtgraph.*",               # pyqtgraph on a newer numpy/Qt
+    "ignore:.*is deprecated.*:DeprecationWarning:ray.*",     # Ray's own configuration, in the Ray tests' process
+    "ignore::pytest.PytestUnraisableExceptionWarning",      # reported by the fixture below as Qt errors instead
+    "ignore:Tensorflow not installed:ImportWarning",         # umap-learn's import: ParametricUMAP is not used
+]
+
+
+def pytest_collection_modifyitems(items):
+    """Warnings are errors in the window tests, except those listed in ``WARNINGS_ALLOWED``."""
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.fspath).startswith(here):
+            for rule in ["error", *WARNINGS_ALLOWED]:
+                item.add_marker(pytest.mark.filterwarnings(rule))
+
+
+THREADS_ALLOWED = {"tqdm_monitor"}  # tqdm's one monitor thread, started by the first progress bar, kept for all
+
+
+@pytest.fixture(autouse=True)
+def fail_on_leftovers():
+    """A test that leaves a visible window or a running Python thread behind fails (after 10 s of grace:
+    a job's thread finishing its last step is not a leak)."""
+    from PySide6 import QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    windows_before = {id(w) for w in app.topLevelWidgets()} if app is not None else set()
+    threads_before = set(threading.enumerate())
+    yield
+    app = QtWidgets.QApplication.instance()
+    deadline = time.monotonic() + 10
+    while True:
+        if app is not None:
+            app.processEvents()
+        windows = [w for w in (app.topLevelWidgets() if app is not None else [])
+                   if w.isVisible() and id(w) not in windows_before]
+        threads = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()
+                   and not isinstance(t, threading._DummyThread) and t.name not in THREADS_ALLOWED]
+        if not (windows or threads) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    left = [f"window {type(w).__name__} {w.windowTitle()!r}" for w in windows] + [f"thread {t.name}" for t in threads]
+    if left:
+        pytest.fail("left behind: " + ", ".join(left), pytrace=False)
 
 
 @pytest.fixture(autouse=True)
@@ -93,6 +143,7 @@ def _free_qt_objects_while_qt_is_up():
 @pytest.fixture
 def demo_window(make_window, qtbot):
     window = make_window([DEMO])
-    qtbot.waitUntil(lambda: settled(window), timeout=300_000)
+    qtbot.waitUntil(lambda: settled(window) or "error:" in window.log.toPlainText(), timeout=300_000)
+    assert "error:" not in window.log.toPlainText(), window.log.toPlainText()
     time.sleep(0.05)
     return window

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from mmstudio.analysis.alignment import pair_rows, retrieve
-from mmstudio.analysis.gap import gap_shift, modality_gap
-from mmstudio.analysis.retrieval import normalise
+from mmstudio.analysis.alignment.gap import gap_shift, modality_gap
+from mmstudio.analysis.alignment.report import pair_rows, retrieve
+from mmstudio.analysis.alignment.retrieval import normalise
 
 
 def open_panel(window, qtbot, settings=None):
-    from mmstudio.ui.qt_alignment import QtAlignmentPanel
+    from mmstudio.ui.alignment.panel import QtAlignmentPanel
 
     panel = QtAlignmentPanel(window.workspace, window.view)
     qtbot.addWidget(panel)

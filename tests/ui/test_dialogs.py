@@ -12,7 +12,7 @@ def shadowed_qt_members(widget: QtWidgets.QWidget) -> list[str]:
 
 
 def test_the_reproject_dialog_shows_and_keeps_its_values(demo_window, qtbot):
-    from mmstudio.ui.qt_dialogs import ProjectionDialog
+    from mmstudio.ui.dialogs import ProjectionDialog
 
     params = {"method": "umap", "n_neighbors": 30, "min_dist": 0.25, "metric": "euclidean", "seed": 7}
     dialog = ProjectionDialog(params, demo_window)
@@ -24,7 +24,7 @@ def test_the_reproject_dialog_shows_and_keeps_its_values(demo_window, qtbot):
 
 
 def test_no_widget_of_the_window_hides_a_qt_method(demo_window):
-    from mmstudio.ui.qt_dialogs import ModelDialog, PreferencesDialog, ProjectionDialog
+    from mmstudio.ui.dialogs import ModelDialog, PreferencesDialog, ProjectionDialog
 
     widgets = [demo_window, *demo_window.findChildren(QtWidgets.QWidget),
                ModelDialog("builtin", [], demo_window), ProjectionDialog({}, demo_window),

@@ -6,7 +6,7 @@ import numpy as np
 from pypdf import PdfReader
 from PySide6 import QtGui
 
-from mmstudio.ui.qt_export import export_figure, start_table_export
+from mmstudio.ui.export import export_figure, start_table_export
 
 
 def _not_blank(image: QtGui.QImage) -> bool:

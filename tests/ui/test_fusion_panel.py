@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from mmstudio.__main__ import main
-from mmstudio.analysis.fusion_knobs import METHODS, Knobs
-from mmstudio.ui.qt_fusion import QtFusionPanel
+from mmstudio.analysis.fusion.knobs import METHODS, Knobs
+from mmstudio.ui.fusion.panel import QtFusionPanel
 
 N_SCENES, WORLD_SEED = 300, 3
 

@@ -30,7 +30,7 @@ def test_the_view_stops_its_animation_when_new_points_arrive(demo_window, qtbot)
     n = len(ws.table)
     view._animate(view._display, view._display[::-1].copy())
     assert view._animation is not None
-    from mmstudio.core.table import EmbeddingTable
+    from mmstudio.core.tables.table import EmbeddingTable
 
     ws.table = EmbeddingTable.concat([ws.table, ws.table])
     ws.xy = np.concatenate([ws.xy, ws.xy + 0.1])

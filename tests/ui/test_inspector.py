@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from mmstudio.analysis.attention import pointing_hit
+from mmstudio.analysis.attention.heatmaps import pointing_hit
 
 
 def _row(window, sample: str, modality: str) -> int:

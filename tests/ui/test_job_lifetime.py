@@ -9,7 +9,7 @@ import numpy as np
 
 def test_finished_failed_and_superseded_jobs_are_freed_with_their_partials(qtbot):
     from mmstudio.ui.app import make_app
-    from mmstudio.ui.qt_workers import QtRunner
+    from mmstudio.ui.workers import QtRunner
 
     make_app()
     runner = QtRunner(threads=2)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from mmstudio.core.table import EmbeddingTable
+from mmstudio.core.tables.table import EmbeddingTable
 
 
 def shards(folder, n=3, rows=40, dim=16):

@@ -52,7 +52,7 @@ def test_a_panel_shown_while_the_map_computes_waits_for_it(make_window, qtbot, t
 
 def test_the_runner_starts_panel_jobs_after_the_map_jobs_and_pauses_running_ones(qtbot):
     from mmstudio.ui.app import make_app
-    from mmstudio.ui.qt_workers import QtRunner
+    from mmstudio.ui.workers import QtRunner
 
     make_app()
     runner = QtRunner(threads=2)

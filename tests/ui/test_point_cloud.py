@@ -8,7 +8,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore, QtGui
 
-from mmstudio.ui.point_cloud import MAX_STYLES, PointCloudItem, marker_styles
+from mmstudio.ui.map.point_cloud import MAX_STYLES, PointCloudItem, marker_styles
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ def test_a_million_points_are_set_without_sorting_their_styles(qtbot):
     rng = np.random.default_rng(0)
     item = PointCloudItem()
     calls = []
-    import mmstudio.ui.point_cloud as pc
+    import mmstudio.ui.map.point_cloud as pc
 
     original = pc.marker_styles
     pc.marker_styles = lambda shapes, rgb: calls.append(len(shapes)) or original(shapes, rgb)

@@ -5,15 +5,14 @@ table, so nothing is rendered or embedded."""
 
 import numpy as np
 import pytest
-
 from ui_helpers import small_table
 
 
 @pytest.fixture
 def panel(qtbot):
     from mmstudio.ui.app import make_app
-    from mmstudio.ui.qt_principles import QtPrinciplesPanel
-    from mmstudio.ui.qt_workers import QtRunner
+    from mmstudio.ui.principles.panel import QtPrinciplesPanel
+    from mmstudio.ui.workers import QtRunner
     from mmstudio.ui.workspace import Workspace
 
     make_app()
@@ -35,7 +34,7 @@ def finish(qtbot, panel, name, timeout=60_000):
 
 
 def test_poe_moe_sliders_redraw_the_closed_form_variances(panel):
-    from mmstudio.analysis.principle_poe_moe import gaussian, moe_moments, poe_moments
+    from mmstudio.analysis.principles.poe_moe import gaussian, moe_moments, poe_moments
 
     page = panel.pages["poe-moe"]
     panel.show_page("poe-moe")
@@ -107,7 +106,7 @@ def test_dominance_ogm_ge_shows_a_smaller_gradient_ratio(panel, qtbot):
 
 
 def test_settings_round_trip_and_report(panel, qtbot):
-    from mmstudio.ui.qt_principles import QtPrinciplesPanel
+    from mmstudio.ui.principles.panel import QtPrinciplesPanel
 
     assert panel.report() is None
     panel.show_page("poe-moe")

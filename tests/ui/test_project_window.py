@@ -1,7 +1,6 @@
 """Projects in the window: save what is shown, open it in a fresh window, see the same view."""
 
 import numpy as np
-
 from ui_helpers import settled
 
 

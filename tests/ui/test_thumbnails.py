@@ -7,7 +7,7 @@ from PySide6 import QtCore, QtWidgets
 
 
 def test_hover_and_selection_pictures_are_decoded_on_a_worker_thread(demo_window, qtbot, monkeypatch):
-    from mmstudio.ui import qt_thumbnails
+    from mmstudio.ui import thumbnail_loader as qt_thumbnails
 
     pictures = qt_thumbnails.shared()
     pictures.done.clear()                       # cold, as for a person's first hover
@@ -40,7 +40,7 @@ def test_hover_and_selection_pictures_are_decoded_on_a_worker_thread(demo_window
 
 def test_an_unreadable_picture_leaves_the_text(tmp_path, qtbot):
     from mmstudio.ui.app import make_app
-    from mmstudio.ui.qt_thumbnails import PENDING, QtThumbnails
+    from mmstudio.ui.thumbnail_loader import PENDING, QtThumbnails
 
     make_app()
     broken = tmp_path / "broken.png"

@@ -4,8 +4,7 @@ import time
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
-
-from ui_helpers import DEMO, settled
+from ui_helpers import DEMO, drag_on_map, settled
 
 
 def test_demo_opens_with_every_item_as_a_point(demo_window):
@@ -104,22 +103,53 @@ def test_a_point_tooltip_comes_back_when_the_mouse_returns_at_once(demo_window, 
     assert QtWidgets.QToolTip.isVisible() and view.hovered == row
 
 
-def test_lasso_selects_the_points_inside(demo_window):
-    view, ws = demo_window.view, demo_window.workspace
+def around_a_point(view):
+    """A radius around a point of the map that falls between two of its neighbours, far from both."""
     xy = view.cloud.xy
     centre = xy[0]  # around a point of the map: the middle of a UMAP can be empty
     distance = np.sort(np.linalg.norm(xy - centre, axis=1))
-    gap = int(np.argmax(np.diff(distance[:20])[8:])) + 8  # a radius between two neighbours, far from both
-    radius = float(distance[gap] + distance[gap + 1]) / 2
-    angles = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+    gap = int(np.argmax(np.diff(distance[:20])[8:])) + 8
+    return centre, float(distance[gap] + distance[gap + 1]) / 2
+
+
+def test_lasso_selects_the_points_inside(demo_window, qtbot):
+    view, ws = demo_window.view, demo_window.workspace
+    xy = view.cloud.xy
+    centre, radius = around_a_point(view)
+    view.viewbox.setRange(xRange=(float(centre[0] - 3 * radius), float(centre[0] + 3 * radius)),
+                          yRange=(float(centre[1] - 3 * radius), float(centre[1] + 3 * radius)), padding=0)
+    angles = np.linspace(0, 2 * np.pi, 40)
     polygon = centre + radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    view.viewbox.mode = "lasso"
-    view.viewbox.selected.emit(polygon, False)
-    inside = np.flatnonzero(np.linalg.norm(xy - centre, axis=1) < radius * np.cos(np.pi / 40))
+    view.mode.setCurrentText("Lasso")
+    drag_on_map(view, qtbot, polygon)
+    inside = np.flatnonzero(np.linalg.norm(xy - centre, axis=1) < radius * 0.97)
     assert set(inside) <= set(ws.selection.tolist())
-    assert len(ws.selection) < len(xy) and len(ws.selection) > 0
-    outside = np.flatnonzero(np.linalg.norm(xy - centre, axis=1) > radius)
+    assert 0 < len(ws.selection) < len(xy)
+    outside = np.flatnonzero(np.linalg.norm(xy - centre, axis=1) > radius * 1.03)
     assert not set(outside) & set(ws.selection.tolist())
+
+
+def test_a_box_drag_selects_the_points_inside_and_shift_adds(demo_window, qtbot):
+    view, ws = demo_window.view, demo_window.workspace
+    xy = view.cloud.xy
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    view.viewbox.setRange(xRange=(float(lo[0]), float(hi[0])), yRange=(float(lo[1]), float(hi[1])), padding=0.1)
+    view.mode.setCurrentText("Box select")
+    tol = 0.01 * float((hi - lo).max())
+
+    def box(a, b):  # (points surely inside, points that may be inside: a pixel's rounding on the edge)
+        sure = np.flatnonzero(((xy > a + tol) & (xy < b - tol)).all(axis=1))
+        maybe = np.flatnonzero(((xy > a - tol) & (xy < b + tol)).all(axis=1))
+        return set(sure.tolist()), set(maybe.tolist())
+
+    a, b = np.quantile(xy, 0.15, axis=0), np.quantile(xy, 0.6, axis=0)
+    drag_on_map(view, qtbot, [a, (a + b) / 2, b])
+    sure, maybe = box(a, b)
+    assert sure and sure <= set(ws.selection.tolist()) <= maybe
+    c, d = np.quantile(xy, 0.7, axis=0), np.quantile(xy, 0.95, axis=0)
+    drag_on_map(view, qtbot, [c, (c + d) / 2, d], QtCore.Qt.KeyboardModifier.ShiftModifier)
+    sure2, maybe2 = box(c, d)
+    assert sure2 and sure | sure2 <= set(ws.selection.tolist()) <= maybe | maybe2
 
 
 def test_a_query_highlights_and_lists_its_neighbours(demo_window, qtbot):

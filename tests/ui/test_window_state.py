@@ -7,7 +7,6 @@ import time
 
 import numpy as np
 from PySide6 import QtCore
-
 from ui_helpers import settled
 
 

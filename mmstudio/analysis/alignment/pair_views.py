@@ -1,0 +1,48 @@
+"""The alignment report with, per modality pair, the rows, vectors and similarity matrix a view draws
+(the window's Alignment panel computes it as a job)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+HEATMAP_LIMIT = 300  # pairs drawn in the similarity matrix (an even subsample above)
+
+
+@dataclass
+class PairData:
+    """What the panel keeps of one modality pair: its rows, vectors and the matrix it draws."""
+
+    a: str
+    b: str
+    report: dict
+    sample_ids: np.ndarray
+    rows_a: np.ndarray
+    rows_b: np.ndarray
+    labels: np.ndarray           # the samples' labels (from modality a), for sorting the matrix
+    xa: np.ndarray
+    xb: np.ndarray
+    shown: np.ndarray            # pair indices drawn in the matrix
+    similarity: np.ndarray       # len(shown) × len(shown) cosine, rows a, columns b
+
+
+def alignment_views(table, job=None, heatmap_limit: int = HEATMAP_LIMIT) -> dict:
+    """``{"report": align_report(table), "pairs": {(a, b): PairData}}``: the report and, per modality
+    pair, what a view of it draws (the similarity matrix of an even subsample of ``heatmap_limit`` pairs)."""
+    from mmstudio.analysis.alignment.report import align_report, pair_rows
+    from mmstudio.analysis.alignment.retrieval import similarity_matrix
+
+    report = align_report(table, job=job)
+    pairs = {}
+    for entry in report["pairs"]:
+        a, b = entry["modalities"]
+        p = pair_rows(table, a, b)
+        shown = np.arange(len(p))
+        if len(p) > heatmap_limit:
+            shown = np.unique(np.linspace(0, len(p) - 1, heatmap_limit).round().astype(np.int64))
+        xa, xb = table.vectors[p.rows_a], table.vectors[p.rows_b]
+        labels = np.array(["" if v is None else str(v) for v in table.label[p.rows_a]], dtype=object)
+        pairs[(a, b)] = PairData(a, b, entry, p.sample_ids, p.rows_a, p.rows_b, labels, xa, xb, shown,
+                                 similarity_matrix(xa[shown], xb[shown]))
+    return {"report": report, "pairs": pairs}

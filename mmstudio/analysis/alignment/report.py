@@ -1,0 +1,104 @@
+"""How well the modalities of an embedding table line up: everything ``mmstudio align`` prints.
+
+Rows of two modalities are paired by ``sample_id`` (only samples that have both; when a sample
+has several rows of one modality, its first row is used). For every pair of modalities
+present, :func:`align_report` gathers
+
+- retrieval both ways (:mod:`mmstudio.analysis.alignment.retrieval`): R@1/5/10, median and mean rank,
+  mAP@10, label-level R@1 and mAP@10 where labels exist, the worst-aligned samples, and the
+  similarity matrix for small sets;
+- the modality gap and the shift experiment (:mod:`mmstudio.analysis.alignment.gap`);
+- orthogonal and similarity Procrustes, linear CKA (:mod:`mmstudio.analysis.alignment.procrustes`) and
+  the linear-vs-MLP diagnosis (:mod:`mmstudio.analysis.alignment.maps`);
+- symmetric InfoNCE and triplet losses (:mod:`mmstudio.analysis.alignment.losses`).
+
+The projection-head trainer lives in :mod:`mmstudio.analysis.alignment.aligner`.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+from mmstudio.analysis.alignment.aligner import AlignerHistory, train_aligner
+from mmstudio.analysis.alignment.gap import GapShift, gap_shift, modality_gap
+from mmstudio.analysis.alignment.losses import MARGIN, TEMPERATURE, info_nce, triplet_loss
+from mmstudio.analysis.alignment.maps import MapDiagnosis, diagnose_maps
+from mmstudio.analysis.alignment.procrustes import linear_cka, orthogonal_procrustes, similarity_procrustes
+from mmstudio.analysis.alignment.retrieval import Retrieval, retrieval_from_similarity, retrieve
+from mmstudio.analysis.common.pairing import Pairs, pair_rows
+from mmstudio.core.jobs import Job
+from mmstudio.core.values import plain
+
+__all__ = [
+    "AlignerHistory", "GapShift", "MapDiagnosis", "Pairs", "Retrieval", "align_report", "diagnose_maps",
+    "gap_shift", "info_nce", "linear_cka", "modality_gap", "orthogonal_procrustes", "pair_rows", "retrieve",
+    "retrieval_from_similarity", "similarity_procrustes", "train_aligner", "triplet_loss",
+]
+
+WORST = 10
+SIMILARITY_LIMIT = 100  # the report carries the similarity matrix up to this many pairs
+MIN_MAP_PAIRS = 10
+
+
+def _retrieval_dict(result: Retrieval, worst: int) -> dict:
+    out = result.summary()
+    out["worst"] = [{"sample_id": sid, "rank": rank} for sid, rank in result.worst(worst)]
+    return out
+
+
+def pair_report(table, pairs: Pairs, *, temperature: float = TEMPERATURE, margin: float = MARGIN,
+                worst: int = WORST, similarity_limit: int = SIMILARITY_LIMIT, seed: int = 0, job=None) -> dict:
+    """Every alignment measure for one pair of modalities, as a JSON-ready dict."""
+    a, b = pairs.a, pairs.b
+    xa, xb = table.vectors[pairs.rows_a], table.vectors[pairs.rows_b]
+    la, lb = table.label[pairs.rows_a], table.label[pairs.rows_b]
+    out = {"modalities": [a, b], "n_pairs": len(pairs)}
+    if len(pairs) < 2:
+        out["note"] = f"{len(pairs)} paired sample{'s' if len(pairs) != 1 else ''}: nothing to compare"
+        return out
+    ab = retrieve(xa, xb, query_labels=la, gallery_labels=lb, sample_ids=pairs.sample_ids, names=(a, b),
+                  keep_similarity=similarity_limit, job=job)
+    ba = retrieve(xb, xa, query_labels=lb, gallery_labels=la, sample_ids=pairs.sample_ids, names=(b, a),
+                  keep_similarity=0, job=job)
+    out["retrieval"] = [_retrieval_dict(ab, worst), _retrieval_dict(ba, worst)]
+    out["similarity"] = ab.similarity  # rows a, columns b (cosine); None above similarity_limit pairs
+    shift = gap_shift(xa, xb, seed=seed, job=job)
+    out["gap"] = {"distance": shift.gap, "shift": shift.to_dict(), "best_delta": float(shift.deltas[shift.best]),
+                  "best_R@1_ab": float(shift.r1_ab[shift.best]), "best_R@1_ba": float(shift.r1_ba[shift.best])}
+    orth = orthogonal_procrustes(xa, xb)
+    out["procrustes"] = {"orthogonal_residual": orth.residual, "orthogonal_relative": orth.relative,
+                         "similarity_disparity": similarity_procrustes(xa, xb), "linear_cka": linear_cka(xa, xb)}
+    if len(pairs) >= MIN_MAP_PAIRS:
+        out["maps"] = diagnose_maps(xa, xb, seed=seed, job=job).to_dict()
+    else:
+        out["maps"] = {"verdict": None, "sentence": f"too few pairs ({len(pairs)}) to fit and hold out maps"}
+    out["losses"] = {"temperature": temperature, "margin": margin, "info_nce": info_nce(xa, xb, temperature),
+                     "triplet_hardest_ab": triplet_loss(xa, xb, margin, "hardest"),
+                     "triplet_hardest_ba": triplet_loss(xb, xa, margin, "hardest"),
+                     "triplet_semihard_ab": triplet_loss(xa, xb, margin, "semihard"),
+                     "triplet_semihard_ba": triplet_loss(xb, xa, margin, "semihard")}
+    return out
+
+
+def align_report(table, *, temperature: float = TEMPERATURE, margin: float = MARGIN, worst: int = WORST,
+                 similarity_limit: int = SIMILARITY_LIMIT, seed: int = 0, job=None) -> dict:
+    """All alignment measures for every pair of modalities in ``table`` (a JSON-serialisable dict).
+
+    Raises ValueError when the table has fewer than two modalities."""
+    job = job or Job()
+    modalities = list(table.modalities)
+    if len(modalities) < 2:
+        raise ValueError(f"the table has {len(modalities)} modalit{'y' if len(modalities) == 1 else 'ies'} "
+                         f"({', '.join(modalities) or 'none'}); alignment needs at least two")
+    todo = list(combinations(modalities, 2))
+    pairs_out = []
+    for i, (a, b) in enumerate(todo):
+        job.status(f"{a} ↔ {b}")
+        job.progress(i, len(todo))
+        pairs_out.append(pair_report(table, pair_rows(table, a, b), temperature=temperature, margin=margin,
+                                     worst=worst, similarity_limit=similarity_limit, seed=seed, job=job))
+    job.progress(len(todo), len(todo))
+    return plain({"model": table.model, "rows": len(table), "dim": table.dim, "modalities": modalities,
+                   "settings": {"temperature": temperature, "margin": margin, "seed": seed,
+                                "ties": "against the query (an equally similar item ranks ahead of the partner)"},
+                   "pairs": pairs_out})

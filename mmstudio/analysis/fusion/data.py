@@ -1,0 +1,101 @@
+"""The fusion lab's data: one row per sample, one vector per modality, and a seeded split.
+
+:func:`fusion_data` turns an :class:`~mmstudio.core.tables.table.EmbeddingTable` and a label column
+into a :class:`FusionData`: ``vectors`` (samples × modalities × dim, float32; zeros where a
+sample lacks a modality), ``present`` (samples × modalities, bool) and ``y`` (class indices).
+Rows are paired by ``sample_id`` with the label rule of :mod:`mmstudio.analysis.common.pairing`
+(the first row of a modality counts when a sample has several); samples without a label are left out.
+:func:`split_samples` makes a stratified, seeded train / validation / test split.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mmstudio.analysis.common.pairing import class_order, label_values, sample_labels, sample_rows
+
+
+@dataclass
+class FusionData:
+    modalities: tuple[str, ...]
+    classes: tuple[str, ...]
+    sample_ids: np.ndarray   # (n,) object
+    y: np.ndarray            # (n,) int64 class indices
+    vectors: np.ndarray      # (n, M, D) float32, zeros where absent
+    present: np.ndarray      # (n, M) bool
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @property
+    def dim(self) -> int:
+        return self.vectors.shape[2]
+
+    def take(self, idx) -> "FusionData":
+        return FusionData(self.modalities, self.classes, self.sample_ids[idx], self.y[idx], self.vectors[idx],
+                          self.present[idx])
+
+
+@dataclass(frozen=True)
+class Split:
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+    def to_dict(self) -> dict:
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+
+def fusion_data(table, label: str, modalities=None) -> FusionData:
+    """Per-sample vectors of each modality (paired by sample id) and the class of each sample."""
+    mods = tuple(table.modalities if modalities is None else modalities)
+    unknown = [m for m in mods if m not in table.modalities]
+    if unknown:
+        raise ValueError(f"the table has no {', '.join(unknown)} rows (it has {', '.join(table.modalities)})")
+    if not mods:
+        raise ValueError("the table has no modalities")
+    label_values(table, label)  # an unknown column is refused first
+    rows = sample_rows(table, mods)
+    labels = sample_labels(table, label, rows)
+    keep = [sid for sid in rows if sid in labels]
+    if not keep:
+        raise ValueError(f"no sample has a value in column {label!r}")
+    classes = class_order(labels[sid] for sid in keep)
+    if len(classes) < 2:
+        raise ValueError(f"column {label!r} has a single class ({classes[0]}); fusion needs two or more")
+    class_index = {c: k for k, c in enumerate(classes)}
+    vectors = np.zeros((len(keep), len(mods), table.dim), np.float32)
+    present = np.zeros((len(keep), len(mods)), bool)
+    for out, sid in enumerate(keep):
+        for j, mod in enumerate(mods):
+            row = rows[sid].get(mod)
+            if row is not None:
+                vectors[out, j] = table.vectors[row]
+                present[out, j] = True
+    ids = np.array(keep, dtype=object)
+    y = np.array([class_index[labels[sid]] for sid in keep], dtype=np.int64)
+    return FusionData(mods, classes, ids, y, vectors, present)
+
+
+def split_samples(y: np.ndarray, seed: int = 0, test: float = 0.3, val: float = 0.15) -> Split:
+    """A stratified split: each class is shuffled (seeded) and cut into test, validation and train
+    parts in the given proportions (at least one training sample per class)."""
+    if not (0 < test < 1 and 0 <= val < 1 and test + val < 1):
+        raise ValueError("test and val fractions must be in (0, 1) and sum to less than 1")
+    rng = np.random.default_rng(seed)
+    parts = {"train": [], "val": [], "test": []}
+    for k in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == k))
+        n_test = int(round(test * len(idx)))
+        n_val = int(round(val * len(idx)))
+        n_test = min(n_test, max(len(idx) - 1, 0))
+        n_val = min(n_val, max(len(idx) - 1 - n_test, 0))
+        parts["test"].append(idx[:n_test])
+        parts["val"].append(idx[n_test:n_test + n_val])
+        parts["train"].append(idx[n_test + n_val:])
+    out = {name: np.sort(np.concatenate(p)).astype(np.int64) for name, p in parts.items()}
+    if len(out["test"]) == 0:
+        raise ValueError(f"too few samples ({len(y)}) for a held-out split")
+    return Split(out["train"], out["val"], out["test"])

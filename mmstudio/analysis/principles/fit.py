@@ -1,0 +1,206 @@
+"""Small, self-contained models and scores for the principles: logistic regression (Newton),
+little torch MLPs (concatenation or an additive sum of per-modality heads), entropy in bits and a
+held-out temperature-scaled cross-entropy. Classifier scores (accuracy, NLL, ECE) are those of
+:mod:`mmstudio.analysis.common.classifier_metrics`, shared with the fusion lab.
+
+Everything here is full-batch and seeded, on one torch thread: the problems are tiny.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mmstudio.analysis.common.classifier_metrics import nll, softmax
+
+LN2 = float(np.log(2.0))
+
+
+# --- metrics ---------------------------------------------------------------------------------
+def entropy_bits(y: np.ndarray, n_classes: int) -> float:
+    p = np.bincount(y, minlength=n_classes) / len(y)
+    p = p[p > 0]
+    return float(-(p * np.log2(p)).sum())
+
+
+# --- logistic regression ---------------------------------------------------------------------
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-4, steps: int = 50) -> np.ndarray:
+    """Binary logistic regression by Newton's method; returns weights with the bias last."""
+    a = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(a.shape[1])
+    ridge = l2 * len(x) * np.eye(a.shape[1])
+    ridge[-1, -1] = 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(a @ w)))
+        grad = a.T @ (p - y) + ridge @ w
+        hess = (a * (p * (1 - p))[:, None]).T @ a + ridge + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return w
+
+
+def logistic_logit(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return x @ w[:-1] + w[-1]
+
+
+# --- small torch networks --------------------------------------------------------------------
+@dataclass
+class Net:
+    """A trained network over one or more modalities; ``logits`` takes numpy arrays, one per modality."""
+
+    kind: str                       # "concat" (MLP over the concatenation), "additive" (sum of per-modality MLPs), "linear"
+    modules: list
+    mean: list[np.ndarray]
+    scale: list[np.ndarray]
+
+    def logits(self, *xs: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            return forward(self, [torch.as_tensor(x, dtype=torch.float32) for x in self.standardise(xs)]).numpy()
+
+    def standardise(self, xs) -> list[np.ndarray]:
+        return [(np.asarray(x, np.float32) - m) / s for x, m, s in zip(xs, self.mean, self.scale)]
+
+    def probs(self, *xs: np.ndarray) -> np.ndarray:
+        return softmax(self.logits(*xs).astype(np.float64))
+
+
+def forward(net: Net, ts: list):
+    import torch
+
+    if net.kind == "additive":
+        return sum(module(t) for module, t in zip(net.modules, ts))
+    return net.modules[0](ts[0] if len(ts) == 1 else torch.cat(ts, dim=1))
+
+
+def make_net(kind: str, dims: list[int], n_classes: int, hidden: int = 64) -> list:
+    from torch import nn
+
+    def mlp(d):
+        return nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
+
+    if kind == "additive":
+        return [mlp(d) for d in dims]
+    if kind == "concat":
+        return [mlp(sum(dims))]
+    if kind == "linear":
+        return [nn.Linear(sum(dims), n_classes)]
+    raise ValueError(f"unknown network kind {kind!r}")
+
+
+def train_net(xs: list[np.ndarray], y: np.ndarray, n_classes: int, kind: str = "concat", *, hidden: int = 64,
+              steps: int = 200, lr: float = 1e-2, weight_decay: float = 1e-3, label_smoothing: float = 0.0,
+              seed: int = 0) -> Net:
+    """Full-batch AdamW on standardised inputs (train statistics); deterministic for a seed."""
+    import torch
+
+    from mmstudio.analysis.common.torch_threads import threads_for
+
+    xs = [np.asarray(x, np.float32) for x in xs]
+    mean = [x.mean(axis=0) for x in xs]
+    scale = [x.std(axis=0) + 1e-6 for x in xs]
+    dims = [x.shape[1] for x in xs]
+    work = len(y) * sum(dims) * hidden * 3
+    with threads_for(work):
+        torch.manual_seed(seed)
+        net = Net(kind, make_net(kind, dims, n_classes, hidden), mean, scale)
+        opt = AdamW([p for m in net.modules for p in m.parameters()], lr=lr, weight_decay=weight_decay)
+        ts = [torch.as_tensor(x) for x in net.standardise(xs)]
+        if kind != "additive":  # concatenated once, not every step
+            ts = [torch.cat(ts, dim=1)]
+        target = torch.as_tensor(y, dtype=torch.long)
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(forward(net, ts), target, label_smoothing=label_smoothing)
+            loss.backward()
+            opt.step()
+    return net
+
+
+# --- optimisers ------------------------------------------------------------------------------
+# torch.optim's first optimiser imports torch._dynamo (1.5–2.5 s on this CPU), longer than most
+# principles take; these few lines do the same updates as torch.optim.AdamW and SGD.
+class AdamW:
+    """``torch.optim.AdamW`` (decoupled weight decay, bias-corrected moments), for a few tensors."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        import torch
+
+        self.params, self.lr, self.betas, self.eps, self.wd, self.t = list(params), lr, betas, eps, weight_decay, 0
+        self.m = [torch.zeros_like(p) for p in self.params]
+        self.v = [torch.zeros_like(p) for p in self.params]
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        import torch
+
+        self.t += 1
+        b1, b2 = self.betas
+        c1, c2 = 1 - b1 ** self.t, 1 - b2 ** self.t
+        live = [i for i, p in enumerate(self.params) if p.grad is not None]
+        ps, grads = [self.params[i] for i in live], [self.params[i].grad for i in live]
+        ms, vs = [self.m[i] for i in live], [self.v[i] for i in live]
+        with torch.no_grad():  # torch's foreach kernels: one call per operation for all tensors
+            torch._foreach_mul_(ps, 1 - self.lr * self.wd)
+            torch._foreach_lerp_(ms, grads, 1 - b1)
+            torch._foreach_mul_(vs, b2)
+            torch._foreach_addcmul_(vs, grads, grads, 1 - b2)
+            denom = torch._foreach_sqrt(torch._foreach_div(vs, c2))
+            torch._foreach_add_(denom, self.eps)
+            torch._foreach_addcdiv_(ps, ms, denom, -self.lr / c1)
+
+
+class SGD:
+    """``torch.optim.SGD`` with momentum and (coupled) weight decay, for a few tensors."""
+
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
+        self.params, self.lr, self.momentum, self.wd = list(params), lr, momentum, weight_decay
+        self.buf = [None] * len(self.params)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        import torch
+
+        with torch.no_grad():
+            for i, p in enumerate(self.params):
+                if p.grad is None:
+                    continue
+                d = p.grad.add(p, alpha=self.wd) if self.wd else p.grad.clone()
+                if self.momentum:
+                    self.buf[i] = d if self.buf[i] is None else self.buf[i].mul_(self.momentum).add_(d)
+                    d = self.buf[i]
+                p.add_(d, alpha=-self.lr)
+
+
+def heldout_cross_entropy(logits: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
+    """Cross-entropy (nats) of temperature-scaled predictions on held-out data, cross-fitted: the
+    temperature is fitted on one half of the points and scored on the other, both ways, so it is
+    an honest held-out number for a model that is calibrated without seeing the points it is scored on.
+
+    The temperature may soften the logits freely (T up to e⁵) but sharpen them at most e-fold: a
+    half with one or two mistakes would otherwise pick T → 0, and the other half's mistakes would
+    then cost without bound (on the demo world's xor this turned 0.97 bits into 0.75)."""
+    from scipy.optimize import minimize_scalar
+
+    logits = np.asarray(logits, np.float64)
+    order = np.random.default_rng(seed).permutation(len(y))
+    halves = (order[: len(y) // 2], order[len(y) // 2:])
+
+    def loss(log_t, idx):
+        return nll(softmax(logits[idx] / np.exp(log_t)), y[idx])
+
+    total = 0.0
+    for fit, score in (halves, halves[::-1]):
+        best = minimize_scalar(loss, bounds=(-1.0, 5.0), args=(fit,), method="bounded").x
+        total += loss(best, score) * len(score)
+    return total / len(y)

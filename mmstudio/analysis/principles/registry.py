@@ -1,0 +1,85 @@
+"""The principles engine: textbook demonstrations of multimodal learning, each a plain function
+returning plain data for a plot (arrays, numbers, a one- or two-sentence ``statement``,
+``to_dict()`` for JSON, ``summary()`` for text).
+
+Name → function; the modules load when a principle runs. Those that learn from data take the
+:class:`EmbeddingTable` they are given (the command line and the window give the demo world's,
+:func:`mmstudio.demo.table.demo_table`, unless the user gives one) and a job handle (progress,
+cancellation).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Principle:
+    module: str
+    function: str
+    help: str
+    uses_table: bool
+
+
+PRINCIPLES = {
+    "complementarity": Principle("mmstudio.analysis.principles.complementarity", "complementarity",
+                                 "XOR: additive vs interaction models on ±1 data and the demo world; EMAP of a "
+                                 "fused model as the size of the cross-modal interaction", True),
+    "redundancy": Principle("mmstudio.analysis.principles.redundancy", "redundancy",
+                            "accuracy with one modality removed on a redundant task (shape) vs a complementary "
+                            "one (xor)", True),
+    "late-fusion": Principle("mmstudio.analysis.principles.late_fusion", "late_fusion",
+                             "logit sum vs probability averaging under conditional independence: accuracy, "
+                             "NLL, ECE", False),
+    "poe-moe": Principle("mmstudio.analysis.principles.poe_moe", "poe_moe",
+                         "product vs mixture of two Gaussian experts: densities, means, variances", False),
+    "dominance": Principle("mmstudio.analysis.principles.dominance", "dominance",
+                           "a two-branch model's per-modality gradient norms and accuracies per epoch: plain, "
+                           "OGM-GE, loss re-weighting", True),
+    "sample-complexity": Principle("mmstudio.analysis.principles.sample_complexity", "sample_complexity",
+                                   "accuracy and a mutual-information bound vs training-set size, per "
+                                   "modality set", True),
+}
+
+
+def function(name: str):
+    """The principle's function (raises ``KeyError`` with the known names for an unknown one)."""
+    try:
+        p = PRINCIPLES[name]
+    except KeyError:
+        raise KeyError(f"unknown principle {name!r}; known: {', '.join(PRINCIPLES)}") from None
+    return getattr(importlib.import_module(p.module), p.function)
+
+
+def run_principle(name: str, table=None, job=None, **options):
+    """Run one principle; options it does not take are left out (e.g. ``task`` for poe-moe)."""
+    fn = function(name)
+    accepted = inspect.signature(fn).parameters
+    kwargs = {k: v for k, v in options.items() if k in accepted and v is not None}
+    if PRINCIPLES[name].uses_table:
+        if table is None:
+            raise ValueError(f"the principle {name} learns from a table: give one (the demo world's is "
+                             "mmstudio.demo.table.demo_table())")
+        kwargs["table"] = table
+    return fn(job=job, **kwargs)
+
+
+# the building blocks, importable from here: name → module
+EXPORTS = {
+    "emap": "principles.complementarity", "xor_pm1": "principles.complementarity",
+    "poe_moments": "principles.poe_moe", "moe_moments": "principles.poe_moe", "gaussian": "principles.poe_moe",
+    "late_fuse": "principles.late_fusion", "ogm_coefficients": "principles.dominance",
+    "paired": "common.pairing",
+    "reliability": "common.classifier_metrics", "heldout_cross_entropy": "principles.fit",
+}
+
+
+def __getattr__(attr: str):
+    """``principles.emap``, ``principles.complementarity``… loaded on first use."""
+    if attr in EXPORTS:
+        return getattr(importlib.import_module(f"mmstudio.analysis.{EXPORTS[attr]}"), attr)
+    if attr.replace("_", "-") in PRINCIPLES:
+        return function(attr.replace("_", "-"))
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")

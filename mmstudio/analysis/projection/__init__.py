@@ -1,0 +1,4 @@
+"""2-D maps of an embedding table: PCA at once, UMAP (umap-learn, made fast), exact kNN, layouts on disk.
+
+May import: ``analysis.common``, ``encoders``, ``core``.
+"""

@@ -1,0 +1,345 @@
+"""Embedding tables on disk: Parquet (the main format) and NPZ, chosen by the file's suffix.
+
+Parquet columns: ``sample_id``, ``modality``, ``path``, ``label``, the extra columns,
+``embedding`` (fixed-size list of float32) and ``error`` (null on embedded rows; on an error
+row the embedding is null and ``error`` holds the reason). The model name, dimension and
+other facts live in the schema metadata under the key ``mmstudio``. A folder of such Parquet
+files (the shards ``mmstudio embed --engine ray`` writes, ``part-00000.parquet``…) reads as one table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mmstudio.core.atomic import atomic_write
+from mmstudio.core.errors import ItemError
+from mmstudio.core.names import is_utf8, path_bytes, path_text, shown
+from mmstudio.core.tables.checks import TableFormatError, check_finite, check_vectors, parse_meta
+from mmstudio.core.tables.table import BASE_COLUMNS, EmbeddingTable
+
+FORMAT_VERSION = 1
+META_KEY = b"mmstudio"
+PATH_BYTES = "path_bytes"  # the exact bytes of paths that are not valid UTF-8 (null on every other row)
+
+__all__ = ["TableFormatError", "read_table", "write_table", "is_table_path", "is_table_folder", "shard_files"]
+
+
+def _meta(table: EmbeddingTable) -> dict:
+    return {"format": FORMAT_VERSION, "model": table.model, "dim": table.dim, "rows": len(table),
+            "columns": list(table.columns), "info": table.info}
+
+
+def _text(value):
+    """A value of a text column as UTF-8-safe text (file names that are not UTF-8 shown with U+FFFD)."""
+    if value is None:
+        return None
+    return shown(value if isinstance(value, str) else str(value))
+
+
+# --------------------------------------------------------------------------- Parquet
+def write_parquet(table: EmbeddingTable, path: Path) -> None:
+    """One Parquet file with page checksums (verified on reading: a flipped byte is an error, not a wrong vector)."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n_ok, n_err, dim = len(table), len(table.errors), table.dim
+    err = table.errors
+
+    def strings(good, bad):
+        return pa.array([_text(v) for v in good] + [_text(v) for v in bad], type=pa.string())
+
+    paths = list(table.path) + [e.path for e in err]
+    arrays = {
+        "sample_id": strings(table.sample_id, [e.sample_id for e in err]),
+        "modality": strings(table.modality, [e.modality for e in err]),
+        "path": strings(paths, []),
+        "label": strings(table.label, [None] * n_err),
+    }
+    if any(isinstance(p, str) and not is_utf8(p) for p in paths):
+        arrays[PATH_BYTES] = pa.array([path_bytes(p) if isinstance(p, str) and not is_utf8(p) else None
+                                       for p in paths], type=pa.binary())
+    for name, values in table.columns.items():
+        if values.dtype.kind == "f":
+            arrays[name] = pa.array(np.concatenate([values, np.full(n_err, np.nan)]), type=pa.float64())
+        else:
+            arrays[name] = strings(values, [None] * n_err)
+    flat = pa.array(np.concatenate([table.vectors.reshape(-1), np.zeros(n_err * dim, np.float32)]))
+    missing = pa.array(np.r_[np.zeros(n_ok, bool), np.ones(n_err, bool)])
+    arrays["embedding"] = pa.FixedSizeListArray.from_arrays(flat, dim, mask=missing)
+    arrays["error"] = strings([None] * n_ok, [e.reason for e in err])
+    schema_meta = {META_KEY: json.dumps(_meta(table)).encode()}
+    arrow = pa.table(arrays).replace_schema_metadata(schema_meta)
+    atomic_write(path, lambda tmp: pq.write_table(arrow, tmp, compression="zstd", write_page_checksum=True))
+
+
+def _read_arrow(file):
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(file, memory_map=True, page_checksum_verification=True)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise TableFormatError(f"{file}: not a readable Parquet file ({exc})") from exc
+
+
+def read_parquet(path: Path) -> EmbeddingTable:
+    arrow = _read_arrow(path)
+    meta = parse_meta((arrow.schema.metadata or {}).get(META_KEY), path)
+    if "embedding" not in arrow.column_names:
+        raise TableFormatError(f"{path}: no 'embedding' column; is it an mmstudio table?")
+    return _from_arrow(arrow, meta, path)
+
+
+def _from_arrow(arrow, meta: dict, path) -> EmbeddingTable:
+    import pyarrow as pa
+
+    data = {name: arrow.column(name) for name in arrow.column_names}
+    n = arrow.num_rows
+    error = _strings(data.pop("error"), "error", path) if "error" in data else np.full(n, None, object)
+    ok = np.array([e is None for e in error], dtype=bool)
+    vectors = _vectors(data.pop("embedding"), ok, path)
+    base = {name: _strings(data.pop(name), name, path) if name in data else np.full(n, None, object)
+            for name in BASE_COLUMNS}
+    raw = data.pop(PATH_BYTES, None)
+    if raw is not None and (pa.types.is_binary(raw.type) or pa.types.is_large_binary(raw.type)):
+        for i, value in enumerate(raw.to_pylist()):
+            if value is not None:
+                base["path"][i] = path_text(value)
+    elif raw is not None:  # someone else's column of that name: kept, as a manifest's would be
+        data[f"meta_{PATH_BYTES}"] = raw
+    check_finite(vectors, base["sample_id"][ok], base["modality"][ok], path)
+    columns = {name: _column(col, name, path) for name, col in data.items()}
+    errors = [ItemError(base["path"][i], base["modality"][i], error[i], base["sample_id"][i])
+              for i in np.flatnonzero(~ok)]
+    try:
+        return EmbeddingTable(
+            *(base[name][ok] for name in BASE_COLUMNS), vectors,
+            {name: values[ok] for name, values in columns.items()},
+            model=meta.get("model", ""), info=meta.get("info", {}), errors=errors,
+        )
+    except ValueError as exc:
+        raise TableFormatError(f"{path}: {exc}") from None
+
+
+def _vectors(column, ok, path) -> np.ndarray:
+    """The embedded rows' vectors: a (fixed-size) list of numbers, one length, no nulls."""
+    import pyarrow as pa
+
+    kind = column.type
+    if not (pa.types.is_fixed_size_list(kind) or pa.types.is_list(kind) or pa.types.is_large_list(kind)) or not (
+            pa.types.is_floating(kind.value_type) or pa.types.is_integer(kind.value_type)):
+        raise TableFormatError(f"{path}: 'embedding' column is {kind}, not a list of numbers")
+    nulls = np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    if (nulls & ok).any():
+        raise TableFormatError(f"{path}: {int((nulls & ok).sum())} rows have neither an embedding nor an error")
+    if pa.types.is_fixed_size_list(kind):  # chunk by chunk: shards cost one copy, not two
+        dim = kind.list_size
+        parts = [_fixed_rows(chunk, dim) for chunk in column.chunks]
+        values = np.concatenate([v for v, _ in parts]) if parts else np.zeros((0, dim), np.float32)
+        holes = np.concatenate([h for _, h in parts]) if parts else np.zeros(0, bool)
+        if (holes & ok).any():
+            raise TableFormatError(f"{path}: {int((holes & ok).sum())} embeddings hold empty (null) numbers")
+        return check_vectors(values.astype(np.float32, copy=False) if ok.all() else values[ok], path)
+    good = column.filter(pa.array(ok)).combine_chunks()
+    lengths = np.unique(np.asarray(good.value_lengths().to_numpy(zero_copy_only=False)))
+    if len(lengths) > 1:
+        raise TableFormatError(f"{path}: embeddings have different lengths {lengths.tolist()}")
+    flat = good.flatten()
+    if flat.null_count:
+        raise TableFormatError(f"{path}: {flat.null_count} empty (null) numbers inside the embeddings")
+    dim = int(lengths[0]) if len(lengths) else 0
+    return check_vectors(np.asarray(flat.to_numpy(zero_copy_only=False), dtype=np.float32).reshape(len(good), dim), path)
+
+
+def _fixed_rows(chunk, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed-size-list chunk's rows (null slots included, as written) and which rows hold a null number."""
+    values = chunk.values.slice(chunk.offset * dim, len(chunk) * dim)
+    rows = values.to_numpy(zero_copy_only=False).reshape(len(chunk), dim)
+    holes = np.zeros(len(chunk), bool)
+    if values.null_count:
+        holes = np.asarray(values.is_null().to_numpy(zero_copy_only=False), bool).reshape(len(chunk), dim).any(axis=1)
+    return rows, holes
+
+
+def _strings(column, name, path) -> np.ndarray:
+    import pyarrow as pa
+
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_null(column.type)
+            or (pa.types.is_dictionary(column.type) and pa.types.is_string(column.type.value_type))):
+        raise TableFormatError(f"{path}: column '{name}' is {column.type}, not text")
+    out = np.empty(len(column), dtype=object)
+    out[:] = column.to_pylist()
+    return out
+
+
+def _column(column, name, path) -> np.ndarray:
+    import pyarrow as pa
+
+    kind = column.type
+    if pa.types.is_floating(kind) or pa.types.is_integer(kind):
+        return column.to_numpy().astype(np.float64)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
+        return _strings(column, name, path)
+    try:
+        return _strings(column.cast(pa.string()), name, path)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        raise TableFormatError(f"{path}: column '{name}' is {kind}, which mmstudio cannot show ({exc})") from None
+
+
+# --------------------------------------------------------------------------- a folder of Parquet shards
+def shard_files(folder: Path) -> list[Path]:
+    """The shards of a table folder, in order: its ``*.parquet`` files (hidden ones are half-written)."""
+    return sorted(p for p in Path(folder).glob("*.parquet") if not p.name.startswith((".", "_")) and p.is_file())
+
+
+def read_parquet_folder(folder: Path) -> EmbeddingTable:
+    """Shards written by ``mmstudio embed --engine ray`` (or any Parquet files of one model): one table.
+
+    Each shard is memory-mapped; they must share the model and the dimension. A column that
+    some shards lack is blank in their rows.
+    """
+    import pyarrow as pa
+
+    files = shard_files(folder)
+    if not files:
+        raise TableFormatError(f"{folder}: a folder without Parquet shards (*.parquet)")
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(8, len(files))) as pool:
+        parts = list(pool.map(_read_arrow, files))
+    first = None
+    for file, part in zip(files, parts):
+        meta = parse_meta((part.schema.metadata or {}).get(META_KEY), file)
+        if "embedding" not in part.column_names:
+            raise TableFormatError(f"{file}: no 'embedding' column; is it an mmstudio table?")
+        dim = part.schema.field("embedding").type
+        if first is None:
+            first = (file, meta, dim)
+        elif (meta.get("model"), meta.get("info", {}).get("identity")) != \
+                (first[1].get("model"), first[1].get("info", {}).get("identity")):
+            raise TableFormatError(f"{folder}: {file.name} and {first[0].name} were embedded by different models")
+        elif dim != first[2]:
+            raise TableFormatError(f"{folder}: {file.name} has embeddings of type {dim}, {first[0].name} {first[2]}")
+    try:
+        arrow = pa.concat_tables([p.replace_schema_metadata(None) for p in parts], promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise TableFormatError(f"{folder}: shards with clashing columns ({exc})") from exc
+    return _from_arrow(arrow, first[1], folder)
+
+
+# --------------------------------------------------------------------------- NPZ
+def write_npz(table: EmbeddingTable, path: Path) -> None:
+    """Text columns as NumPy unicode arrays (they hold any file name exactly), metadata as JSON text."""
+    import json
+
+    def text(values):
+        return np.array(["" if v is None else str(v) for v in values], dtype=str)
+
+    arrays = {name: text(getattr(table, name)) for name in BASE_COLUMNS}
+    arrays["embedding"] = table.vectors
+    for name, values in table.columns.items():
+        arrays[f"column/{name}"] = values if values.dtype.kind == "f" else text(values)
+    for field in ("sample_id", "modality", "path", "reason"):
+        arrays[f"error/{field}"] = text(getattr(e, field) for e in table.errors)
+    arrays["mmstudio"] = np.array(json.dumps(_meta(table)))
+
+    def save(tmp):
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+
+    atomic_write(path, save)
+
+
+def read_npz(path: Path) -> EmbeddingTable:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            data = {k: npz[k] for k in npz.files}
+    except Exception as exc:
+        raise TableFormatError(f"{path}: not a readable NPZ file ({exc})") from exc
+    if "embedding" not in data:
+        raise TableFormatError(f"{path}: no 'embedding' array; is it an mmstudio table?")
+    raw_meta = data.get("mmstudio")
+    if raw_meta is not None and (raw_meta.ndim != 0 or raw_meta.dtype.kind != "U"):
+        raise TableFormatError(f"{path}: its 'mmstudio' metadata is a {raw_meta.dtype} array, not JSON text")
+    meta = parse_meta(None if raw_meta is None else raw_meta.item(), path)
+    vectors = check_vectors(data["embedding"], path)
+    n = len(vectors)
+
+    def texts(name, length=n):
+        values = data.get(name)
+        if values is None:
+            return np.full(length or 0, None, object)
+        if values.ndim != 1 or (values.dtype.kind != "U" and len(values)):
+            raise TableFormatError(f"{path}: array '{name}' holds {values.dtype} values of shape {values.shape}, "
+                                   "not one text per row")
+        if length is not None and len(values) != length:
+            raise TableFormatError(f"{path}: array '{name}' has {len(values)} rows, the embeddings {length}")
+        out = np.empty(len(values), dtype=object)
+        out[:] = [v if v else None for v in values.tolist()]
+        return out
+
+    base = [texts(name) for name in BASE_COLUMNS]
+    columns = {}
+    for key, values in data.items():
+        if not key.startswith("column/"):
+            continue
+        if values.dtype.kind in "fiu" and values.shape == (n,):
+            columns[key.split("/", 1)[1]] = values.astype(np.float64)
+        else:
+            columns[key.split("/", 1)[1]] = texts(key)
+    fields = [texts(f"error/{f}", None) for f in ("path", "modality", "reason", "sample_id")]
+    if len({len(f) for f in fields}) > 1:
+        raise TableFormatError(f"{path}: the error arrays have different lengths {[len(f) for f in fields]}")
+    errors = [ItemError(*row) for row in zip(*fields)]
+    check_finite(vectors, base[0], base[1], path)
+    try:
+        return EmbeddingTable(*base, vectors, columns, model=meta.get("model", ""), info=meta.get("info", {}),
+                              errors=errors)
+    except ValueError as exc:
+        raise TableFormatError(f"{path}: {exc}") from None
+
+
+# --------------------------------------------------------------------------- registry
+WRITERS = {".parquet": write_parquet, ".npz": write_npz}
+READERS = {".parquet": read_parquet, ".npz": read_npz}
+
+
+def write_table(table: EmbeddingTable, path) -> None:
+    path = Path(path)
+    writer = WRITERS.get(path.suffix.lower())
+    if writer is None:
+        raise TableFormatError(f"{path}: cannot write {path.suffix or 'a file without suffix'}; "
+                               f"use {' or '.join(WRITERS)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer(table, path)
+
+
+def is_table_folder(path) -> bool:
+    """A folder of Parquet shards (what ``mmstudio embed --engine ray`` writes)."""
+    path = Path(path)
+    return path.is_dir() and bool(shard_files(path))
+
+
+def is_table_path(path) -> bool:
+    """An embedding table rather than media: a ``.parquet``/``.npz`` file or a folder of Parquet shards."""
+    path = Path(path)
+    return (path.is_file() and path.suffix.lower() in READERS) or is_table_folder(path)
+
+
+def read_table(path) -> EmbeddingTable:
+    """A ``.parquet`` or ``.npz`` file, or a folder of Parquet shards read as one table."""
+    path = Path(path)
+    if path.is_dir():
+        return read_parquet_folder(path)
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise TableFormatError(f"{path}: cannot read {path.suffix or 'a file without suffix'}; "
+                               f"use {' or '.join(READERS)}")
+    if not path.is_file():
+        raise TableFormatError(f"{path}: no such file")
+    return reader(path)
+

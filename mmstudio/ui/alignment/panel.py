@@ -1,0 +1,299 @@
+"""The alignment panel: how well the modalities line up, per pair, and a trainer that aligns them.
+
+A thin view over :func:`mmstudio.analysis.alignment.report.align_report` (computed as a job whenever the
+table changes): retrieval both ways for every modality pair, the similarity matrix of the chosen
+pair (click a cell → both items selected), the modality gap with a slider that shifts the two
+modalities along the gap direction and re-scores retrieval live
+(:func:`mmstudio.analysis.alignment.gap.gap_shift`), Procrustes and the linear-vs-MLP diagnosis, and the
+worst-aligned pairs. The aligner trainer is the second tab (:mod:`mmstudio.ui.alignment.aligner`).
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+from mmstudio.analysis.alignment.pair_views import PairData, alignment_views
+from mmstudio.core.values import num
+from mmstudio.ui.alignment.aligner import QtAligner
+from mmstudio.ui.alignment.gap_shift import QtGapShift
+from mmstudio.ui.alignment.similarity_matrix import QtSimilarityMatrix
+from mmstudio.ui.guard import guarded
+from mmstudio.ui.panel_visibility import on_screen
+
+METRICS = ("R@1", "R@5", "R@10", "median_rank", "mAP@10")
+HEADERS = ("query → gallery", "R@1", "R@5", "R@10", "median rank", "mAP@10", "n")
+
+
+class QtAlignmentPanel(QtWidgets.QWidget):
+    reportReady = QtCore.Signal()   # a new report is shown
+
+    def __init__(self, workspace, view=None, parent=None):
+        super().__init__(parent)
+        self.workspace, self.view = workspace, view
+        self.report: dict | None = None
+        self.pairs: dict[tuple[str, str], PairData] = {}
+        self._pending: dict = {}             # settings waiting for a report
+        self._build()
+        workspace.tableChanged.connect(self.refresh)
+        QtCore.QTimer.singleShot(0, self.refresh)
+
+    # ------------------------------------------------------------------ widgets
+    def _build(self) -> None:
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.setDocumentMode(True)
+        metrics = QtWidgets.QWidget()
+        self.tabs.addTab(metrics, "Retrieval, gap and maps")
+        self.aligner = QtAligner(self.workspace, self.view)
+        self.tabs.addTab(self.aligner, "Aligner trainer")
+        outer = QtWidgets.QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.tabs)
+
+        bar = QtWidgets.QHBoxLayout()
+        bar.setContentsMargins(4, 4, 4, 0)
+        self.pair_box = QtWidgets.QComboBox()
+        self.pair_box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.pair_box.setToolTip("The modality pair shown in the matrix, the gap, the maps and the worst pairs")
+        self.pair_box.currentIndexChanged.connect(lambda _: self._show_pair())
+        self.refresh_button = QtWidgets.QPushButton("Refresh")
+        self.refresh_button.setToolTip("Compute the alignment report again")
+        self.refresh_button.clicked.connect(self.refresh)
+        self.status = QtWidgets.QLabel()
+        self.status.setStyleSheet("color: gray")
+        bar.addWidget(QtWidgets.QLabel("Pair"))
+        bar.addWidget(self.pair_box)
+        bar.addWidget(self.refresh_button)
+        bar.addWidget(self.status, 1)
+
+        self.table = QtWidgets.QTableWidget(0, len(HEADERS))
+        self.table.setHorizontalHeaderLabels(HEADERS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setToolTip("Retrieval of each modality's partner among the other's items (ties count against "
+                              "the query); click a row to show that pair")
+        self.table.cellClicked.connect(self._table_clicked)
+        self.maps_text = QtWidgets.QLabel()
+        self.maps_text.setWordWrap(True)
+        self.maps_text.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.maps_text.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop)
+
+        self.matrix = QtSimilarityMatrix(self.workspace)
+        self.gap = QtGapShift(self.workspace.runner)
+        self.shift_slider = self.gap.slider
+        self.sort_box = self.matrix.sort_box
+
+        self.worst = QtWidgets.QListWidget()
+        self.worst.setToolTip("Queries whose partner ranks lowest; click one to select the query and its partner")
+        self.worst.itemClicked.connect(self._worst_clicked)
+        side = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        scroll.setWidget(self.maps_text)
+        side.addWidget(_titled("Procrustes and maps", scroll))
+        side.addWidget(_titled("Worst-aligned pairs", self.worst))
+        side.setSizes([150, 110])
+
+        self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        for widget in (_column(self.table), self.matrix, self.gap, side):
+            self.splitter.addWidget(widget)
+        self.splitter.setSizes([440, 290, 380, 400])
+        page = QtWidgets.QVBoxLayout(metrics)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.addLayout(bar)
+        page.addWidget(self.splitter, 1)
+
+    # ------------------------------------------------------------------ the report
+    lazy = False  # the window sets it: compute only while the panel is shown (a hidden tab waits)
+    _stale = False
+
+    @guarded(None)
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.came_on_screen()
+
+    def came_on_screen(self) -> None:
+        if self._stale and on_screen(self):
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Compute the report for the current table (a job; the last one wins)."""
+        self._stale = self.lazy and not on_screen(self)
+        if self._stale:
+            return
+        table = self.workspace.table
+        if table is None or len(table.modalities) < 2:
+            running = self.workspace.runner.latest.get("alignment")
+            if running is not None:
+                running.cancel()  # its result would be for an older table (and _computed drops it)
+            self._show_report(None, "the table needs two modalities" if table is not None and len(table)
+                              else "no items yet")
+            return
+        self.status.setText(f"computing the alignment of {len(table):,} items…")
+        self.workspace.runner.start("alignment", lambda job: alignment_views(table, job), label="alignment report",
+                                    on_done=lambda result: self._computed(table, result),
+                                    on_error=lambda message: self.status.setText("the report failed (see the log)"),
+                                    panel=True)
+
+    def _computed(self, table, result) -> None:
+        if table is not self.workspace.table:
+            return
+        self._show_report(result)
+
+    def _show_report(self, result, note: str = "") -> None:
+        previous = tuple(self._pending.get("pair") or ()) or self.current_pair()
+        self.report = result["report"] if result else None
+        self.pairs = result["pairs"] if result else {}
+        self.status.setText(note or f"{self.report['rows']:,} items · {len(self.pairs)} pairs · "
+                                    f"{self.report['dim']}-d")
+        self._fill_table()
+        self.pair_box.blockSignals(True)
+        self.pair_box.clear()
+        for a, b in self.pairs:
+            self.pair_box.addItem(f"{a} ↔ {b}", (a, b))
+        self.pair_box.blockSignals(False)
+        choice = previous if previous in self.pairs else self._default_pair()
+        if choice is not None:
+            self.pair_box.setCurrentIndex(list(self.pairs).index(choice))
+        if "sort_by_label" in self._pending:
+            self.sort_box.setChecked(bool(self._pending["sort_by_label"]))
+        if "shift" in self._pending:
+            self.shift_slider.blockSignals(True)
+            self.gap.set_fraction(self._pending["shift"])
+            self.shift_slider.blockSignals(False)
+        if result:
+            self._pending = {}  # applied; kept while there is no report (a project opens before its table)
+        self._show_pair()
+        self.aligner.set_modalities(list(self.report["modalities"]) if self.report else [])
+        self.reportReady.emit()
+
+    def _default_pair(self):
+        if not self.pairs:
+            return None
+        visible = set(self.view.visible_modalities()) if self.view is not None else set()
+        for choice in [("image", "text")] + list(self.pairs):
+            if choice in self.pairs and (not visible or set(choice) <= visible):
+                return choice
+        return next(iter(self.pairs))
+
+    def current_pair(self):
+        data = self.pair_box.currentData()
+        return tuple(data) if data else None
+
+    def _fill_table(self) -> None:
+        rows = []
+        for (a, b), data in self.pairs.items():
+            for result in data.report.get("retrieval", []):
+                rows.append((f"{result['query']} → {result['gallery']}",
+                             *(num(result[m], 1 if m == "median_rank" else 3) for m in METRICS), str(result["n"])))
+            if "note" in data.report:
+                rows.append((f"{a} ↔ {b}", data.report["note"], "", "", "", "", str(data.report["n_pairs"])))
+        self.table.setRowCount(len(rows))
+        for i, cells in enumerate(rows):
+            for j, text in enumerate(cells):
+                item = QtWidgets.QTableWidgetItem(text)
+                if j:
+                    item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(i, j, item)
+
+    def _table_clicked(self, row: int, _column: int) -> None:
+        names = self.table.item(row, 0).text().replace(" ↔ ", " → ").split(" → ")
+        for i in range(self.pair_box.count()):
+            if set(self.pair_box.itemData(i)) == set(names):
+                self.pair_box.setCurrentIndex(i)
+
+    # ------------------------------------------------------------------ the chosen pair
+    def _show_pair(self) -> None:
+        data = self.pairs.get(self.current_pair())
+        self.matrix.set_pair(data)
+        self._show_maps(data)
+        self._show_worst(data)
+        self.gap.set_pair(data)
+
+    def _show_maps(self, data) -> None:
+        if data is None:
+            self.maps_text.setText("")
+            return
+        if "note" in data.report:
+            self.maps_text.setText(data.report["note"])
+            return
+        p, maps, a, b = data.report["procrustes"], data.report["maps"], data.a, data.b
+        lines = [f"<b>Procrustes {a} → {b}</b>: orthogonal residual {num(p['orthogonal_residual'])} "
+                 f"(relative {num(p['orthogonal_relative'])}), similarity disparity "
+                 f"{num(p['similarity_disparity'])}, linear CKA {num(p['linear_cka'])}"]
+        if maps.get("linear"):
+            lines.append(f"<b>Held-out residual (1 − R²)</b>: linear {num(maps['linear']['residual'])}, "
+                         f"non-linear (MLP) {num(maps['mlp']['residual'])}")
+        verdict = maps.get("verdict")
+        lines.append(f"<b>Diagnosis</b>: {_sentence(maps['sentence'], verdict)}")
+        self.maps_text.setText("<br>".join(lines))
+
+    def _show_worst(self, data) -> None:
+        self.worst.clear()
+        if data is None or "retrieval" not in data.report:
+            return
+        index = {sid: i for i, sid in enumerate(data.sample_ids.tolist())}
+        entries = []
+        for result in data.report["retrieval"]:
+            forward = result["query"] == data.a
+            for worst in result["worst"]:
+                i = index.get(worst["sample_id"])
+                if i is not None:
+                    rows = (data.rows_a[i], data.rows_b[i]) if forward else (data.rows_b[i], data.rows_a[i])
+                    entries.append((worst["rank"], result["query"], result["gallery"], worst["sample_id"],
+                                    data.labels[i], rows))
+        entries.sort(key=lambda e: -e[0])
+        for rank, q, g, sid, label, rows in entries:
+            item = QtWidgets.QListWidgetItem(f"rank {rank} · {q} → {g} · {sid}" + (f" ({label})" if label else ""))
+            item.setToolTip(f"the {g} partner of {q} {sid} ranks {rank}; click to select both")
+            item.setData(QtCore.Qt.ItemDataRole.UserRole, [int(r) for r in rows])
+            self.worst.addItem(item)
+
+    def _worst_clicked(self, item) -> None:
+        self.workspace.select(item.data(QtCore.Qt.ItemDataRole.UserRole))
+
+    # ------------------------------------------------------------------ project files
+    def settings(self) -> dict:
+        pair = self.current_pair() or self._pending.get("pair")
+        return {"pair": list(pair) if pair else None, "sort_by_label": self.sort_box.isChecked(),
+                "shift": self.gap.fraction(), "trainer": self.aligner.settings()}
+
+    def apply_settings(self, settings: dict) -> None:
+        settings = dict(settings or {})
+        if "trainer" in settings:
+            self.aligner.apply_settings(settings.pop("trainer") or {})
+        pair = tuple(settings.get("pair") or ())
+        if pair in self.pairs:
+            self.pair_box.setCurrentIndex(list(self.pairs).index(pair))
+        if "sort_by_label" in settings:
+            self.sort_box.setChecked(bool(settings["sort_by_label"]))
+        if "shift" in settings:
+            self.gap.set_fraction(settings["shift"])
+        if self.report is None or (pair and pair not in self.pairs):
+            self._pending = settings  # the report is not there yet: apply when it comes
+
+
+def _sentence(sentence: str, verdict) -> str:
+    if verdict and sentence.startswith(verdict + ":"):
+        return f"<b>{verdict}</b>:{sentence[len(verdict) + 1:]}"
+    return sentence
+
+
+def _column(*widgets, stretch=()) -> QtWidgets.QWidget:
+    box = QtWidgets.QWidget()
+    layout = QtWidgets.QVBoxLayout(box)
+    layout.setContentsMargins(4, 2, 4, 2)
+    for i, widget in enumerate(widgets):
+        if isinstance(widget, QtWidgets.QLayout):
+            layout.addLayout(widget)
+        else:
+            layout.addWidget(widget, stretch[i] if i < len(stretch) else 0)
+    return box
+
+
+def _titled(title: str, widget: QtWidgets.QWidget) -> QtWidgets.QWidget:
+    return _column(QtWidgets.QLabel(f"<b>{title}</b>"), widget, stretch=(0, 1))

@@ -1,0 +1,123 @@
+"""The window's dialogs: model, projection parameters, preferences, about."""
+
+from __future__ import annotations
+
+from PySide6 import QtWidgets
+
+from mmstudio import __version__
+
+
+class ModelDialog(QtWidgets.QDialog):
+    """builtin, a Hugging Face hub id, or a local folder."""
+
+    def __init__(self, current: str, recent: list[str], parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Model")
+        self.name = QtWidgets.QComboBox()
+        self.name.setEditable(True)
+        self.name.addItems(list(dict.fromkeys(["builtin", current, *recent])))
+        self.name.setCurrentText(current)
+        self.name.setToolTip("builtin, a Hugging Face id such as openai/clip-vit-base-patch32, or a folder")
+        browse = QtWidgets.QPushButton("Folder…")
+        browse.clicked.connect(self._browse)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.name, 1)
+        row.addWidget(browse)
+        note = QtWidgets.QLabel("Switching re-encodes everything in the background; items already in the cache "
+                                "for that model are instant. If the model cannot be loaded, the current one stays.")
+        note.setWordWrap(True)
+        buttons = ok_cancel(self)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+
+    def _browse(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Model folder (config.json + safetensors)")
+        if folder:
+            self.name.setCurrentText(folder)
+
+    def value(self) -> str:
+        return self.name.currentText().strip()
+
+
+class ProjectionDialog(QtWidgets.QDialog):
+    def __init__(self, params: dict, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Projection")
+        self.method = QtWidgets.QComboBox()
+        self.method.addItems(["umap", "pca"])
+        self.method.setCurrentText(params.get("method", "umap"))
+        self.neighbours = QtWidgets.QSpinBox()
+        self.neighbours.setRange(2, 200)
+        self.neighbours.setValue(int(params.get("n_neighbors", 15)))
+        self.min_dist = QtWidgets.QDoubleSpinBox()
+        self.min_dist.setRange(0.0, 1.0)
+        self.min_dist.setSingleStep(0.05)
+        self.min_dist.setValue(float(params.get("min_dist", 0.1)))
+        self.metric_box = QtWidgets.QComboBox()
+        self.metric_box.addItems(["cosine", "euclidean"])
+        self.metric_box.setCurrentText(params.get("metric", "cosine"))
+        self.seed = QtWidgets.QLineEdit("" if params.get("seed") is None else str(params["seed"]))
+        self.seed.setPlaceholderText("none (fast, multi-threaded)")
+        self.seed.setToolTip("A fixed seed makes UMAP reproducible but single-threaded, hence slower")
+        form = QtWidgets.QFormLayout(self)
+        form.addRow("Method", self.method)
+        form.addRow("Neighbours", self.neighbours)
+        form.addRow("Min. distance", self.min_dist)
+        form.addRow("Metric", self.metric_box)
+        form.addRow("Seed", self.seed)
+        note = QtWidgets.QLabel("A fixed seed makes umap-learn single-threaded: reproducible, but slower.")
+        note.setWordWrap(True)
+        form.addRow(note)
+        buttons = ok_cancel(self)
+        form.addRow(buttons)
+
+    def values(self) -> dict:
+        seed = self.seed.text().strip()
+        return {"method": self.method.currentText(), "n_neighbors": self.neighbours.value(),
+                "min_dist": self.min_dist.value(), "metric": self.metric_box.currentText(),
+                "seed": int(seed) if seed.lstrip("-").isdigit() else None}
+
+
+class PreferencesDialog(QtWidgets.QDialog):
+    def __init__(self, settings, parent=None):
+        super().__init__(parent)
+        self.settings = settings
+        self.setWindowTitle("Preferences")
+        self.model = QtWidgets.QLineEdit(settings.value("model", "builtin"))
+        self.device = QtWidgets.QComboBox()
+        self.device.addItems(["auto", "cpu", "cuda", "mps"])
+        self.device.setCurrentText(settings.value("device", "auto"))
+        self.demo = QtWidgets.QCheckBox("Open the demo world when started without files")
+        self.demo.setChecked(settings.value("open_demo", "true") == "true")
+        form = QtWidgets.QFormLayout(self)
+        form.addRow("Model at start", self.model)
+        form.addRow("Device", self.device)
+        form.addRow(self.demo)
+        buttons = ok_cancel(self, self._save)
+        form.addRow(buttons)
+
+    def _save(self) -> None:
+        self.settings.setValue("model", self.model.text().strip() or "builtin")
+        self.settings.setValue("device", self.device.currentText())
+        self.settings.setValue("open_demo", "true" if self.demo.isChecked() else "false")
+        self.accept()
+
+
+def ok_cancel(dialog: QtWidgets.QDialog, accept=None) -> QtWidgets.QDialogButtonBox:
+    """OK and Cancel buttons for ``dialog``: OK runs ``accept`` (default: the dialog's own)."""
+    buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
+                                         | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(accept or dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons
+
+
+def about_text() -> str:
+    from mmstudio.encoders.sysinfo import lines
+    from mmstudio.ui.versions import qt_versions
+
+    rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in lines(qt=qt_versions()))
+    return (f"<h3>mmstudio {__version__}</h3><p>A studio for looking inside multimodal models.</p>"
+            f"<table cellspacing=4>{rows}</table>")

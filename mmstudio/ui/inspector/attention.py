@@ -1,0 +1,372 @@
+"""The inspector's attention pane: where a text looks in the selected image or sound, and which
+words of a selected text matter for its picture or sound.
+
+The maps come from :class:`mmstudio.analysis.attention.heatmaps.AttentionSession` on a worker thread
+(the media side is cached, so a new text costs only the text); the overlay is drawn here from
+the same arrays the pane keeps (``result``, ``heat``), which the tests read.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from mmstudio.ui.thumbnail_loader import qimage as _qimage
+from mmstudio.ui.tooltips import item_text
+
+WHOLE = "(whole text)"
+MAX_SIDE = 512  # larger pictures are drawn at this size
+
+
+class QtAttentionPane(QtWidgets.QWidget):
+    """Controls (text, method, layer, head, opacity, colour map), the word strip and the overlay."""
+
+    mapReady = QtCore.Signal()
+
+    def __init__(self, workspace, parent=None):
+        super().__init__(parent)
+        self.workspace = workspace
+        self.row: int | None = None
+        self.media = None                 # decoded PIL image or audio samples of the shown row
+        self.result = None                # AttentionMap shown (for a text row: over its sample's media)
+        self.heat: np.ndarray | None = None   # what the overlay draws: upsampled map (image) or curve (audio)
+        self.word: str | None = None
+        self._word_index: int | None = None
+        self.token_relevance: list[tuple[str, float]] = []
+        self.error = ""
+        self._session = None
+        self._lock = threading.Lock()
+        self._player = None
+        self._base_pixmap = None
+        self._build()
+        workspace.modelChanged.connect(lambda _: setattr(self, "_session", None))
+
+    # ------------------------------------------------------------------ widgets
+    def _build(self) -> None:
+        self.text = QtWidgets.QComboBox()
+        self.text.setEditable(True)
+        self.text.setInsertPolicy(QtWidgets.QComboBox.InsertPolicy.NoInsert)
+        self.text.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.text.setMinimumContentsLength(12)  # long captions must not widen the inspector
+        self.text.lineEdit().setPlaceholderText("a text to look for, Enter to draw")
+        self.text.activated.connect(lambda _: self.compute())
+        self.text.lineEdit().returnPressed.connect(self.compute)
+        self.method = QtWidgets.QComboBox()
+        self.method.activated.connect(lambda _: self.compute())
+        self.layer = _spin("layer")
+        self.head = _spin("head")
+        for spin in (self.layer, self.head):
+            spin.valueChanged.connect(lambda _: self.compute())
+        self.opacity = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(55)
+        self.opacity.setToolTip("opacity of the heatmap")
+        self.opacity.valueChanged.connect(lambda _: self.draw())
+        self.colormap = QtWidgets.QComboBox()
+        self.colormap.addItems(["inferno", "viridis", "turbo", "gray"])
+        self.colormap.activated.connect(lambda _: self.draw())
+        self.words = QtWidgets.QListWidget()
+        self.words.setFlow(QtWidgets.QListView.Flow.LeftToRight)
+        self.words.setWrapping(True)
+        self.words.setResizeMode(QtWidgets.QListView.ResizeMode.Adjust)
+        self.words.setSpacing(2)
+        self.words.setMaximumHeight(64)
+        self.words.setToolTip("click a word to see its own map")
+        self.words.itemClicked.connect(self._word_clicked)
+        self.picture = QtWidgets.QLabel()
+        self.picture.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.picture.setMinimumHeight(160)
+        self.picture.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        self.tokens = QtWidgets.QLabel()
+        self.tokens.setWordWrap(True)
+        self.tokens.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.play = QtWidgets.QPushButton("Play")
+        self.play.clicked.connect(self.toggle_play)
+        self.status = QtWidgets.QLabel()
+        self.status.setWordWrap(True)
+        controls = QtWidgets.QGridLayout()
+        controls.addWidget(QtWidgets.QLabel("Text"), 0, 0)
+        controls.addWidget(self.text, 0, 1, 1, 3)
+        controls.addWidget(self.method, 1, 0, 1, 2)
+        controls.addWidget(self.layer, 1, 2)
+        controls.addWidget(self.head, 1, 3)
+        controls.addWidget(self.colormap, 2, 0, 1, 2)
+        controls.addWidget(self.opacity, 2, 2, 1, 2)
+        for column in range(4):
+            controls.setColumnStretch(column, 1)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(controls)
+        layout.addWidget(self.words)
+        layout.addWidget(self.picture)
+        layout.addWidget(self.tokens)
+        layout.addWidget(self.play)
+        layout.addWidget(self.status)
+
+    # ------------------------------------------------------------------ what is shown
+    def show_row(self, row: int) -> bool:
+        """Prepare the pane for a table row; False when the model draws no maps for it."""
+        ws = self.workspace
+        table, encoder = ws.table, ws.encoder
+        self._stop()
+        self.row, self.result, self.heat, self.media, self.word = row, None, None, None, None
+        self.token_relevance = []
+        if table is None or encoder is None:
+            return False
+        modality = table.modality[row]
+        target = modality if modality != "text" else self._partner_modality(row)
+        methods = tuple(encoder.attention_methods.get(target, ())) if target else ()
+        if not methods or (modality != "text" and not table.path[row]):
+            return False
+        current = self.method.currentText()
+        self.method.clear()
+        self.method.addItems(methods)
+        if current in methods:
+            self.method.setCurrentText(current)
+        self.text.clear()
+        if modality == "text":
+            self.text.addItem(item_text(table, row) or "")
+            self.text.setEnabled(False)
+        else:
+            self.text.setEnabled(True)
+            for text in self._texts(row):
+                self.text.addItem(text)
+        self.text.lineEdit().setCursorPosition(0)
+        self.play.setVisible(modality == "audio")
+        self.picture.setVisible(modality != "text")
+        self.tokens.setVisible(modality == "text")
+        self.words.setVisible(modality != "text")
+        self.compute()
+        return True
+
+    def _texts(self, row: int) -> list[str]:
+        """The query typed (if any), the sample's own caption, then the captions nearest to the item."""
+        ws, table = self.workspace, self.workspace.table
+        texts = [ws.query[0]] if ws.query is not None else []
+        own = [r for r in np.flatnonzero(table.sample_id == table.sample_id[row]) if table.modality[r] == "text"]
+        texts += [item_text(table, r) for r in own]
+        text_rows = table.rows("text")
+        if len(text_rows):
+            sims = table.vectors[text_rows] @ table.vectors[row]
+            texts += [item_text(table, r) for r in text_rows[np.argsort(-sims)[:8]]]
+        return list(dict.fromkeys(t for t in texts if t))
+
+    def _partner_modality(self, row: int) -> str | None:
+        """For a text row: its sample's image (else sound), which the words are scored against."""
+        partner = self._partner(row)
+        return None if partner is None else self.workspace.table.modality[partner]
+
+    def _partner(self, row: int) -> int | None:
+        table = self.workspace.table
+        same = np.flatnonzero(table.sample_id == table.sample_id[row])
+        for modality in ("image", "audio"):
+            for r in same:
+                if table.modality[r] == modality and table.path[r]:
+                    return int(r)
+        return None
+
+    # ------------------------------------------------------------------ computing
+    def compute(self) -> None:
+        ws = self.workspace
+        if self.row is None or ws.table is None or ws.encoder is None:
+            return
+        table, encoder = ws.table, ws.encoder
+        text = self.text.currentText().strip()
+        if not text:
+            return
+        media_row = self.row if table.modality[self.row] != "text" else self._partner(self.row)
+        if media_row is None:
+            return
+        modality, path = table.modality[media_row], str(table.path[media_row])
+        method = self.method.currentText() or None
+        layers = [self.layer.value()] if self.layer.value() >= 0 and method == "cross-attention" else None
+        heads = [self.head.value()] if self.head.value() >= 0 and method == "cross-attention" else None
+        session = self._session_for(encoder)
+        lock = self._lock
+
+        def work(job):
+            from mmstudio.core.dataset import MediaRef
+            from mmstudio.core.media.decode import decode
+
+            job.status("attention map")
+            media = decode(MediaRef(modality, path=path), audio_rate=encoder.audio_rate,
+                           max_audio_seconds=encoder.max_audio_seconds)
+            with lock:
+                result = session.map(media, text, modality=modality, method=method, layers=layers, heads=heads)
+            return media, result
+
+        self.status.setText("drawing…")
+        self.workspace.runner.start("attention", work, label="attention map", on_done=self._computed,
+                                    on_error=self._failed)
+
+    def _session_for(self, encoder):
+        if self._session is None or self._session.encoder is not encoder:
+            from mmstudio.analysis.attention.heatmaps import AttentionSession
+
+            self._session = AttentionSession(encoder)
+        return self._session
+
+    def _computed(self, payload) -> None:
+        self.media, self.result = payload
+        self.error = ""
+        self.word = None
+        self._fill_words()
+        self._limit_spins()
+        if self.row is not None and self.workspace.table.modality[self.row] == "text":
+            self._shade_tokens()
+        self.draw()
+        r = self.result
+        self.status.setText(f"{r.method} of “{html.escape(r.query)}”"
+                            + (f" · {r.n_layers} layers × {r.n_heads} heads" if r.n_layers else ""))
+        self.mapReady.emit()
+
+    def _failed(self, message: str) -> None:
+        self.error = message.splitlines()[0]
+        self.status.setText(html.escape(self.error))
+
+    def _fill_words(self) -> None:
+        from mmstudio.analysis.attention.heatmaps import SPECIAL, clean_token
+
+        self.words.clear()
+        self.words.addItem(WHOLE)
+        if self.result.per_word is None:
+            return
+        for i, token in enumerate(self.result.words):
+            if token in SPECIAL or not clean_token(token):
+                continue
+            item = QtWidgets.QListWidgetItem(clean_token(token))
+            item.setData(QtCore.Qt.ItemDataRole.UserRole, i)
+            self.words.addItem(item)
+
+    def _limit_spins(self) -> None:
+        cross = self.result.method == "cross-attention" and self.result.n_layers > 0
+        for spin, count in ((self.layer, self.result.n_layers), (self.head, self.result.n_heads)):
+            spin.blockSignals(True)
+            spin.setMaximum(max(count - 1, -1))
+            spin.setEnabled(cross)
+            spin.blockSignals(False)
+
+    def _word_clicked(self, item) -> None:
+        index = item.data(QtCore.Qt.ItemDataRole.UserRole)
+        self.word = None if index is None else item.text()
+        self._word_index = index
+        self.draw()
+
+    def select_word(self, word: str | None) -> None:
+        """Show one word's map (``None``: the whole text), as clicking it in the strip does."""
+        for i in range(self.words.count()):
+            item = self.words.item(i)
+            if (word is None and item.text() == WHOLE) or item.text() == word:
+                self.words.setCurrentItem(item)
+                self._word_clicked(item)
+                return
+        raise ValueError(f"{word!r} is not a word of the map")
+
+    # ------------------------------------------------------------------ drawing
+    def _grid(self) -> np.ndarray:
+        if self.word is not None and self.result.per_word is not None:
+            return self.result.per_word[self._word_index]
+        return self.result.grid
+
+    def draw(self) -> None:
+        if self.result is None or self.media is None or self.workspace.table.modality[self.row] == "text":
+            return
+        from mmstudio.export.overlay import audio_overlay, image_overlay
+
+        colormap = self.colormap.currentText()
+        if self.result.modality == "image":
+            image = self.media
+            if max(image.size) > MAX_SIDE:
+                image = image.copy()
+                image.thumbnail((MAX_SIDE, MAX_SIDE))
+            self.heat = self.result.upsampled(image.size, self._grid())
+            picture = image_overlay(image, self.heat, colormap=colormap, opacity=self.opacity.value() / 100)
+        else:
+            self.heat = np.asarray(self._grid(), np.float32)
+            picture = audio_overlay(self.media, self.workspace.encoder.audio_rate, self.heat, self.result.times,
+                                    colormap=colormap, width=320, height=140)
+        width = max(min(self.picture.width(), self.width()), 200)
+        pixmap = QtGui.QPixmap.fromImage(_qimage(picture))
+        if pixmap.width() > width:
+            pixmap = pixmap.scaledToWidth(width, QtCore.Qt.TransformationMode.SmoothTransformation)
+        self._base_pixmap = pixmap
+        self.picture.setPixmap(pixmap)
+
+    def _shade_tokens(self) -> None:
+        """A text row: each word shaded by how strongly it points into its sample's picture or sound."""
+        from mmstudio.analysis.attention.heatmaps import SPECIAL, clean_token
+
+        r = self.result
+        spans, values = [], []
+        if r.per_word is not None:
+            flat = r.per_word.reshape(len(r.per_word), -1)
+            keep = [i for i, t in enumerate(r.words) if t not in SPECIAL and clean_token(t)]
+            values = flat[keep].max(axis=1) if keep else np.zeros(0)
+            lo, hi = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
+            unit = (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
+            self.token_relevance = [(clean_token(r.words[i]), float(v)) for i, v in zip(keep, values)]
+            for (word, _), u in zip(self.token_relevance, unit):
+                colour = f"rgb(255,{int(255 - 110 * u)},{int(255 - 220 * u)})"
+                spans.append(f'<span style="background:{colour}">&nbsp;{html.escape(word)}&nbsp;</span>')
+        partner = self.workspace.table.modality[self._partner(self.row)]
+        self.tokens.setText(f"<small>words shaded by their pull on this sample's {partner}</small><br>"
+                            + " ".join(spans))
+
+    # ------------------------------------------------------------------ sound
+    def toggle_play(self) -> None:
+        if self._player is not None and self._playing():
+            self._stop()
+            return
+        try:
+            from PySide6 import QtMultimedia
+        except ImportError as exc:  # pragma: no cover - depends on the Qt build
+            self.status.setText(f"cannot play sound: {exc}")
+            return
+        if self._player is None:
+            self._player = QtMultimedia.QMediaPlayer(self)
+            self._audio_out = QtMultimedia.QAudioOutput(self)
+            self._player.setAudioOutput(self._audio_out)
+            self._player.positionChanged.connect(self._cursor)
+            self._player.playbackStateChanged.connect(
+                lambda _: self.play.setText("Stop" if self._playing() else "Play"))
+        self._player.setSource(QtCore.QUrl.fromLocalFile(str(self.workspace.table.path[self.row])))
+        self._player.play()
+
+    def _playing(self) -> bool:
+        from PySide6 import QtMultimedia
+
+        return self._player.playbackState() == QtMultimedia.QMediaPlayer.PlaybackState.PlayingState
+
+    def _stop(self) -> None:
+        if self._player is not None:
+            self._player.stop()
+            self._cursor(None)
+
+    def _cursor(self, position_ms) -> None:
+        """The play cursor: a line across the spectrogram at the playing time."""
+        if self._base_pixmap is None or self.media is None or self.result is None or self.result.modality != "audio":
+            return
+        if position_ms is None:
+            self.picture.setPixmap(self._base_pixmap)
+            return
+        shown = len(self.media) / self.workspace.encoder.audio_rate
+        x = int(min(position_ms / 1000 / max(shown, 1e-9), 1.0) * (self._base_pixmap.width() - 1))
+        pixmap = QtGui.QPixmap(self._base_pixmap)
+        painter = QtGui.QPainter(pixmap)
+        painter.setPen(QtGui.QPen(QtGui.QColor(80, 200, 255), 2))
+        painter.drawLine(x, 0, x, pixmap.height())
+        painter.end()
+        self.picture.setPixmap(pixmap)
+
+
+def _spin(name: str) -> QtWidgets.QSpinBox:
+    spin = QtWidgets.QSpinBox()
+    spin.setRange(-1, 63)
+    spin.setValue(-1)
+    spin.setSpecialValueText(f"all {name}s")
+    spin.setPrefix(f"{name} ")
+    spin.setToolTip(f"cross-attention {name} (all: averaged)")
+    return spin

@@ -1,0 +1,220 @@
+"""The library: every sample with its picture, sound and caption, and every file that was skipped, with why."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from mmstudio.ui.colors import MODALITY_COLORS
+from mmstudio.ui.guard import guarded
+from mmstudio.ui.thumbnail_loader import PENDING
+from mmstudio.ui.thumbnail_loader import shared as shared_thumbnails
+from mmstudio.ui.thumbnails import text_of
+
+ROW_HEIGHT = 58
+SearchRole = QtCore.Qt.ItemDataRole.UserRole + 1
+EntryRole = QtCore.Qt.ItemDataRole.UserRole + 2
+
+
+class LibraryModel(QtCore.QAbstractListModel):
+    """Rows: the samples, then the skipped files. An entry is ("sample", Sample) or ("error", ItemError)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.entries: list[tuple[str, object]] = []
+        self.row_of: dict[str, int] = {}    # sample id → row
+
+    def reset(self, dataset, problems=()) -> None:
+        self.beginResetModel()
+        self.entries = [("sample", s) for s in dataset.samples]
+        self.entries += [("error", e) for e in problems]
+        self.row_of = {s.id: row for row, s in enumerate(dataset.samples)}
+        self.endResetModel()
+
+    @guarded(0)
+    def rowCount(self, parent=QtCore.QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.entries)
+
+    @guarded(None)
+    def data(self, index, role=QtCore.Qt.ItemDataRole.DisplayRole):
+        kind, entry = self.entries[index.row()]
+        if role == EntryRole:
+            return self.entries[index.row()]
+        if role == SearchRole:
+            if kind == "error":
+                return f"{entry.path} {entry.reason}".lower()
+            caption = entry.items["text"].text if "text" in entry.items and entry.items["text"].text else ""
+            return f"{entry.id} {entry.label or ''} {caption}".lower()
+        if role == QtCore.Qt.ItemDataRole.ToolTipRole:
+            if kind == "error":
+                return f"{entry.path}\n{entry.reason}"
+            return "\n".join(f"{m}: {r.path or r.text}" for m, r in entry.items.items())
+        if role == QtCore.Qt.ItemDataRole.DisplayRole:
+            return entry.id if kind == "sample" else str(entry.path)
+        return None
+
+
+class LibraryDelegate(QtWidgets.QStyledItemDelegate):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.pictures = shared_thumbnails()
+        if parent is not None:  # a picture that arrives repaints the list
+            self.pictures.ready.connect(parent.viewport().update)
+
+    @guarded(QtCore.QSize)
+    def sizeHint(self, option, index) -> QtCore.QSize:
+        return QtCore.QSize(option.rect.width(), ROW_HEIGHT)
+
+    @guarded(None)
+    def paint(self, painter: QtGui.QPainter, option, index) -> None:
+        kind, entry = index.data(EntryRole)
+        painter.save()
+        rect = option.rect
+        if option.state & QtWidgets.QStyle.StateFlag.State_Selected:
+            painter.fillRect(rect, option.palette.highlight())
+        text_color = option.palette.color(QtGui.QPalette.ColorRole.HighlightedText
+                                          if option.state & QtWidgets.QStyle.StateFlag.State_Selected
+                                          else QtGui.QPalette.ColorRole.Text)
+        x = rect.left() + 4
+        thumb_rect = QtCore.QRect(x, rect.top() + 4, ROW_HEIGHT - 8, ROW_HEIGHT - 8)
+        if kind == "error":
+            painter.setPen(QtGui.QColor(220, 60, 60))
+            painter.drawText(thumb_rect, QtCore.Qt.AlignmentFlag.AlignCenter, "⚠")
+            painter.setPen(text_color)
+            body = QtCore.QRect(thumb_rect.right() + 8, rect.top() + 4, rect.width() - ROW_HEIGHT - 8, ROW_HEIGHT - 8)
+            name = str(entry.path).rsplit("/", 1)[-1] if entry.path else (entry.sample_id or "?")
+            painter.drawText(body, QtCore.Qt.TextFlag.TextWordWrap, f"{name}\n{entry.reason}")
+            painter.restore()
+            return
+        items = entry.items
+        kind = "image" if "image" in items and items["image"].path else "audio" if "audio" in items else None
+        if kind is not None and items[kind].path:  # decoded off the GUI thread; the row repaints when it is
+            picture = self.pictures.get(kind, items[kind].path, ROW_HEIGHT - 8)
+            if picture is not None and picture is not PENDING:
+                painter.drawImage(thumb_rect, picture)
+        body_x = thumb_rect.right() + 8
+        painter.setPen(text_color)
+        title_font = QtGui.QFont(option.font)
+        title_font.setBold(True)
+        painter.setFont(title_font)
+        painter.drawText(QtCore.QRect(body_x, rect.top() + 3, rect.width() - body_x - 70, 18),
+                         QtCore.Qt.AlignmentFlag.AlignLeft, entry.id)
+        painter.setFont(option.font)
+        if entry.label:
+            painter.drawText(QtCore.QRect(rect.right() - 150, rect.top() + 3, 146, 18),
+                             QtCore.Qt.AlignmentFlag.AlignRight, entry.label)
+        caption = ""
+        if "text" in items:
+            ref = items["text"]
+            caption = ref.text if ref.text is not None else text_of(ref.path, 120)
+        painter.drawText(QtCore.QRect(body_x, rect.top() + 21, rect.right() - body_x - 4, 18),
+                         QtCore.Qt.AlignmentFlag.AlignLeft,
+                         painter.fontMetrics().elidedText(caption, QtCore.Qt.TextElideMode.ElideRight,
+                                                          rect.right() - body_x - 4))
+        bx = body_x
+        for modality in ("image", "audio", "text"):
+            if modality in items:
+                painter.setBrush(QtGui.QColor(*MODALITY_COLORS[modality]))
+                painter.setPen(QtCore.Qt.PenStyle.NoPen)
+                badge = QtCore.QRect(bx, rect.top() + 40, 44, 14)
+                painter.drawRoundedRect(badge, 4, 4)
+                painter.setPen(QtGui.QColor(255, 255, 255))
+                painter.drawText(badge, QtCore.Qt.AlignmentFlag.AlignCenter, modality)
+                bx += 48
+        if entry.errors:
+            painter.setPen(QtGui.QColor(220, 60, 60))
+            painter.drawText(QtCore.QRect(bx + 4, rect.top() + 38, rect.right() - bx, 18), QtCore.Qt.AlignmentFlag.AlignLeft,
+                             f"⚠ {entry.errors[0].reason}")
+        painter.restore()
+
+
+class QtLibrary(QtWidgets.QWidget):
+    sampleActivated = QtCore.Signal(str)   # a sample id
+
+    def __init__(self, workspace, parent=None):
+        super().__init__(parent)
+        self.workspace = workspace
+        self.model = LibraryModel(self)
+        self.proxy = QtCore.QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterRole(SearchRole)
+        self.proxy.setFilterCaseSensitivity(QtCore.Qt.CaseSensitivity.CaseInsensitive)
+        self.filter = QtWidgets.QLineEdit()
+        self.filter.setPlaceholderText("Filter by id, label or caption")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.list = QtWidgets.QListView()
+        self.list.setModel(self.proxy)
+        self.list.setItemDelegate(LibraryDelegate(self.list))
+        self.list.setUniformItemSizes(True)
+        self.list.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.list.selectionModel().selectionChanged.connect(self._selected)
+        self.counts = QtWidgets.QLabel()
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.counts)
+        workspace.datasetChanged.connect(self.refresh)
+        workspace.tableChanged.connect(self.refresh)
+        workspace.selectionChanged.connect(self.follow)
+        self._echo = False     # True while the list's selection and the workspace's are being matched
+
+    def refresh(self) -> None:
+        ws = self.workspace
+        problems = ws.problems()
+        self.model.reset(ws.dataset, problems)
+        self.counts.setText(f"{len(ws.dataset):,} samples" + (f" · {len(problems)} skipped" if problems else ""))
+        self.follow()
+
+    def follow(self) -> None:
+        """Highlight the samples of the items selected anywhere (the map, the inspector, a query pick)."""
+        if self._echo:
+            return
+        ws = self.workspace
+        ids = set() if ws.table is None or not len(ws.selection) else set(ws.table.sample_id[ws.selection].tolist())
+        rows = sorted(self.model.row_of[i] for i in ids if i in self.model.row_of)
+        selection = QtCore.QItemSelection()
+        for start, stop in _runs(rows):
+            selection.merge(self.proxy.mapSelectionFromSource(QtCore.QItemSelection(
+                self.model.index(start), self.model.index(stop))), QtCore.QItemSelectionModel.SelectionFlag.Select)
+        self._echo = True
+        try:
+            self.list.selectionModel().select(selection, QtCore.QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        finally:
+            self._echo = False
+        if not selection.isEmpty():
+            self.list.scrollTo(selection.indexes()[0])
+
+    def _selected(self, *_):
+        if self._echo:
+            return
+        ids = []
+        for index in self.list.selectionModel().selectedIndexes():
+            kind, entry = index.data(EntryRole)
+            if kind == "sample":
+                ids.append(entry.id)
+        table = self.workspace.table
+        if table is None or not ids:
+            return
+        import numpy as np
+
+        self._echo = True
+        try:
+            self.workspace.select(np.flatnonzero(np.isin(table.sample_id, ids)))
+        finally:
+            self._echo = False
+
+
+def _runs(rows: list[int]):
+    """Sorted rows → (first, last) of each run of consecutive rows."""
+    start = prev = None
+    for row in rows:
+        if start is None:
+            start = prev = row
+        elif row == prev + 1:
+            prev = row
+        else:
+            yield start, prev
+            start = prev = row
+    if start is not None:
+        yield start, prev

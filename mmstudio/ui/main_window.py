@@ -1,0 +1,322 @@
+"""The main window: library | embedding view | inspector, panels below, menus, status bar, drops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from mmstudio import __version__
+from mmstudio.core.project import SUFFIX
+from mmstudio.ui.dialogs import ModelDialog, PreferencesDialog, ProjectionDialog, about_text
+from mmstudio.ui.export import add_figure_menu, export_figure_dialog, export_metrics_dialog, export_table_dialog
+from mmstudio.ui.guard import guarded
+from mmstudio.ui.inspector.inspector import QtInspector
+from mmstudio.ui.inspector.library import QtLibrary
+from mmstudio.ui.job_progress import QtJobProgress
+from mmstudio.ui.map.view import QtEmbeddingView
+from mmstudio.ui.panel_visibility import watch_dock
+from mmstudio.ui.project import ProjectActions
+from mmstudio.ui.workers import QtRunner
+from mmstudio.ui.workspace import Workspace
+
+MAX_RECENT = 10
+QUIET_PROGRESS = {"warm-up"}  # background jobs whose step counts mean nothing to a user
+QUIT_WAIT_MS = 300  # at quit, how long running jobs get to stop at their next job.check() (then app.run exits)
+
+
+class QtMainWindow(QtWidgets.QMainWindow):
+    def __init__(self, settings: QtCore.QSettings | None = None):
+        super().__init__()
+        self.settings = settings or QtCore.QSettings("mmstudio", "mmstudio")
+        self.setWindowTitle("mmstudio")
+        self.setAcceptDrops(True)
+        self.runner = QtRunner(self)
+        self.workspace = Workspace(self.runner, model=self.settings.value("model", "builtin"),
+                                   device=self.settings.value("device", "auto"), parent=self)
+        self.view = QtEmbeddingView(self.workspace)
+        self.view.reprojectRequested.connect(self.reproject_dialog)
+        self.setCentralWidget(self.view)
+        add_figure_menu(self.view.plot, self, "map")
+        self.library = QtLibrary(self.workspace)
+        self.inspector = QtInspector(self.workspace)
+        self.log = QtWidgets.QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(5000)
+        self.docks = {}
+        self._told_log_file = False
+        self.model_error: QtWidgets.QMessageBox | None = None
+        self._dock("Library", self.library, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._dock("Inspector", self.inspector, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("Log", self.log, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.panels: dict[str, QtWidgets.QWidget] = {}
+        self._status_bar()
+        self.projects = ProjectActions(self)
+        self._menus()
+        self._panels()
+        self.workspace.message.connect(self.log_line)
+        self.workspace.modelFailed.connect(self._model_failed)
+        self.workspace.modelChanged.connect(lambda _: self._update_status())
+        self.workspace.tableChanged.connect(self._update_status)
+        self.workspace.datasetChanged.connect(self._update_status)
+        self.runner.failed.connect(self._job_failed)
+        self.runner.started.connect(self._job_started)
+        self.runner.ended.connect(self._job_ended)
+        self.resize(1400, 860)
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.value("state")
+        if state is not None:
+            self.restoreState(state)
+        else:
+            QtCore.QTimer.singleShot(0, self._default_sizes)
+        self._update_status()
+
+    def _panels(self) -> None:
+        """The analysis panels, as tabs below the map (the Log is the last tab)."""
+        from mmstudio.ui.alignment.panel import QtAlignmentPanel
+
+        alignment = QtAlignmentPanel(self.workspace, self.view)
+        alignment.lazy = True
+        self.add_panel("Alignment", alignment)
+        from mmstudio.ui.fusion.panel import QtFusionPanel
+
+        self.add_panel("Fusion lab", QtFusionPanel(self.workspace, self.view))
+        from mmstudio.ui.principles.panel import QtPrinciplesPanel
+
+        self.add_panel("Principles", QtPrinciplesPanel(self.workspace))
+        self.docks["Log"].raise_()
+
+    def _default_sizes(self) -> None:
+        self.resizeDocks([self.docks["Log"]], [340], QtCore.Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["Library"], self.docks["Inspector"]], [300, 330], QtCore.Qt.Orientation.Horizontal)
+
+    # ------------------------------------------------------------------ layout
+    def _dock(self, title: str, widget: QtWidgets.QWidget, area) -> QtWidgets.QDockWidget:
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower()}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks[title] = dock
+        if area == QtCore.Qt.DockWidgetArea.BottomDockWidgetArea:
+            others = [d for d in self.docks.values() if d is not dock and self.dockWidgetArea(d) == area]
+            if others:
+                self.tabifyDockWidget(others[0], dock)
+        return dock
+
+    def add_panel(self, title: str, widget: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
+        """A panel in the bottom tabs (alignment, fusion lab, principles lab…)."""
+        self.panels[title] = widget
+        dock = self._dock(title, widget, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.view_menu.addAction(dock.toggleViewAction())
+        watch_dock(dock, widget)  # a panel computes when its tab comes forward
+        return dock
+
+    def _status_bar(self) -> None:
+        bar = self.statusBar()
+        self.device_label = QtWidgets.QLabel()
+        self.model_label = QtWidgets.QLabel()
+        self.count_label = QtWidgets.QLabel()
+        self.job_label = QtWidgets.QLabel()
+        self.progress = QtJobProgress(self.runner, quiet=QUIET_PROGRESS)
+        self.cancel = QtWidgets.QPushButton("Cancel")
+        self.cancel.setVisible(False)
+        self.cancel.clicked.connect(self.runner.cancel_all)
+        for widget in (self.model_label, self.device_label, self.count_label):
+            bar.addWidget(widget)
+        bar.addPermanentWidget(self.job_label)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.cancel)
+
+    def _menus(self) -> None:
+        menu = self.menuBar()
+        file = menu.addMenu("&File")
+        file.addAction("Open &Files…", QtGui.QKeySequence.StandardKey.Open, self.open_files)
+        file.addAction("Open F&older…", QtGui.QKeySequence("Ctrl+Shift+O"), self.open_folder)
+        file.addAction("Open &Manifest…", self.open_manifest)
+        file.addSeparator()
+        self.projects.add_to(file)
+        file.addSeparator()
+        self.recent_menu = file.addMenu("Open &Recent")
+        self._fill_recent()
+        file.addSeparator()
+        file.addAction("&Export Embeddings…", QtGui.QKeySequence("Ctrl+E"), self.export_table)
+        file.addAction("Export &View (PNG, SVG, PDF)…", QtGui.QKeySequence("Ctrl+Shift+E"), self.export_view)
+        file.addAction("Export &Window as PNG…", self.export_window)
+        file.addAction("Export Me&trics (JSON, CSV)…", lambda: export_metrics_dialog(self))
+        file.addSeparator()
+        file.addAction("&Quit", QtGui.QKeySequence.StandardKey.Quit, self.close)
+        model = menu.addMenu("&Model")
+        model.addAction("&Model…", QtGui.QKeySequence("Ctrl+M"), self.choose_model)
+        device = model.addMenu("&Device")
+        group = QtGui.QActionGroup(self)
+        for name in ("auto", "cpu", "cuda", "mps"):
+            action = device.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(name == self.workspace.device)
+            action.triggered.connect(lambda _=False, n=name: self.choose_device(n))
+            group.addAction(action)
+        self.view_menu = menu.addMenu("&View")
+        self.view_menu.addAction("&Reproject…", QtGui.QKeySequence("Ctrl+R"), self.reproject_dialog)
+        self.view_menu.addAction("&Zoom to Selection", QtGui.QKeySequence("Ctrl+2"), self.view.zoom_to_selection)
+        links = self.view_menu.addAction("&Link Samples")
+        links.setCheckable(True)
+        links.setShortcut(QtGui.QKeySequence("Ctrl+L"))
+        links.toggled.connect(self.view.links.setChecked)
+        self.view_menu.addSeparator()
+        for dock in self.docks.values():
+            self.view_menu.addAction(dock.toggleViewAction())
+        edit = menu.addMenu("&Edit")
+        edit.addAction("&Preferences…", QtGui.QKeySequence.StandardKey.Preferences, self.preferences)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction("&About mmstudio", self.about)
+
+    # ------------------------------------------------------------------ opening
+    def open_paths(self, paths) -> None:
+        paths = [str(p) for p in paths]
+        projects = [p for p in paths if p.endswith(SUFFIX)]
+        if projects:  # a project file replaces what is open
+            self.projects.open(projects[-1])
+            paths = [p for p in paths if not p.endswith(SUFFIX)]
+        if not paths:
+            return
+        recent = [p for p in self.settings.value("recent", []) or [] if p not in paths]
+        self.settings.setValue("recent", (paths + recent)[:MAX_RECENT])
+        self._fill_recent()
+        self.workspace.open_paths(paths)
+
+    def open_files(self) -> None:
+        files, _ = QtWidgets.QFileDialog.getOpenFileNames(self, "Open media files")
+        self.open_paths(files)
+
+    def open_folder(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Open a folder of media")
+        if folder:
+            self.open_paths([folder])
+
+    def open_manifest(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a manifest", filter="Manifests (*.csv *.jsonl)")
+        if path:
+            self.open_paths([path])
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.value("recent", []) or []:
+            self.recent_menu.addAction(path, lambda p=path: self.open_paths([p]))
+        self.recent_menu.setEnabled(not self.recent_menu.isEmpty())
+
+    @guarded(None)
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    @guarded(None)
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    # ------------------------------------------------------------------ model, view, export
+    def choose_model(self) -> None:
+        dialog = ModelDialog(self.workspace.model_name, self.settings.value("recent_models", []) or [], self)
+        if dialog.exec() and dialog.value():
+            name = dialog.value()
+            recent = [m for m in self.settings.value("recent_models", []) or [] if m != name]
+            self.settings.setValue("recent_models", [name] + recent[:8])
+            self.workspace.set_model(name)
+
+    def choose_device(self, device: str) -> None:
+        self.settings.setValue("device", device)
+        self.workspace.set_model(self.workspace.model_name, device)
+
+    def reproject_dialog(self) -> None:
+        dialog = ProjectionDialog(self.workspace.projection, self)
+        if dialog.exec():
+            self.workspace.reproject(**dialog.values())
+
+    def export_table(self) -> None:
+        export_table_dialog(self)
+
+    def export_view(self) -> None:
+        export_figure_dialog(self.view.plot, self, "map")
+
+    def export_window(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export the window", "mmstudio.png", "PNG (*.png)")
+        if path:
+            self.grab().save(path)
+            self.log_line(f"wrote {path}")
+
+    def preferences(self) -> None:
+        PreferencesDialog(self.settings, self).exec()
+
+    def about(self) -> None:
+        QtWidgets.QMessageBox.about(self, "About mmstudio", about_text())
+
+    # ------------------------------------------------------------------ status and log
+    def log_line(self, text: str) -> None:
+        self.log.appendPlainText(text)
+
+    def _job_failed(self, message: str) -> None:
+        """One line in the Log (and the status bar); the traceback is in the log file."""
+        first = message.splitlines()[0] if message else "a job failed"
+        self.log_line("error: " + first)
+        if not self._told_log_file:
+            from mmstudio.core.logfile import log_path
+
+            self.log_line(f"  (the details of errors are written to {log_path()})")
+            self._told_log_file = True
+        self.statusBar().showMessage(first, 10000)
+
+    def _model_failed(self, name: str, reason: str) -> None:
+        """Why the model could not be loaded, and the window's way to another (not a command line)."""
+        if self.model_error is not None:
+            self.model_error.close()
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Model", f"Could not load the model {name}.",
+                                    QtWidgets.QMessageBox.StandardButton.Ok, self)
+        box.setInformativeText(
+            f"{reason.rstrip('.')}.\n\n{self.workspace.model_name} stays in use. To use another model, choose Model > Model… "
+            "(Ctrl+M) and type a Hugging Face id, or press Folder… there to pick a model folder (config.json and "
+            ".safetensors weights). Without internet, download the model on a machine that has it and copy its "
+            "folder here.")
+        box.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
+        box.open()  # not exec(): the window keeps running (and a test can read and close it)
+        self.model_error = box
+
+    def _job_started(self, job) -> None:
+        job.signals.status.connect(lambda text, j=job: self.job_label.setText(f"{j.label}: {text}"))
+        self._job_ended(None)
+
+    def _job_ended(self, _job) -> None:
+        running = self.runner.running
+        self.cancel.setVisible(bool(running))
+        self.job_label.setText(", ".join(j.label for j in running))
+        self._update_status()
+
+    def _update_status(self) -> None:
+        ws = self.workspace
+        encoder = ws.encoder
+        self.model_label.setText(f"model: {ws.model_name}")
+        self.device_label.setText(f"device: {encoder.device if encoder else ws.device}"
+                                  + (f" ({encoder.precision})" if encoder else ""))
+        items = len(ws.table) if ws.table is not None else 0
+        bad = len(ws.problems())
+        self.count_label.setText(f"{len(ws.dataset):,} samples · {items:,} items" + (f" · {bad} skipped" if bad else ""))
+        self.setWindowTitle(f"mmstudio {__version__} — {ws.model_name}")
+
+    @guarded(None)
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        self.projects.clean_exit()
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("state", self.saveState())
+        self.settings.sync()
+        self.hide()                  # gone from the screen at once; the jobs stop behind it
+        if self.model_error is not None:
+            self.model_error.close()
+        self.runner.shutdown(QUIT_WAIT_MS)
+        super().closeEvent(event)
+
+
+def default_paths() -> list[Path]:
+    return []

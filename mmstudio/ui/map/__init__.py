@@ -1,0 +1,5 @@
+"""The embedding map: the view and its point cloud item (colours, tooltips and thumbnails are
+shared with the inspector: ``ui.colors``, ``ui.tooltips``, ``ui.thumbnails``).
+
+May import: ``ui``, ``ui.widgets``, and the layers below ``ui``.
+"""

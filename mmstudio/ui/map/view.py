@@ -1,0 +1,395 @@
+"""The embedding view: every item of the table as a point in 2-D, coloured, linked, pickable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from mmstudio.ui import colors
+from mmstudio.ui.map.point_cloud import PointCloudItem
+from mmstudio.ui.thumbnail_loader import shared as shared_thumbnails
+from mmstudio.ui.tooltips import picture_request, tooltip_html
+
+FRAME_SAMPLE = 100_000  # the centre and spread of a larger layout come from this many of its points
+
+
+def frame(xy: np.ndarray) -> tuple[np.ndarray, float]:
+    """The centre (median) and spread (95th percentile of the distance to it) of a layout, from an even
+    subsample of at most ``FRAME_SAMPLE`` points (a million-point layout in a few milliseconds)."""
+    sample = xy[::max(1, len(xy) // FRAME_SAMPLE)]
+    centre = np.nanmedian(sample, axis=0)
+    spread = np.nanpercentile(np.abs(sample - centre), 95) or 1.0
+    return centre, float(spread)
+
+
+def normalised(xy: np.ndarray) -> np.ndarray:
+    """Layouts centred and scaled to a common size, so PCA → UMAP animates smoothly."""
+    if len(xy) == 0:
+        return xy
+    centre, spread = frame(xy)
+    return ((xy - centre) / spread).astype(np.float32)
+
+
+class SelectViewBox(pg.ViewBox):
+    """Pan and zoom as usual; in box or lasso mode a left drag draws the selection instead."""
+
+    selected = QtCore.Signal(object, bool)   # polygon (V×2 data coords), add-to-selection
+
+    def __init__(self):
+        super().__init__()
+        self.mode = "pan"
+        self._path: list[QtCore.QPointF] = []
+        self._outline = QtWidgets.QGraphicsPathItem()
+        self._outline.setPen(pg.mkPen((255, 170, 0), width=1.5, style=QtCore.Qt.PenStyle.DashLine))
+        self._outline.setZValue(1e9)
+        self._outline.setVisible(False)  # only while dragging (an empty path is invalid SVG in an export)
+        self.addItem(self._outline, ignoreBounds=True)
+
+    def mouseDragEvent(self, ev, axis=None):
+        if self.mode == "pan" or ev.button() != QtCore.Qt.MouseButton.LeftButton:
+            return super().mouseDragEvent(ev, axis)
+        ev.accept()
+        point = self.mapSceneToView(ev.scenePos())
+        if ev.isStart():
+            self._path = [self.mapSceneToView(ev.buttonDownScenePos())]
+        if self.mode == "box":
+            a = self._path[0]
+            self._path = [a, QtCore.QPointF(point.x(), a.y()), point, QtCore.QPointF(a.x(), point.y())]
+        else:
+            self._path.append(point)
+        path = QtGui.QPainterPath()
+        path.addPolygon(QtGui.QPolygonF(self._path + [self._path[0]]))
+        self._outline.setPath(path)
+        self._outline.setVisible(True)
+        if ev.isFinish():
+            polygon = np.array([[p.x(), p.y()] for p in self._path])
+            self._outline.setVisible(False)
+            self._outline.setPath(QtGui.QPainterPath())
+            self._path = []
+            add = bool(ev.modifiers() & QtCore.Qt.KeyboardModifier.ShiftModifier)
+            self.selected.emit(polygon, add)
+
+
+class QtEmbeddingView(QtWidgets.QWidget):
+    reprojectRequested = QtCore.Signal()
+
+    def __init__(self, workspace, parent=None):
+        super().__init__(parent)
+        self.workspace = workspace
+        self._display = np.zeros((0, 2), np.float32)
+        self._animation = None
+        self._legend_items = []
+        self.hovered: int | None = None
+        self._build()
+        workspace.tableChanged.connect(self._table_changed)
+        workspace.layoutChanged.connect(self._layout_changed)
+        workspace.selectionChanged.connect(self._emphasis_changed)
+        workspace.queryCleared.connect(self.query.clear)
+
+    # ------------------------------------------------------------------ widgets
+    def _build(self) -> None:
+        bar = QtWidgets.QHBoxLayout()
+        bar.setContentsMargins(4, 4, 4, 0)
+        self.color_by = QtWidgets.QComboBox()
+        self.color_by.setToolTip("Colour the points by modality, label or a metadata column")
+        self.color_by.currentTextChanged.connect(lambda _: self._recolor())
+        bar.addWidget(QtWidgets.QLabel("Colour by"))
+        bar.addWidget(self.color_by)
+        self.modality_boxes = {}
+        for modality in ("image", "audio", "text"):
+            box = QtWidgets.QCheckBox(modality)
+            box.setChecked(True)
+            box.setToolTip(f"Show or hide {modality} points")
+            box.toggled.connect(self._visibility_changed)
+            self.modality_boxes[modality] = box
+            bar.addWidget(box)
+        self.links = QtWidgets.QCheckBox("Link samples")
+        self.links.setToolTip("Join the image, sound and caption of each sample with lines")
+        self.links.toggled.connect(self._update_links)
+        bar.addWidget(self.links)
+        bar.addStretch(1)
+        query_bar = QtWidgets.QHBoxLayout()
+        query_bar.setContentsMargins(4, 0, 4, 0)
+        bar, row1 = query_bar, bar
+        self.mode = QtWidgets.QComboBox()
+        self.mode.addItems(["Pan", "Box select", "Lasso"])
+        self.mode.setToolTip("Left drag pans, or draws a box or a lasso to select (Shift adds)")
+        self.mode.currentTextChanged.connect(lambda t: setattr(self.viewbox, "mode", {"Pan": "pan", "Box select": "box",
+                                                                                        "Lasso": "lasso"}[t]))
+        bar.addWidget(self.mode)
+        zoom = QtWidgets.QPushButton("Zoom to selection")
+        zoom.setToolTip("Zoom the view to the selected points (Ctrl+2)")
+        zoom.clicked.connect(self.zoom_to_selection)
+        bar.addWidget(zoom)
+        reproject = QtWidgets.QPushButton("Reproject…")
+        reproject.setToolTip("UMAP or PCA with your parameters")
+        reproject.clicked.connect(self.reprojectRequested)
+        bar.addWidget(reproject)
+        self.query = QtWidgets.QLineEdit()
+        self.query.setPlaceholderText("Query: type a text, press Enter")
+        self.query.setToolTip("The text is embedded by the current model, drawn as a star, and its nearest "
+                              "items are highlighted and listed in the inspector")
+        self.query.setClearButtonEnabled(True)
+        self.query.returnPressed.connect(lambda: self.workspace.set_query(self.query.text()))
+        query_bar.addWidget(self.query, 1)
+        self.viewbox = SelectViewBox()
+        self.viewbox.setAspectLocked(True)
+        self.viewbox.selected.connect(self._select_polygon)
+        self.plot = pg.PlotWidget(viewBox=self.viewbox)
+        self.plot.hideAxis("left")
+        self.plot.hideAxis("bottom")
+        self.cloud = PointCloudItem()
+        if self.palette().color(QtGui.QPalette.ColorRole.Window).lightness() < 128:
+            self.cloud.set_selection_color(QtGui.QColor(250, 250, 250))
+        self.lines = pg.PlotCurveItem(pen=pg.mkPen((128, 128, 128, 90), width=1), connect="pairs")
+        self.lines.setVisible(False)
+        self.star = pg.ScatterPlotItem(symbol="star", size=22, brush=pg.mkBrush(255, 200, 0),
+                                       pen=pg.mkPen(40, 40, 40, width=1.5))
+        self.plot.addItem(self.lines)
+        self.plot.addItem(self.cloud)
+        self.plot.addItem(self.star)
+        self.legend = pg.LegendItem(offset=(-10, 10), labelTextColor=None)
+        self.legend.setParentItem(self.viewbox)
+        self.status = QtWidgets.QLabel()
+        self.status.setStyleSheet("color: gray")
+        self.plot.scene().sigMouseMoved.connect(self._hover)
+        self.plot.scene().sigMouseClicked.connect(self._click)
+        self.plot.viewport().installEventFilter(self)  # the point tooltips outlive Qt's tooltip event
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row1)
+        layout.addLayout(query_bar)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.status)
+
+    # ------------------------------------------------------------------ reacting to the workspace
+    def _table_changed(self) -> None:
+        table = self.workspace.table
+        current = self.color_by.currentText() or "modality"
+        options = ["modality", "label"] + ([c for c in table.columns if c not in ("x", "y")] if table is not None else [])
+        self.color_by.blockSignals(True)
+        self.color_by.clear()
+        self.color_by.addItems(options)
+        self.color_by.setCurrentText(current if current in options else "modality")
+        self.color_by.blockSignals(False)
+        if table is None or len(table) == 0:
+            self._stop_animation()
+            self.cloud.set_points(np.zeros((0, 2)), np.zeros((0, 3)), np.zeros(0))
+            self.lines.setData([], [])
+            self.status.setText("")
+
+    def _layout_changed(self, final: bool) -> None:
+        table = self.workspace.table
+        if table is None or len(self.workspace.xy) != len(table):
+            return
+        target = normalised(self.workspace.xy)
+        if len(self._display) != len(target) or len(self.cloud.xy) != len(target):
+            self._stop_animation()  # its frames are for the old points
+            self._display = target
+            self.cloud.set_points(target, self._colors(), colors.shapes_of(colors.modality_codes(table)))
+            self._visibility_changed()
+            self.viewbox.autoRange(padding=0.05)
+        elif final:
+            self._animate(self._display, target)
+        else:
+            self._display = target
+            self.cloud.set_xy(target)
+        self._update_links()
+        self._emphasis_changed()
+        n = len(table)
+        self.status.setText(f"{n:,} points · {'final' if final else 'preview'} layout "
+                            f"({self.workspace.projection['method'].upper() if final else 'PCA / partial'})")
+
+    def _stop_animation(self) -> None:
+        if self._animation is not None:
+            self._animation.stop()
+            self._animation = None
+
+    def _animate(self, start: np.ndarray, end: np.ndarray, steps: int = 12) -> None:
+        self._stop_animation()
+        timer = QtCore.QTimer(self)
+        state = {"i": 0}
+
+        def step():
+            state["i"] += 1
+            t = state["i"] / steps
+            t = t * t * (3 - 2 * t)  # smoothstep
+            self._display = (start * (1 - t) + end * t).astype(np.float32)
+            self.cloud.set_xy(self._display)
+            self._update_links()
+            if state["i"] >= steps:
+                timer.stop()
+                self._animation = None
+                self._emphasis_changed()
+                self.viewbox.autoRange(padding=0.05)
+
+        timer.timeout.connect(step)
+        timer.start(30)
+        self._animation = timer
+
+    def _colors(self) -> np.ndarray:
+        table = self.workspace.table
+        key = self.color_by.currentText() or "modality"
+        for item in self._legend_items:
+            self.legend.removeItem(item)
+        self._legend_items = []
+        if key == "modality":
+            codes = colors.modality_codes(table)
+            rgb = colors.by_modality(codes)
+            present = np.bincount(codes, minlength=len(colors.MODALITY_ORDER) + 1)
+            legend = [(m, colors.MODALITY_COLORS[m], "ost"[colors.MODALITY_SHAPES[m]])
+                      for i, m in enumerate(colors.MODALITY_ORDER) if present[i]]
+        elif key == "label" or (key in table.columns and table.columns[key].dtype.kind != "f"):
+            rgb, legend = colors.categorical(table.label if key == "label" else table.columns[key])
+            legend = legend[:15]
+        else:
+            rgb, (lo, hi) = colors.continuous(table.columns[key])
+            steps = np.linspace(hi, lo, 5)  # a colour bar: five swatches, the highest on top
+            ramp = colors.continuous(steps)[0] if hi > lo else np.repeat(rgb[:1], 5, axis=0)
+            legend = [(f"{key} = {v:.3g}" if i in (0, 4) else f"{v:.3g}", tuple(int(c) for c in ramp[i]), "s")
+                      for i, v in enumerate(steps)]
+        for name, colour, *symbol in legend:
+            sample = pg.ScatterPlotItem(symbol=symbol[0] if symbol else "o", size=10, brush=pg.mkBrush(*colour), pen=None)
+            self.legend.addItem(sample, name)
+            self._legend_items.append(sample)
+        return rgb
+
+    def _recolor(self) -> None:
+        if self.workspace.table is not None and len(self.cloud.xy) == len(self.workspace.table):
+            self.cloud.set_colors(self._colors())
+
+    def _visibility_changed(self) -> None:
+        table = self.workspace.table
+        if table is None or len(self.cloud.xy) != len(table):
+            return
+        shown = [colors.MODALITY_ORDER.index(m) for m, box in self.modality_boxes.items() if box.isChecked()]
+        self.cloud.set_visible(np.isin(colors.modality_codes(table), shown))
+        self._update_links()
+
+    def visible_modalities(self) -> list[str]:
+        return [m for m, box in self.modality_boxes.items() if box.isChecked()]
+
+    def _update_links(self) -> None:
+        table = self.workspace.table
+        if not self.links.isChecked() or table is None or len(self._display) != len(table):
+            self.lines.setVisible(False)
+            return
+        visible = self.cloud.visible
+        ids = table.sample_id
+        order = np.argsort(ids, kind="stable")
+        same = ids[order][1:] == ids[order][:-1]
+        a, b = order[:-1][same], order[1:][same]
+        keep = visible[a] & visible[b]
+        a, b = a[keep], b[keep]
+        pairs = np.empty((2 * len(a), 2), np.float32)
+        pairs[0::2], pairs[1::2] = self._display[a], self._display[b]
+        self.lines.setData(pairs[:, 0], pairs[:, 1])
+        self.lines.setVisible(True)
+
+    def _emphasis_changed(self) -> None:
+        ws = self.workspace
+        if ws.table is None or len(self.cloud.xy) != len(ws.table):
+            return
+        selected = ws.selection
+        neighbours = ws.neighbours(selected) if len(selected) else np.zeros(0, np.int64)
+        if ws.query is not None:
+            neighbours = np.concatenate([neighbours, getattr(ws, "query_rows", np.zeros(0, np.int64))])
+            position = ws.query_position()
+            if position is not None:
+                self.star.setData([float(v) for v in normalised_like(position, ws.xy)[:1, 0]],
+                                  [float(v) for v in normalised_like(position, ws.xy)[:1, 1]])
+        else:
+            self.star.setData([], [])
+        self.cloud.set_emphasis(selected=selected, neighbours=neighbours)
+
+    # ------------------------------------------------------------------ picking
+    def _data_radius(self, pixels: float = 7.0) -> float:
+        px = self.viewbox.viewPixelSize()
+        return pixels * max(px[0], px[1])
+
+    def _hover(self, scene_pos) -> None:
+        """The tooltip of the point under the mouse: shown when the mouse reaches it, left alone while
+        the mouse stays on it, hidden when it leaves."""
+        if not self.plot.sceneBoundingRect().contains(scene_pos) or self.workspace.table is None:
+            return
+        row = self._row_at(scene_pos)
+        if row is None:
+            if self.hovered is not None:
+                QtWidgets.QToolTip.hideText()
+            self.hovered = None
+            return
+        if row == self.hovered and QtWidgets.QToolTip.isVisible():
+            return
+        self.hovered = row
+        self._hover_pos = self.plot.mapToGlobal(self.plot.mapFromScene(scene_pos))
+        self._show_tooltip()
+
+    def _show_tooltip(self) -> None:
+        pictures = shared_thumbnails()
+        if not getattr(self, "_watching_pictures", False):
+            pictures.ready.connect(self._picture_ready)
+            self._watching_pictures = True
+        text = tooltip_html(self.workspace.table, self.hovered, pictures)
+        if QtWidgets.QToolTip.isVisible() and QtWidgets.QToolTip.text() == text:
+            # back on the point within 300 ms of leaving it: Qt keeps a tip whose text did not change,
+            # and with it the hiding it started; a changed (invisible) character cancels that
+            text += "\u200b"
+        QtWidgets.QToolTip.showText(self._hover_pos, text, self.plot)
+
+    def _picture_ready(self, key) -> None:
+        """The hovered point's picture was decoded (off the GUI thread): show it in its tooltip."""
+        table, row = self.workspace.table, getattr(self, "hovered", None)
+        if row is None or table is None or row >= len(table) or not QtWidgets.QToolTip.isVisible():
+            return
+        request = picture_request(table, row)
+        if request is not None and key == shared_thumbnails().key(*request, form="uri"):
+            self._show_tooltip()
+
+    def _row_at(self, scene_pos) -> int | None:
+        point = self.viewbox.mapSceneToView(scene_pos)
+        return self.cloud.nearest(point.x(), point.y(), self._data_radius())
+
+    def eventFilter(self, watched, event) -> bool:
+        """Qt sends the map a tooltip event once the mouse has rested ~0.7 s; the graphics scene
+        answers it with the tooltip of an item under the mouse — none of its items has one, so it
+        hid the point's tooltip. While the mouse is on a point (``hovered``, kept by the mouse moves),
+        the event is ours: the point's tooltip stays."""
+        if event.type() == QtCore.QEvent.Type.ToolTip and self.hovered is not None:
+            return True
+        return super().eventFilter(watched, event)
+
+    def _click(self, event) -> None:
+        if event.button() != QtCore.Qt.MouseButton.LeftButton or self.workspace.table is None:
+            return
+        point = self.viewbox.mapSceneToView(event.scenePos())
+        row = self.cloud.nearest(point.x(), point.y(), self._data_radius())
+        add = bool(event.modifiers() & QtCore.Qt.KeyboardModifier.ShiftModifier)
+        if row is None:
+            if not add:
+                self.workspace.select([])
+            return
+        rows = set(self.workspace.selection.tolist()) | {row} if add else {row}
+        self.workspace.select(rows)
+
+    def _select_polygon(self, polygon, add: bool) -> None:
+        rows = self.cloud.in_polygon(polygon)
+        if add:
+            rows = np.union1d(rows, self.workspace.selection)
+        self.workspace.select(rows)
+
+    def zoom_to_selection(self) -> None:
+        rows = self.workspace.selection
+        if len(rows) == 0 or len(self._display) == 0:
+            return
+        pts = self._display[rows]
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        pad = np.maximum((hi - lo) * 0.3, 0.05)
+        self.viewbox.setRange(xRange=(float(lo[0] - pad[0]), float(hi[0] + pad[0])),
+                              yRange=(float(lo[1] - pad[1]), float(hi[1] + pad[1])))
+
+
+def normalised_like(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Put raw layout points into the same normalised frame as :func:`normalised` put ``reference``."""
+    centre, spread = frame(reference)
+    return ((np.atleast_2d(points) - centre) / spread).astype(np.float32)
