@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mmstudio.analysis.principles.result import Result
+from mmstudio.analysis.principles.result import Check, Result, margin, statement_of, verdict_of
 from mmstudio.core.jobs import Job
 
 
@@ -130,13 +130,50 @@ def dominance(table, *, task: str = "shape", modalities=("image", "audio"), epoc
                       f"{dominant}_accuracy": float(c.unimodal_accuracy[dominant][-1]),
                       f"{weak}_accuracy": float(c.unimodal_accuracy[weak][-1]),
                       "mean_grad_ratio": float(np.mean(c.grad_ratio(dominant, weak)))} for name, c in runs.items()}
-    statement = (f"Trained together on {task!r}, the {dominant} branch takes the larger gradients and the {weak} branch "
-                 f"learns less alone ({plain.unimodal_accuracy[weak][-1]:.2f}) than trained by itself "
-                 f"({alone[weak]:.2f}); OGM-GE (α = {alpha:g}) cuts the {dominant}/{weak} gradient ratio from "
-                 f"{numbers['plain']['mean_grad_ratio']:.2f} to {numbers['OGM-GE']['mean_grad_ratio']:.2f} and "
-                 f"re-weighting lifts the {weak} branch to {runs['re-weighted'].unimodal_accuracy[weak][-1]:.2f}.")
-    return Dominance(task, tuple(modalities), dominant, weak, alpha, weights, np.arange(1, epochs + 1), runs,
-                     {m: float(v) for m, v in alone.items()}, weaken, statement, numbers=numbers)
+    y_test = data.y[test]
+    chance = float(np.bincount(y_test, minlength=data.n_classes).max() / max(len(test), 1))
+    main, others = _checks(task, dominant, weak, alpha, alone, runs, numbers, chance, margin(len(test)))
+    verdict = verdict_of(main, others)
+    fused = {name: numbers[name]["fused_accuracy"] for name in runs}
+    shown = (f"Shown: trained together on {task!r}, the {weak} branch learns less ({plain.unimodal_accuracy[weak][-1]:.2f}) "
+             f"than trained by itself ({alone[weak]:.2f}) while the {dominant} branch takes "
+             f"{numbers['plain']['mean_grad_ratio']:.2f}× its gradients.")
+    statement = statement_of(verdict, shown, main + others)
+    statement += (f" Fused accuracy: plain {fused['plain']:.2f}, OGM-GE (α = {alpha:g}) {fused['OGM-GE']:.2f}, "
+                  f"re-weighted {fused['re-weighted']:.2f} (chance {chance:.2f}).")
+    numbers["chance"] = chance
+    result = Dominance(task, tuple(modalities), dominant, weak, alpha, weights, np.arange(1, epochs + 1), runs,
+                       {m: float(v) for m, v in alone.items()}, weaken, statement, numbers=numbers)
+    result.verdict, result.checks = verdict, main + others
+    return result
+
+
+def _checks(task, dominant, weak, alpha, alone, runs, numbers, chance, m) -> tuple[list[Check], list[Check]]:
+    """Main claims: some modality learns the task alone, and the weak branch learns less trained
+    together than alone (modality imbalance). Others: OGM-GE lowers the gradient ratio, re-weighting
+    lifts the weak branch, and neither costs fused accuracy. Accuracy differences count above ``m``."""
+    plain, rew = runs["plain"], runs["re-weighted"]
+    weak_plain = float(plain.unimodal_accuracy[weak][-1])
+    best_alone = max(alone, key=alone.get)
+    main = [
+        Check(f"a modality learns {task!r} alone", alone[best_alone] - chance > m,
+              f"{best_alone} alone {alone[best_alone]:.2f} vs chance {chance:.2f}, margin {m:.2f}"),
+        Check(f"the {weak} branch learns less trained together than alone", alone[weak] - weak_plain > m,
+              f"{weak_plain:.2f} together vs {alone[weak]:.2f} alone, margin {m:.2f}"),
+    ]
+    others = [
+        Check(f"OGM-GE (α = {alpha:g}) lowers the {dominant}/{weak} gradient ratio",
+              numbers["OGM-GE"]["mean_grad_ratio"] < numbers["plain"]["mean_grad_ratio"],
+              f"{numbers['plain']['mean_grad_ratio']:.2f} → {numbers['OGM-GE']['mean_grad_ratio']:.2f}"),
+        Check(f"re-weighting lifts the {weak} branch", float(rew.unimodal_accuracy[weak][-1]) - weak_plain > m,
+              f"{weak_plain:.2f} → {float(rew.unimodal_accuracy[weak][-1]):.2f}, margin {m:.2f}"),
+        Check("OGM-GE keeps the fused accuracy", numbers["OGM-GE"]["fused_accuracy"] >= numbers["plain"]["fused_accuracy"] - m,
+              f"{numbers['plain']['fused_accuracy']:.2f} → {numbers['OGM-GE']['fused_accuracy']:.2f}"),
+        Check("re-weighting keeps the fused accuracy",
+              numbers["re-weighted"]["fused_accuracy"] >= numbers["plain"]["fused_accuracy"] - m,
+              f"{numbers['plain']['fused_accuracy']:.2f} → {numbers['re-weighted']['fused_accuracy']:.2f}"),
+    ]
+    return main, others
 
 
 def _train(xs, y, train, test, k, modalities, epochs, hidden, batch_size, lr, seed, alpha, mode,

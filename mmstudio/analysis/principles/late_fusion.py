@@ -16,7 +16,7 @@ import numpy as np
 
 from mmstudio.analysis.common.classifier_metrics import accuracy, log_softmax, nll, reliability, softmax
 from mmstudio.analysis.principles.fit import train_net
-from mmstudio.analysis.principles.result import Result
+from mmstudio.analysis.principles.result import Check, Result, margin, statement_of, verdict_of
 from mmstudio.core.jobs import Job
 
 
@@ -98,11 +98,21 @@ def late_fusion(priors=(0.5, 0.3, 0.2), sigmas=(1.0, 1.3), dim: int = 2, separat
         unimodal[kind] = {m: accuracy(np.exp(p), y) for m, p in zip(("x1", "x2"), posts)}
     diff = float(np.abs(late_fuse(exact, log_prior)["logit sum"] - bayes).max())
     s, a = scores["exact"]["logit sum"], scores["exact"]["probability average"]
-    statement = (f"With conditionally independent modalities, summing the unimodal logits (prior counted once) is the "
-                 f"Bayes posterior (largest difference {diff:.1e}): NLL {s['nll']:.3f}, ECE {s['ece']:.3f}; averaging "
-                 f"probabilities is under-confident where the modalities agree: NLL {a['nll']:.3f}, ECE {a['ece']:.3f} "
-                 f"(accuracy {s['accuracy']:.3f} vs {a['accuracy']:.3f}).")
+    m = margin(n_test, 0.1)
+    checks = [Check("the logit sum is the Bayes posterior", diff < 1e-6, f"largest difference {diff:.1e}"),
+              Check("averaging probabilities is worse calibrated", a["ece"] - s["ece"] > m,
+                    f"ECE {a['ece']:.3f} vs {s['ece']:.3f}, margin {m:.3f}"),
+              Check("averaging probabilities has the higher NLL", a["nll"] > s["nll"],
+                    f"NLL {a['nll']:.3f} vs {s['nll']:.3f}")]
+    verdict = verdict_of(checks[:2], checks[2:])
+    statement = statement_of(verdict, (
+        f"Shown: with conditionally independent modalities, summing the unimodal logits (prior counted once) is the "
+        f"Bayes posterior (largest difference {diff:.1e}): NLL {s['nll']:.3f}, ECE {s['ece']:.3f}; averaging "
+        f"probabilities is under-confident where the modalities agree: NLL {a['nll']:.3f}, ECE {a['ece']:.3f} "
+        f"(accuracy {s['accuracy']:.3f} vs {a['accuracy']:.3f})."), checks)
     numbers = {kind: {name: {k_: v for k_, v in sc.items() if k_ != "reliability"} for name, sc in m.items()}
                for kind, m in scores.items()}
-    return LateFusion(priors, tuple(float(s_) for s_ in sigmas), n_test, scores, unimodal, diff, statement,
-                      numbers=numbers)
+    result = LateFusion(priors, tuple(float(s_) for s_ in sigmas), n_test, scores, unimodal, diff, statement,
+                        numbers=numbers)
+    result.verdict, result.checks = verdict, checks
+    return result

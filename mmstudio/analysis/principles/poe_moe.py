@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mmstudio.analysis.principles.result import Result
+from mmstudio.analysis.principles.result import Check, Result, statement_of, verdict_of
 
 
 @dataclass
@@ -78,12 +78,20 @@ def poe_moe(means=(-1.0, 2.0), variances=(1.0, 0.5), weights=None, points: int =
     poe_mean, poe_var = poe_moments(means, variances)
     moe_mean, moe_var = moe_moments(means, variances, weights)
     average = float((weights * variances).sum())
-    statement = (f"The product of the experts is narrower than any of them (variance {poe_var:.3g} < "
-                 f"{variances.min():.3g}; mean {poe_mean:.3g}, pulled to the more precise expert); the mixture is wider "
-                 f"than their average (variance {moe_var:.3g} = {average:.3g} average + {moe_var - average:.3g} "
-                 f"disagreement) and keeps every mode.")
-    return PoEMoE(means, variances, weights, grid, experts, product, mixture, poe_mean, poe_var, moe_mean, moe_var,
-                  statement)
+    checks = [Check("the product is narrower than every expert", poe_var < variances.min(),
+                    f"variance {poe_var:.3g} vs {variances.min():.3g}"),
+              Check("the mixture is at least as wide as the experts' average", moe_var >= average - 1e-12,
+                    f"variance {moe_var:.3g} = {average:.3g} average + {moe_var - average:.3g} disagreement")]
+    verdict = verdict_of(checks)
+    statement = statement_of(verdict, (
+        f"Shown: the product of the experts is narrower than any of them (variance {poe_var:.3g} < "
+        f"{variances.min():.3g}; mean {poe_mean:.3g}, pulled to the more precise expert); the mixture is wider "
+        f"than their average (variance {moe_var:.3g} = {average:.3g} average + {moe_var - average:.3g} "
+        f"disagreement) and keeps every mode."), checks)
+    result = PoEMoE(means, variances, weights, grid, experts, product, mixture, poe_mean, poe_var, moe_mean, moe_var,
+                    statement)
+    result.verdict, result.checks = verdict, checks
+    return result
 
 
 def _trapezoid(y, x) -> float:

@@ -16,7 +16,7 @@ import numpy as np
 
 from mmstudio.analysis.common.classifier_metrics import accuracy
 from mmstudio.analysis.principles.fit import LN2, entropy_bits, heldout_cross_entropy, train_net
-from mmstudio.analysis.principles.result import Result
+from mmstudio.analysis.principles.result import Check, Result, margin, statement_of, verdict_of
 from mmstudio.core.jobs import Job
 
 
@@ -87,13 +87,23 @@ def sample_complexity(table, *, task: str = "xor", modalities=("image", "audio")
     names = list(sets)
     fused = names[-1]
     best_single = max(names[:-1], key=lambda s: acc[s][-1].mean())
-    statement = (f"On {task!r}, with {sizes[-1]} training samples, {fused} reaches {acc[fused][-1].mean():.2f} "
-                 f"(≥ {mi[fused][-1].mean():.2f} of {h:.2f} bits about the label) against {acc[best_single][-1].mean():.2f} "
-                 f"for {best_single} alone (≥ {mi[best_single][-1].mean():.2f} bits): the extra modality is worth "
-                 f"{mi[fused][-1].mean() - mi[best_single][-1].mean():.2f} bits.")
+    m = margin(len(test))
+    top, single = acc[fused][-1].mean(), acc[best_single][-1].mean()
+    checks = [Check(f"{fused} learns {task!r}", top - chance > m,
+                    f"{top:.2f} with {sizes[-1]} samples vs chance {chance:.2f}, margin {m:.2f} on {len(test)} test samples"),
+              Check(f"{fused} beats the best single modality", top - single > m,
+                    f"{top:.2f} vs {best_single} {single:.2f}, margin {m:.2f}")]
+    verdict = verdict_of(checks)
+    shown = (f"Shown: on {task!r}, with {sizes[-1]} training samples, {fused} reaches {top:.2f} "
+             f"(an estimate of ≥ {mi[fused][-1].mean():.2f} of {h:.2f} bits about the label) against {single:.2f} "
+             f"for {best_single} alone (≥ {mi[best_single][-1].mean():.2f} bits): the extra modality is worth about "
+             f"{mi[fused][-1].mean() - mi[best_single][-1].mean():.2f} bits.")
+    statement = statement_of(verdict, shown, checks)
     mean = {s: a.mean(axis=1) for s, a in acc.items()}
     std = {s: a.std(axis=1) for s, a in acc.items()}
     bits = {s: v.mean(axis=1) for s, v in mi.items()}
     numbers = {"sizes": sizes, "accuracy": mean, "mi_bits": bits, "label_entropy_bits": h}
-    return SampleComplexity(task, sizes, names, mean, std, bits, h, chance, repeats, len(test), statement,
-                            numbers=numbers)
+    result = SampleComplexity(task, sizes, names, mean, std, bits, h, chance, repeats, len(test), statement,
+                              numbers=numbers)
+    result.verdict, result.checks = verdict, checks
+    return result
