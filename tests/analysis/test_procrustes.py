@@ -146,3 +146,21 @@ def test_a_wide_table_costs_an_n_by_n_svd_not_a_d_by_d_one(monkeypatch):
     similarity_procrustes(x, y)
     linear_cka(x, y)
     assert shapes and all(max(s) <= 60 for s in shapes)
+
+
+def test_the_map_r1_is_reported_beside_the_unmapped_r1_on_the_same_held_out_gallery():
+    """A map's R@1 means something only next to the embeddings' own R@1 on the same pairs."""
+    from mmstudio.analysis.alignment.retrieval import ranks_from_similarity, similarity_matrix
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(300, 12))
+    y = x + 0.8 * rng.normal(size=x.shape)          # already aligned, noisily: no map needed
+    d = diagnose_maps(x, y, steps=50)
+    order = np.random.default_rng(0).permutation(len(x))
+    test = order[: d.n_test]
+    direct = float(np.mean(ranks_from_similarity(similarity_matrix(x[test], y[test])) == 1))
+    assert d.unmapped_r1 == pytest.approx(direct)
+    assert f"on the same {d.n_test} held-out pairs: unmapped {direct:.3f}" in d.sentence
+    assert d.to_dict()["unmapped"]["R@1"] == pytest.approx(direct)
+    wider = diagnose_maps(x, np.hstack([y, y]), steps=50)      # other widths: no unmapped baseline
+    assert wider.unmapped_r1 is None and "unmapped" not in wider.sentence

@@ -171,12 +171,14 @@ class MapDiagnosis:
     alpha: float  # the ridge α the linear map used
     n_train: int
     n_test: int
+    unmapped_r1: float | None = None  # R@1 of X against Y on the same held-out pairs, no map (same width only)
 
     def to_dict(self) -> dict:
         return {"verdict": self.verdict, "sentence": self.sentence, "margin": self.margin,
                 "linear": {"R2": self.linear.r2, "residual": self.linear.residual, "R@1": self.linear.r1,
                            "alpha": self.alpha},
                 "mlp": {"R2": self.mlp.r2, "residual": self.mlp.residual, "R@1": self.mlp.r1},
+                "unmapped": {"R@1": self.unmapped_r1},
                 "n_train": self.n_train, "n_test": self.n_test}
 
 
@@ -185,11 +187,15 @@ def _score(y, pred) -> MapScore:
     return MapScore(r2_score(y, pred), float(np.mean(ranks == 1)))
 
 
-def describe(linear: MapScore, mlp: MapScore, margin: float = MARGIN) -> tuple[str, str]:
-    """The verdict and a sentence stating the numbers it rests on."""
+def describe(linear: MapScore, mlp: MapScore, margin: float = MARGIN, unmapped_r1: float | None = None,
+             n_test: int | None = None) -> tuple[str, str]:
+    """The verdict and a sentence stating the numbers it rests on. R@1 values are on one gallery (the
+    held-out pairs), with the unmapped embeddings' R@1 there as the baseline a map must beat."""
     gain = mlp.r2 - linear.r2
+    gallery = f" on the same {n_test} held-out pairs" if n_test else ""
+    baseline = f"unmapped {unmapped_r1:.3f}, " if unmapped_r1 is not None else ""
     numbers = (f"held-out R² linear {linear.r2:.3f}, MLP {mlp.r2:.3f}; "
-               f"held-out R@1 through the map linear {linear.r1:.3f}, MLP {mlp.r1:.3f}")
+               f"R@1{gallery}: {baseline}through the map linear {linear.r1:.3f}, MLP {mlp.r1:.3f}")
     if not max(linear.r2, mlp.r2) >= MIN_R2:
         return "unrelated", f"unrelated: neither map explains much ({numbers}; both R² below {MIN_R2})"
     if gain > margin:
@@ -213,5 +219,7 @@ def diagnose_maps(x, y, *, test_fraction: float = 0.25, margin: float = MARGIN, 
     linear = fit_linear(x[train], y[train])
     mlp = fit_mlp(x[train], y[train], linear, hidden=hidden, steps=steps, seed=seed, job=job)
     lin_score, mlp_score = _score(y[test], linear(x[test])), _score(y[test], mlp(x[test]))
-    verdict, sentence = describe(lin_score, mlp_score, margin)
-    return MapDiagnosis(lin_score, mlp_score, verdict, sentence, margin, linear.alpha, len(train), len(test))
+    unmapped = _score(y[test], x[test]).r1 if x.shape[1] == y.shape[1] else None
+    verdict, sentence = describe(lin_score, mlp_score, margin, unmapped, len(test))
+    return MapDiagnosis(lin_score, mlp_score, verdict, sentence, margin, linear.alpha, len(train), len(test),
+                        unmapped)
