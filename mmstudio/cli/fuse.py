@@ -30,6 +30,11 @@ def add_arguments(parser) -> None:
                         help="replace that fraction of a modality's test vectors by another sample's, e.g. text=0.2")
     parser.add_argument("--gate", type=unit_interval, default=0.5, metavar="T",
                         help="agreement threshold of the gated fusion in [0, 1] (default 0.5; 0 never closes)")
+    parser.add_argument("--trust", choices=("confidence", "clean-accuracy", "oracle"), default="confidence",
+                        help="which modality the gate keeps when the experts disagree: the more confident expert on that "
+                             "sample (label-free, default), the one more accurate on clean validation data, or 'oracle': "
+                             "the one more accurate under the test-time corruption itself (needs labels of the "
+                             "corrupted data; an upper bound)")
     parser.add_argument("--agreement", choices=("js", "cosine"), default="js",
                         help="the gate's agreement measure: 1 − Jensen–Shannon divergence (default) or cosine")
     parser.add_argument("--dropout", type=float_in(0.0, 1.0, open_high=True), default=0.5, metavar="P",
@@ -64,7 +69,7 @@ def run(args) -> int:
         methods = parse_methods(args.methods)
         knobs = Knobs(missing=parse_levels(args.missing, "--missing"), noise=parse_levels(args.noise, "--noise"),
                       mismatch=parse_levels(args.mismatch, "--mismatch"), impute=IMPUTE[args.impute],
-                      gate=args.gate, agreement=args.agreement, seed=args.seed)
+                      gate=args.gate, agreement=args.agreement, trust=args.trust, seed=args.seed)
         knobs.check()
         curves = [_parse_curve(text, KNOBS) for text in args.curve]
         if knobs.impute == "dropout" and not args.dropout > 0:
@@ -130,8 +135,11 @@ def format_report(report: dict) -> str:
     lines.append("(Δ modality: accuracy lost when that modality is removed from every test sample)")
     gated = sc["methods"].get("gated")
     if gated is not None:
+        kind = {"confidence": "each expert's confidence per sample (label-free); clean validation accuracy",
+                "clean-accuracy": "clean validation accuracy",
+                "oracle": "ORACLE: validation accuracy under these knobs, which needs labels of the corrupted data"}
         lines.append(f"gate: open for {100 * gated['gate_open_rate']:.1f}% of test samples at threshold "
-                     f"{knobs['gate']:g}; trust (validation accuracy under these knobs): "
+                     f"{knobs['gate']:g}; trust: {kind[knobs['trust']]}: "
                      + ", ".join(f"{k} {num(v)}" for k, v in sc["trust"].items()))
     for name in ("poe", "moe"):
         if name in sc["methods"]:

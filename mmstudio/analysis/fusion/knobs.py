@@ -19,7 +19,12 @@ from mmstudio.analysis.fusion.missing import IMPUTATIONS
 METHODS = ("early-linear", "early-mlp", "late-logit", "late-prob", "poe", "moe", "cross-attention", "gated")
 EARLY = ("early-linear", "early-mlp", "cross-attention")   # take a full (imputed) input
 LATE = ("late-logit", "late-prob", "poe", "moe", "gated")  # combine per-modality experts
-TRUST = ("accuracy", "confidence")
+# how the gate picks the modality to keep when the experts disagree:
+#   confidence      each expert's own confidence on that sample (label-free at test time; the default)
+#   clean-accuracy  each expert's accuracy on the clean validation split (labels at training time only)
+#   oracle          each expert's validation accuracy under the test-time corruption itself: it needs labelled
+#                   data from the corrupted source, which a deployed model does not have (an upper bound)
+TRUST = ("confidence", "clean-accuracy", "oracle")
 AGREEMENT = ("js", "cosine")
 
 
@@ -31,7 +36,7 @@ class Knobs:
     impute: str = "zero"        # zero | mean | cross-modal | dropout (for the early methods)
     gate: float = 0.5           # agreement threshold in [0, 1]; the gate is open at or above it
     agreement: str = "js"       # js | cosine
-    trust: str = "accuracy"     # accuracy (validation accuracy under the same conditions) | confidence
+    trust: str = "confidence"   # see TRUST
     seed: int = 0               # seed of the test-time draws (masks, noise, mismatch partners)
 
     def replace(self, **changes) -> "Knobs":

@@ -21,9 +21,10 @@ one Adam loop, the ridge maps read out of one set of moments (``benchmarks/fusio
 kept held-out vectors — missing masks, noise, mismatch (:mod:`.fusion_missing`), then
 imputation — runs the trained heads forward and recombines the experts. Nothing is trained
 there: ``lab.fits`` counts the heads (and imputation-map sets) trained, and stays put. The validation split goes
-through the same conditions; the gate's trust in each modality is its expert's validation
-accuracy under them (where the modality is present), so a modality that noise or mismatch
-has spoiled loses the gate's trust as it would with a labelled batch from the same source.
+through the same conditions. The gate's trust (``knobs.trust``) is label-free by default: each
+expert's confidence on the sample. ``clean-accuracy`` uses each expert's accuracy on the clean
+validation split; ``oracle`` its validation accuracy under the test-time corruption itself, which
+needs labels from the corrupted source (an upper bound, labelled as such).
 Curves against a knob: :mod:`mmstudio.analysis.fusion.curves`.
 
 Missing at training time (the table lacks a modality for some samples, or ``train_missing``
@@ -91,7 +92,7 @@ def _moe(c: LateInputs):
 
 def _gated(c: LateInputs):
     k = c.knobs
-    trust = "confidence" if k.trust == "confidence" else c.trust
+    trust = "confidence" if k.trust == "confidence" else c.trust  # per-modality scores otherwise
     out, kept, is_open, agree = rules.gated(c.log_post, c.present, c.log_prior, k.gate, trust, k.agreement)
     dropped = (c.present & ~kept).mean(axis=0)
     return out, {"_gate": (is_open, agree),
@@ -292,11 +293,13 @@ class FusionLab:
         if knobs.impute == "dropout" and not self.dropout_heads and self.early:
             raise ValueError("no dropout-trained heads: fit with dropout > 0 or call train_dropout(p)")
         v, p, _ = self.conditions(knobs)
-        # trust: validation accuracy of each expert under noise/mismatch, wherever the modality is in the data
         log_post = self._expert_log_post(v)
         nv = self._n_val
-        trust = (self._trust(log_post[:nv], self._held_present[:nv], self.data.y[self.split.val]) if nv
-                 else self._fallback_trust)
+        if knobs.trust == "oracle":   # validation accuracy under these very conditions (labels of the corrupted data)
+            trust = (self._trust(log_post[:nv], self._held_present[:nv], self.data.y[self.split.val]) if nv
+                     else self._fallback_trust)
+        else:                         # clean validation accuracy (reported for confidence too)
+            trust = self._clean_trust()
         y = self.data.y[self.split.test]
         out, extra = self._predict(v[nv:], p[nv:], log_post[nv:], knobs, trust)
         scores = {}
@@ -318,6 +321,17 @@ class FusionLab:
                             {m: float(t) for m, t in zip(self.modalities, trust)},
                             {m: float(r) for m, r in zip(self.modalities, p[nv:].mean(axis=0))},
                             y, out, gate_open, agree)
+
+    def _clean_trust(self) -> np.ndarray:
+        if getattr(self, "_clean", None) is None:
+            nv = self._n_val
+            if nv:
+                v, _, _ = self.conditions(Knobs())
+                self._clean = self._trust(self._expert_log_post(v)[:nv], self._held_present[:nv],
+                                          self.data.y[self.split.val])
+            else:
+                self._clean = self._fallback_trust
+        return self._clean
 
     def _trust(self, log_post, present, y) -> np.ndarray:
         correct = log_post.argmax(axis=2) == y[:, None]

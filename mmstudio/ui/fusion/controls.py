@@ -107,6 +107,15 @@ class QtFusionControls(QtWidgets.QWidget):
         gate.addWidget(self.gate, 1)
         gate.addWidget(self.agreement)
         rows.addRow("Gate threshold", gate)
+        self.trust = QtWidgets.QComboBox()
+        for value, words in (("confidence", "the more confident expert (label-free)"),
+                             ("clean-accuracy", "accuracy on clean validation data"),
+                             ("oracle", "oracle: accuracy under these conditions (needs their labels)")):
+            self.trust.addItem(words, value)
+        self.trust.setToolTip("Which modality the gate keeps when the experts disagree. The oracle reads the labels of "
+                              "the corrupted data, which a deployed model does not have: an upper bound, not a method")
+        self.trust.currentIndexChanged.connect(lambda _: self.knobsChanged.emit())
+        rows.addRow("Gate keeps", self.trust)
         self._knob_layout.addLayout(rows)
         form.addWidget(group)
 
@@ -220,17 +229,17 @@ class QtFusionControls(QtWidgets.QWidget):
                 levels["missing"][mod] = 1.0
         return Knobs(missing=levels["missing"], noise=levels["noise"], mismatch=levels["mismatch"],
                      impute=self.impute.currentData(), gate=self.gate.value(), agreement=self.agreement.currentText(),
-                     seed=self.seed())
+                     trust=self.trust.currentData(), seed=self.seed())
 
     def settings(self) -> dict:
         return {"label": self.label() or self._wanted_label, "methods": self.methods(),
                 **{name: dict(values) for name, values in self.levels.items()},
                 "impute": self.impute.currentData(), "gate": self.gate.value(), "agreement": self.agreement.currentText(),
-                "dropout": self.dropout(), "seed": self.seed()}
+                "trust": self.trust.currentData(), "dropout": self.dropout(), "seed": self.seed()}
 
     def apply_settings(self, settings: dict) -> None:
         """Put the settings back; signals are held until the end (the panel decides what to redo)."""
-        widgets = [self, self.label_box, self.impute, self.gate, self.agreement, self.dropout_knob, self.seed_box,
+        widgets = [self, self.label_box, self.impute, self.gate, self.agreement, self.trust, self.dropout_knob, self.seed_box,
                    *self.method_boxes.values(), *self.level_knobs.values()]
         blocked = [w.blockSignals(True) for w in widgets]
         try:
@@ -246,6 +255,7 @@ class QtFusionControls(QtWidgets.QWidget):
             self.impute.setCurrentIndex(max(index, 0))
             self.gate.set_value(settings.get("gate", DEFAULTS["gate"]))
             self.agreement.setCurrentText(settings.get("agreement", DEFAULTS["agreement"]))
+            self.trust.setCurrentIndex(max(self.trust.findData(settings.get("trust", "confidence")), 0))
             self.dropout_knob.set_value(settings.get("dropout", DEFAULTS["dropout"]))
             self.seed_box.setValue(int(settings.get("seed", DEFAULTS["seed"])))
             label = settings.get("label")

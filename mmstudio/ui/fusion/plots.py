@@ -29,6 +29,12 @@ def method_color(name: str, alpha: int = 255) -> tuple[int, int, int, int]:
     return (*COLORS.get(name, SINGLE), alpha)
 
 
+TRUST_WORDS = {"confidence": "the more confident expert on each sample (label-free)",
+               "clean-accuracy": "the modality more accurate on clean validation data",
+               "oracle": "<b>(oracle)</b> the modality more accurate under these very conditions, which needs "
+                         "labels of the corrupted data"}
+
+
 def gate_words(scores) -> str:
     """The gate's open rate and trust, and how many test samples have each modality, in words."""
     present = " · ".join(f"{m} {r:.0%}" for m, r in scores.present_rate.items())
@@ -38,7 +44,8 @@ def gate_words(scores) -> str:
         trust = " · ".join(f"{m} {t:.2f}" for m, t in scores.trust.items())
         words = (f"<b>Gate open for {gated.gate_open_rate:.0%}</b> of the {scores.n_test} test samples "
                  f"(threshold {scores.knobs.gate:.2f}, {scores.knobs.agreement} agreement); where it closes, "
-                 f"gated fusion keeps the most trusted modality (validation accuracy: {trust}). " + words)
+                 f"gated fusion keeps {TRUST_WORDS.get(scores.knobs.trust, scores.knobs.trust)} "
+                 f"(validation accuracy: {trust}). " + words)
     return words
 
 
