@@ -223,8 +223,14 @@ def test_ogm_ge_shrinks_the_gradient_ratio_with_the_published_coefficient(dom):
     plain, ogm = dom.runs["plain"], dom.runs["OGM-GE"]
     assert np.mean(plain.grad_ratio(d, w)) > 1          # the dominant branch takes the larger gradients
     assert np.mean(ogm.grad_ratio(d, w)) < 0.8 * np.mean(plain.grad_ratio(d, w))
-    # every mini-batch: coefficient 1 − tanh(α·ρ) on the branch that is ahead, 1 on the other
+    # every mini-batch of the modulation window (the first 4 of 8 epochs): coefficient 1 − tanh(α·ρ) on
+    # the branch that is ahead, 1 on the other; after the window, 1 on both
     first, second = dom.modalities
+    per_epoch = len(ogm.step_ratio) // 8
+    after = slice(4 * per_epoch, None)
+    assert (ogm.step_coefficient[first][after] == 1).all() and (ogm.step_coefficient[second][after] == 1).all()
+    ogm = type(ogm)(**{**vars(ogm), "step_ratio": ogm.step_ratio[:4 * per_epoch],
+                       "step_coefficient": {m: c[:4 * per_epoch] for m, c in ogm.step_coefficient.items()}})
     rho = ogm.step_ratio
     ahead_first = rho > 1
     np.testing.assert_allclose(ogm.step_coefficient[first][ahead_first], 1 - np.tanh(0.5 * rho[ahead_first]))

@@ -2,10 +2,13 @@
 with SGD, logging per epoch each branch's gradient norm and its accuracy alone; plain, with
 OGM-GE (Peng et al., CVPR 2022) and with per-modality loss re-weighting.
 
-OGM-GE, per mini-batch: each branch's confidence score s_m = Σ_i softmax(branch logits)_i[y_i];
-the branch with the larger score (ratio ρ = s_m / s_other > 1) has its gradient multiplied
-by 1 − tanh(α·ρ); then, as in the authors' code, Gaussian noise with the standard deviation
-of each parameter's gradient is added to every branch ("generalisation enhancement").
+OGM-GE, per mini-batch, as Peng et al. evaluate it: each branch's confidence score
+s_m = Σ_i softmax(branch logits)_i[y_i]; the branch with the larger score (ratio ρ = s_m / s_other > 1)
+has the gradient of its *encoder* (the branch's first layer; the layer that feeds the summed logits is
+the fusion classifier and is left alone) multiplied by 1 − tanh(α·ρ); then Gaussian noise with the
+standard deviation of each encoder weight's gradient is added ("generalisation enhancement"). Both
+happen only within the modulation window (the first half of the epochs by default, as the authors'
+code modulates epochs 0–50 of 100).
 SGD with momentum, not Adam: Adam's per-parameter normalisation would undo the scaling.
 """
 
@@ -80,7 +83,7 @@ def ogm_coefficients(ratio: float, alpha: float) -> tuple[float, float]:
 def dominance(table, *, task: str = "shape", modalities=("image", "audio"), epochs: int = 20,
               alpha: float = 0.5, weights: dict | None = None, reweight: float = 1.0, weaken: dict | None = None,
               hidden: int = 64, batch_size: int = 32, lr: float = 0.05, n: int | None = 600, seed: int = 0,
-              job=None) -> Dominance:
+              window: tuple[float, float] = (0.0, 0.5), job=None) -> Dominance:
     """Train plain / OGM-GE / re-weighted two-branch models and return their per-epoch curves.
 
     ``weaken`` maps modality → Gaussian noise added to its embeddings, in units of each
@@ -108,7 +111,8 @@ def dominance(table, *, task: str = "shape", modalities=("image", "audio"), epoc
     std = {m: xs[m][train].std(axis=0) + 1e-6 for m in modalities}
     xs = {m: (xs[m] - mean[m]) / std[m] for m in modalities}
     setup = dict(xs=xs, y=data.y, train=train, test=test, k=data.n_classes, modalities=modalities, epochs=epochs,
-                 hidden=hidden, batch_size=batch_size, lr=lr, seed=seed, alpha=alpha)
+                 hidden=hidden, batch_size=batch_size, lr=lr, seed=seed, alpha=alpha,
+                 window=(int(round(window[0] * epochs)), int(round(window[1] * epochs))))
     total = 5 * epochs
     step = [0]
 
@@ -177,7 +181,7 @@ def _checks(task, dominant, weak, alpha, alone, runs, numbers, chance, m) -> tup
 
 
 def _train(xs, y, train, test, k, modalities, epochs, hidden, batch_size, lr, seed, alpha, mode,
-           tick, weights=None) -> Curves:
+           tick, weights=None, window=(0, 10**9)) -> Curves:
     import torch
     from torch import nn
 
@@ -197,7 +201,8 @@ def _train(xs, y, train, test, k, modalities, epochs, hidden, batch_size, lr, se
         log = {key: {m: [] for m in modalities} for key in ("grad", "raw", "coef", "acc")}
         ratio_log, fused_log, loss_log, step_ratio, step_coef = [], [], [], [], {m: [] for m in modalities}
         train_t = torch.as_tensor(train)
-        for _ in range(epochs):
+        for epoch in range(epochs):
+            modulate = mode == "ogm-ge" and window[0] <= epoch < window[1]
             sums = {key: {m: 0.0 for m in modalities} for key in ("grad", "raw", "coef")}
             ratios, losses, steps = [], [], 0
             perm = train_t[torch.randperm(len(train_t), generator=gen)]
@@ -218,19 +223,20 @@ def _train(xs, y, train, test, k, modalities, epochs, hidden, batch_size, lr, se
                     ratio = score[first] / max(score[second], 1e-12)
                     ratios.append(ratio)
                     step_ratio.append(ratio)
-                    if mode == "ogm-ge":
+                    if modulate:
                         coef[first], coef[second] = ogm_coefficients(ratio, alpha)
                 for m in modalities:
                     grads = [p.grad for p in branches[m].parameters()]
+                    encoder = [p.grad for p in branches[m][0].parameters()]   # the first layer: the encoder
                     sums["raw"][m] += float(torch.sqrt(sum((g ** 2).sum() for g in grads)))
-                    if mode == "ogm-ge":
-                        for g in grads:
+                    if modulate:
+                        for g in encoder:
                             g.mul_(coef[m])
                     sums["grad"][m] += float(torch.sqrt(sum((g ** 2).sum() for g in grads)))
                     sums["coef"][m] += coef[m]
                     step_coef[m].append(coef[m])
-                    if mode == "ogm-ge":
-                        for g in grads:
+                    if modulate:
+                        for g in encoder:
                             if g.numel() > 1:
                                 g.add_(torch.randn(g.shape, generator=gen) * (g.std() + 1e-8))
                 opt.step()
