@@ -156,3 +156,21 @@ def test_uses_the_workspace_table_when_it_has_the_columns(panel, qtbot):
     panel.workspace.table = small_table(seed=2)      # a new table: the old one's results are forgotten
     panel.workspace.tableChanged.emit()
     assert not any(key[0] == "redundancy" for key in panel.cache)
+
+
+def test_captions_readouts_and_bars_show_the_same_numbers(panel, qtbot):
+    """One result feeds the bars, the readout and the caption: in the mode the page shows."""
+    page = finish(qtbot, panel, "late-fusion")
+    page.kind.setCurrentText("learned")
+    learned = page.result.scores["learned"]
+    for method in ("logit sum", "probability average"):
+        assert page.values[method]["nll"] == pytest.approx(learned[method]["nll"])
+        assert f"{learned[method]['nll']:.3f}" in page.readout.text()
+        assert f"{learned[method]['nll']:.3f}" in page.statement.text()     # the caption names both modes
+    page = finish(qtbot, panel, "redundancy")
+    page.how.setCurrentIndex(1)                                             # fused model, mean-filled
+    r = page.result
+    for t in r.tasks:
+        drop = r.both[t] - min(r.mean_filled[t].values())
+        assert f"{t} <b>{drop:+.2f}</b>" in page.readout.text()
+        assert page.values[t]["both"] - min(v for k, v in page.values[t].items() if k != "both") == pytest.approx(drop)

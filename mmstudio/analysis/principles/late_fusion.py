@@ -106,10 +106,14 @@ def late_fusion(priors=(0.5, 0.3, 0.2), sigmas=(1.0, 1.3), dim: int = 2, separat
                     f"NLL {a['nll']:.3f} vs {s['nll']:.3f}")]
     verdict = verdict_of(checks[:2], checks[2:])
     statement = statement_of(verdict, (
-        f"Shown: with conditionally independent modalities, summing the unimodal logits (prior counted once) is the "
-        f"Bayes posterior (largest difference {diff:.1e}): NLL {s['nll']:.3f}, ECE {s['ece']:.3f}; averaging "
+        f"Shown: with conditionally independent modalities, summing the exact unimodal logits (prior counted once) "
+        f"is the Bayes posterior (largest difference {diff:.1e}): NLL {s['nll']:.3f}, ECE {s['ece']:.3f}; averaging "
         f"probabilities is under-confident where the modalities agree: NLL {a['nll']:.3f}, ECE {a['ece']:.3f} "
         f"(accuracy {s['accuracy']:.3f} vs {a['accuracy']:.3f})."), checks)
+    ls, la = scores["learned"]["logit sum"], scores["learned"]["probability average"]
+    statement += (f" With learned unimodal heads: logit sum NLL {ls['nll']:.3f}, ECE {ls['ece']:.3f}, accuracy "
+                  f"{ls['accuracy']:.3f}; probability average NLL {la['nll']:.3f}, ECE {la['ece']:.3f}, accuracy "
+                  f"{la['accuracy']:.3f}.")
     numbers = {kind: {name: {k_: v for k_, v in sc.items() if k_ != "reliability"} for name, sc in m.items()}
                for kind, m in scores.items()}
     result = LateFusion(priors, tuple(float(s_) for s_ in sigmas), n_test, scores, unimodal, diff, statement,

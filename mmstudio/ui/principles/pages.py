@@ -116,9 +116,11 @@ class QtRedundancyPage(QtPrinciplePage):
         colors = {"both": color(7), **{f"no {m}": modality_color(m, i) for i, m in enumerate(r.modalities)}}
         draw_bars(self.plot, [f"{t}" for t in r.tasks], series, colors, top=1.2, chance=[r.chance[t] for t in r.tasks])
         self.values = {t: {k: v[i] for k, v in series.items()} for i, t in enumerate(r.tasks)}
-        self.readout.setText("largest drop from losing one modality (retrained):<br>"
-                             + ", ".join(f"{t} <b>{r.drop[t]:+.2f}</b>" for t in r.tasks)
-                             + "<br><span style='color:#666'>dashed: chance (majority class)</span>")
+        how = self.how.currentText()
+        drops = {t: r.both[t] - min(lost[t].values()) for t in r.tasks}   # what the bars show
+        self.readout.setText(f"largest drop from losing one modality ({how}):<br>"
+                             + ", ".join(f"{t} <b>{drops[t]:+.2f}</b>" for t in r.tasks)
+                             + "<br><span style='color:#666'>dashed: chance (the test split's majority class)</span>")
 
 
 class QtLateFusionPage(QtPrinciplePage):
