@@ -29,9 +29,10 @@ def make_app():
     return app
 
 
-def build_window(paths=(), settings=None, recovery: bool = False):
+def build_window(paths=(), settings=None, recovery: bool = False, warm: bool = True):
     """The window, shown, with its first jobs started: the given paths, or the demo world.
-    With ``recovery``, first offer the session autosaved before a crash, then autosave."""
+    With ``recovery``, first offer the session autosaved before a crash, then autosave. ``warm``:
+    compile UMAP's code in the background for the maps to come (not for a one-picture run)."""
     from PySide6 import QtCore
 
     from mmstudio.ui.main_window import QtMainWindow
@@ -47,7 +48,8 @@ def build_window(paths=(), settings=None, recovery: bool = False):
             window.open_paths(paths)
         elif window.settings.value("open_demo", "true") == "true":
             open_demo(window)
-        warm_up(window)
+        if warm:
+            warm_up(window)
 
     QtCore.QTimer.singleShot(0, start)
     return window

@@ -97,7 +97,7 @@ def settle(app, window, timeout: float, guard: _Guard | None = None, on_items=No
         if on_items is not None and ws.table is not None and len(ws.table) and not _loading(window):
             on_items()
             on_items = None
-        busy = window.runner.running  # the UMAP warm-up included: the status bar shows it
+        busy = window.runner.running  # any job: the status bar would show it
         animating = getattr(window.view, "_animation", None) is not None
         done = not busy and not animating and ws.table is not None and (ws.layout_final or len(ws.table) == 0)
         if done and len(ws.table) == 0 and guard is not None:
@@ -181,7 +181,7 @@ def _shoot(out: Path, paths, guard: _Guard, *, panel, size, select, query, timeo
     guard.watch_dialogs(app)
     restore_hooks = install_excepthook(guard.fail)  # an exception in a slot ends the run, traceback in the log
     settings = QtCore.QSettings(str(Path(tempfile.mkdtemp()) / "screenshot.ini"), QtCore.QSettings.Format.IniFormat)
-    window = build_window(paths, settings)
+    window = build_window(paths, settings, warm=False)  # one picture: no maps to come, no UMAP warm-up to wait for
     try:
         window.runner.failed.connect(guard.fail)
         window.resize(*size)
