@@ -265,7 +265,16 @@ def test_accuracy_grows_with_n_and_fusion_gains_on_xor(demo):
     # the information bound: the second modality adds (most of) the label's bit
     assert 0 <= r.mi_bits[best_single][-1] < 0.1
     assert r.mi_bits[fused][-1] > 0.4 and r.mi_bits[fused][-1] <= r.label_entropy_bits
-    assert "bits" in r.statement
+    assert "bits" in r.statement and "estimate" in r.statement
+    # H(Y) of the test split the cross-entropy is measured on; a bootstrap interval around the bound
+    test_y = np.bincount(paired(demo, "xor").y)  # both classes present
+    assert 0.9 < r.label_entropy_bits <= 1.0 and len(test_y) == 2
+    lo, hi = r.numbers["mi_bits_largest_ci95"][fused]
+    assert lo <= r.mi_bits[fused][-1] <= hi and hi - lo > 0
+    # samples to the target accuracy: only the fusion reaches it on xor
+    to = r.numbers["samples_to_target"]
+    assert to[fused] is not None and all(to[s] is None for s in r.sets[:-1])
+    assert f"reaches {r.numbers['target_accuracy']:.2f} at n = {to[fused]}" in r.statement
 
 
 # --- the CLI ------------------------------------------------------------------------------------
