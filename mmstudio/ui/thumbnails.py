@@ -23,7 +23,7 @@ def image_thumbnail(path: str, size: int = 96) -> Image.Image | None:
     return _image_thumbnail(path, size, _stamp(path))
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=64)  # the loader keeps what it made (mmstudio.ui.thumbnail_loader)
 def _image_thumbnail(path: str, size: int, stamp) -> Image.Image | None:
     from mmstudio.core.errors import MediaError
     from mmstudio.core.media.image import read_image
@@ -43,7 +43,7 @@ def waveform_glyph(path: str, width: int = 96, height: int = 32, color=(234, 67,
     return _waveform_glyph(path, width, height, tuple(color), _stamp(path))
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=64)
 def _waveform_glyph(path: str, width: int, height: int, color: tuple, stamp) -> Image.Image | None:
     from mmstudio.core.errors import MediaError
     from mmstudio.core.media.audio import read_audio
