@@ -48,6 +48,7 @@ class PointCloudItem(pg.GraphicsObject):
         self.visible = np.zeros(0, bool)
         self.emphasis = np.zeros(0, np.uint8)
         self._bounds = QtCore.QRectF()
+        self._extent = (np.zeros(2), np.zeros(2))
         self._tree = None
         self._atlas_keys = np.zeros(0, np.int64)  # the (shape, colour) styles the atlas holds, sorted
         self._atlas: tuple | None = None       # (pixmap, source rects (S, 3, 4), device pixel ratio)
@@ -103,7 +104,13 @@ class PointCloudItem(pg.GraphicsObject):
         if len(self.xy) == 0:
             self._bounds = QtCore.QRectF()
             return
-        lo, hi = np.nanmin(self.xy, axis=0), np.nanmax(self.xy, axis=0)
+        # column by column (a reduction over axis 0 of an (N, 2) array is ~17× slower: 75 vs 4 ms at a
+        # million rows, on the GUI thread); a NaN makes min/max NaN, and only then the NaN-aware pass
+        lo = np.array([self.xy[:, 0].min(), self.xy[:, 1].min()])
+        hi = np.array([self.xy[:, 0].max(), self.xy[:, 1].max()])
+        if np.isnan(lo).any() or np.isnan(hi).any():
+            lo, hi = np.nanmin(self.xy, axis=0), np.nanmax(self.xy, axis=0)
+        self._extent = (lo, hi)
         span = np.maximum(hi - lo, 1e-6)
         self._bounds = QtCore.QRectF(float(lo[0] - 0.02 * span[0]), float(lo[1] - 0.02 * span[1]),
                                      float(span[0] * 1.04), float(span[1] * 1.04))
@@ -159,8 +166,8 @@ class PointCloudItem(pg.GraphicsObject):
     def dataBounds(self, ax, frac=1.0, orthoRange=None):
         if len(self.xy) == 0:
             return None, None
-        col = self.xy[:, ax]
-        return float(np.nanmin(col)), float(np.nanmax(col))
+        lo, hi = self._extent           # from _set_bounds: no second pass over the points
+        return float(lo[ax]), float(hi[ax])
 
     @guarded(None)
     def paint(self, painter: QtGui.QPainter, option, widget=None) -> None:
