@@ -128,3 +128,17 @@ def test_a_million_points_are_set_without_sorting_their_styles(qtbot):
     finally:
         pc.marker_styles = original
     assert calls == []
+
+
+def test_bounds_are_the_points_extent_and_ignore_a_nan():
+    from mmstudio.ui.app import make_app
+
+    make_app()
+    item = PointCloudItem()
+    xy = np.array([[1.0, -2.0], [3.0, 5.0], [np.nan, 0.0], [-4.0, 1.0]], np.float32)
+    item.set_points(xy, np.zeros((4, 3), np.uint8), np.zeros(4))
+    assert item.dataBounds(0) == (-4.0, 3.0) and item.dataBounds(1) == (-2.0, 5.0)
+    item.set_xy(xy[[1, 0, 3, 3]])
+    assert item.dataBounds(0) == (-4.0, 3.0) and item.dataBounds(1) == (-2.0, 5.0)
+    rect = item.boundingRect()
+    assert rect.left() < -4.0 and rect.right() > 3.0

@@ -50,3 +50,31 @@ def test_an_unreadable_picture_leaves_the_text(tmp_path, qtbot):
     with qtbot.waitSignal(loader.ready, timeout=30_000):
         pass
     assert loader.get("image", str(broken), 64) is None
+
+
+def test_the_picture_loader_keeps_what_was_used_last_within_its_byte_limit(qtbot, tmp_path, monkeypatch):
+    """Large pictures (the inspector's) cannot fill memory: the loader keeps at most BYTE_LIMIT bytes,
+    the newest first; a soak of 30 minutes grew by ~290 MiB while the limit was a count."""
+    from PIL import Image
+
+    from mmstudio.ui import thumbnail_loader as loader_module
+    from mmstudio.ui.app import make_app
+
+    make_app()
+    monkeypatch.setattr(loader_module, "BYTE_LIMIT", 4 * 2**20)
+    loader = loader_module.QtThumbnails()
+    paths = []
+    for i in range(12):
+        path = tmp_path / f"photo{i}.png"
+        Image.new("RGB", (600, 600), (20 * i, 100, 200)).save(path)
+        paths.append(path)
+    for path in paths:
+        loader.get("image", path, 512)
+        key = loader.key("image", path, 512)
+        qtbot.waitUntil(lambda key=key: key in loader.done, timeout=30_000)
+    sizes = [v.sizeInBytes() for v in loader.done.values()]
+    assert loader.bytes == sum(sizes) <= 4 * 2**20
+    assert 1 <= len(loader.done) < len(paths)                       # some were let go…
+    assert loader.key("image", paths[-1], 512) in loader.done       # …the oldest, not the newest
+    assert loader.key("image", paths[0], 512) not in loader.done
+    loader.stop()
