@@ -93,14 +93,7 @@ def _entries(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*")}
 
 
-@pytest.mark.parametrize("name, moment", MOMENTS, ids=[f"{n}-at-{m}s" for n, m in MOMENTS])
-def test_ctrl_c_exits_130_and_leaves_nothing(name, moment, tmp_path):
-    work = tmp_path / "case"
-    work.mkdir()
-    argv = COMMANDS[name](work)
-    before = _entries(work)
-    env = dict(os.environ, MMSTUDIO_CACHE_DIR=str(tmp_path / "cache"), MMSTUDIO_LOG_DIR=str(tmp_path / "log"),
-               QT_QPA_PLATFORM="offscreen")
+def _interrupt(name, moment, argv, work, before, env) -> dict:
     proc = subprocess.Popen([sys.executable, "-m", "mmstudio", *argv], cwd=work, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal would
@@ -109,14 +102,43 @@ def test_ctrl_c_exits_130_and_leaves_nothing(name, moment, tmp_path):
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGINT)
     try:
-        out, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
     except subprocess.TimeoutExpired:
         proc.kill()
+        return {"hung": True, "argv": argv}
+    return {"hung": False, "argv": argv, "code": proc.returncode, "err": err, "left": sorted(_entries(work) - before)}
+
+
+@pytest.fixture(scope="module")
+def interrupted(tmp_path_factory) -> dict:
+    """Every (command, moment) run: the inputs built one after the other (they share what they build),
+    then the commands run and interrupted two at a time (a moment is counted from each one's start)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = []
+    for name, moment in MOMENTS:
+        tmp = tmp_path_factory.mktemp("interrupt")
+        work = tmp / "case"
+        work.mkdir()
+        argv = COMMANDS[name](work)
+        env = dict(os.environ, MMSTUDIO_CACHE_DIR=str(tmp / "cache"), MMSTUDIO_LOG_DIR=str(tmp / "log"),
+                   QT_QPA_PLATFORM="offscreen")
+        jobs.append((name, moment, argv, work, _entries(work), env))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {(job[0], job[1]): pool.submit(_interrupt, *job) for job in jobs}
+        return {key: future.result() for key, future in futures.items()}
+
+
+@pytest.mark.parametrize("name, moment", MOMENTS, ids=[f"{n}-at-{m}s" for n, m in MOMENTS])
+def test_ctrl_c_exits_130_and_leaves_nothing(name, moment, interrupted):
+    run = interrupted[name, moment]
+    argv = run["argv"]
+    if run["hung"]:
         pytest.fail(f"mmstudio {name} did not end within 120 s of Ctrl-C at {moment} s")
-    shown = f"\n$ mmstudio {' '.join(argv)}  (Ctrl-C at {moment} s)\nexit {proc.returncode}\n{err[-3000:]}"
-    assert proc.returncode == 130, f"finished before the interrupt (make the workload longer)?{shown}"
+    err = run["err"]
+    shown = f"\n$ mmstudio {' '.join(argv)}  (Ctrl-C at {moment} s)\nexit {run['code']}\n{err[-3000:]}"
+    assert run["code"] == 130, f"finished before the interrupt (make the workload longer)?{shown}"
     assert "Traceback" not in err and "Fatal Python error" not in err and "Exception ignored" not in err, shown
     assert err.strip().splitlines()[-1] == ("mmstudio: interrupted" if name == "window" else
                                             f"mmstudio {argv[0]}: interrupted"), shown
-    left = sorted(_entries(work) - before)
-    assert not left, f"left behind: {left}{shown}"
+    assert not run["left"], f"left behind: {run['left']}{shown}"
