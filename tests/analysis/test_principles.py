@@ -291,6 +291,9 @@ def test_cli_json_and_text(capsys, demo_folder):
     assert main(["principles", "redundancy", "--table", str(table), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["tasks"] == ["shape", "xor"] and out["drop"]["xor"] > out["drop"]["shape"]
+    # the output contract: the verdict, the computed sentence and every check with its numbers
+    assert out["verdict"] == "shown" and out["summary"] == out["statement"]
+    assert all({"claim", "held", "evidence"} <= set(c) for c in out["checks"]) and len(out["checks"]) >= 3
 
 
 def test_cli_unknown_name_lists_the_principles(capsys):
