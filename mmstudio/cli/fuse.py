@@ -149,8 +149,15 @@ def format_report(report: dict) -> str:
             lines.append(f"{name}: mean expert weight {weights}{more}")
     if "cross-attention" in sc["methods"]:
         extra = sc["methods"]["cross-attention"]["extra"]
-        lines.append(f"cross-attention: {extra.get('query')} attends to "
-                     + ", ".join(f"{k} {num(v)}" for k, v in extra.get("attention", {}).items()))
+        if extra.get("keys") == 1:   # one key token per sample: the softmax is 1 whatever the data
+            lines.append(f"cross-attention: {extra.get('query')} attends to one vector per sample "
+                         f"({', '.join(extra.get('attention', {}))}): its weight is 1 by construction, so the "
+                         "attention says nothing here (token-level attention: not built yet)")
+        else:
+            lines.append(f"cross-attention: {extra.get('query')} attends to "
+                         + ", ".join(f"{k} {num(v)}" for k, v in extra.get("attention", {}).items())
+                         + f" (entropy {num(extra.get('attention_entropy'))} nats, spread across samples "
+                         f"{num(extra.get('attention_spread'))})")
     for c in report["curves"]:
         lines += ["", f"robustness: {c['metric']} vs {c['knob']} ({c['modality']}), levels "
                   f"{c['levels'][0]:g}…{c['levels'][-1]:g}; effective robustness against {c['baseline']}",

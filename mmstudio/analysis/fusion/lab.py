@@ -357,8 +357,12 @@ class FusionLab:
                 if name == "cross-attention":
                     logits, att = use[name].forward(filled)
                     others = [m for j, m in enumerate(self.modalities) if j != self.query]
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        entropy = float(-np.nansum(att * np.log(att), axis=1).mean())
                     extra[name] = {"query": self.modalities[self.query],
-                                   "attention": dict(zip(others, att.mean(axis=0).tolist()))}
+                                   "attention": dict(zip(others, att.mean(axis=0).tolist())),
+                                   "attention_entropy": entropy, "keys": len(others),
+                                   "attention_spread": float(att.std(axis=0).mean())}
                 else:
                     logits = use[name].logits(flat)
                 out[name] = rules.log_softmax(logits.astype(np.float64))
