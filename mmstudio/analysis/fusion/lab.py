@@ -109,6 +109,7 @@ class FusionLab:
 
     def __init__(self, data: FusionData, split: Split, methods: tuple[str, ...], seed: int, query: int):
         self.data, self.split, self.methods, self.seed, self.query = data, split, methods, seed, query
+        self._clean = None    # each expert's clean validation accuracy, computed on first use (_clean_trust)
         self.fits = 0                       # training calls made (a knob change must not add any)
         self.fit_log: list[tuple[str, float]] = []
         self.experts: list[heads.LinearHead] = []
@@ -323,7 +324,7 @@ class FusionLab:
                             y, out, gate_open, agree)
 
     def _clean_trust(self) -> np.ndarray:
-        if getattr(self, "_clean", None) is None:
+        if self._clean is None:
             nv = self._n_val
             if nv:
                 v, _, _ = self.conditions(Knobs())
