@@ -24,6 +24,9 @@ def add_arguments(parser) -> None:
                                                      "dominance: shape)")
     parser.add_argument("--modalities", default=None, metavar="A,B", help="the two modalities (default: image,audio)")
     parser.add_argument("--seed", type=seed, default=None, help="seed of splits, noise and initialisation (default: 0)")
+    parser.add_argument("--seeds", type=positive_int, default=None, metavar="N",
+                        help="how many seeds the principles that learn run, each with its own split and initialisation; "
+                             "headline numbers are means with a 95 %% interval over them (default 5)")
     parser.add_argument("--alpha", type=non_negative_float, default=None, help="dominance: OGM-GE's α (default 0.5)")
     parser.add_argument("--epochs", type=positive_int, default=None, help="dominance: epochs (default 20)")
     parser.add_argument("--means", type=float_list, default=None, metavar="M1,M2", help="poe-moe: the experts' means")
@@ -50,7 +53,7 @@ def run(args) -> int:
         except (OSError, TableFormatError) as exc:
             print(f"mmstudio principles: {exc}", file=sys.stderr)
             return 2
-    options = {"task": args.task, "seed": args.seed, "alpha": args.alpha, "epochs": args.epochs}
+    options = {"task": args.task, "seed": args.seed, "seeds": args.seeds, "alpha": args.alpha, "epochs": args.epochs}
     if args.name == "poe-moe":
         options.update(means=args.means, variances=args.variances, weights=args.weights)
     unused = _unused_options(args)
@@ -100,6 +103,7 @@ def _unused_options(args) -> list[str]:
 
     accepted = inspect.signature(function(args.name)).parameters
     given = {"--seed": (args.seed, "seed"), "--table": (args.table, "table"), "--task": (args.task, "task"),
+             "--seeds": (args.seeds, "seeds"),
              "--alpha": (args.alpha, "alpha"), "--epochs": (args.epochs, "epochs"), "--modalities": (args.modalities, "modalities"),
              "--means": (args.means, "means"), "--variances": (args.variances, "variances"),
              "--weights": (args.weights, "weights")}

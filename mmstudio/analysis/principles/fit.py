@@ -121,6 +121,108 @@ def train_net(xs: list[np.ndarray], y: np.ndarray, n_classes: int, kind: str = "
     return net
 
 
+@dataclass
+class NetStack:
+    """``S`` networks of one shape trained together, one per seed (each on its own data): the same
+    networks :func:`train_net` trains one at a time, evaluated with batched matrix products.
+    ``logits`` takes one (S, n, d) array per modality (or (n, d), the same rows for every member)."""
+
+    kind: str
+    modules: list                   # per module: [(W (S, in, out), b (S, 1, out)), …] layer by layer
+    mean: list[np.ndarray]          # per modality: (S, 1, d)
+    scale: list[np.ndarray]
+
+    def __len__(self) -> int:
+        return self.modules[0][0][0].shape[0]
+
+    def logits(self, *xs: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            return _stack_forward(self, [torch.as_tensor(x) for x in self.standardise(xs)]).numpy()
+
+    def standardise(self, xs) -> list[np.ndarray]:
+        s = len(self)
+        return [((np.broadcast_to(np.asarray(x, np.float32), (s, *np.shape(x)[-2:])) - m) / sc).astype(np.float32)
+                for x, m, sc in zip(xs, self.mean, self.scale)]
+
+    def probs(self, *xs: np.ndarray) -> np.ndarray:
+        return softmax(self.logits(*xs).astype(np.float64))
+
+
+def _stack_forward(stack: NetStack, ts: list):
+    import torch
+
+    def run(layers, h):
+        for i, (w, b) in enumerate(layers):
+            h = torch.baddbmm(b, h, w)
+            if i < len(layers) - 1:
+                h = torch.relu(h)
+        return h
+
+    if stack.kind == "additive":
+        return sum(run(layers, t) for layers, t in zip(stack.modules, ts))
+    return run(stack.modules[0], ts[0] if len(ts) == 1 else torch.cat(ts, dim=2))
+
+
+def train_nets(xs: list[np.ndarray], y: np.ndarray, n_classes: int, kind: str = "concat", *, seeds: list[int],
+               hidden: int = 64, steps: int = 200, lr: float = 1e-2, weight_decay: float = 1e-3,
+               label_smoothing: float = 0.0) -> NetStack:
+    """:func:`train_net` for every seed at once: ``xs`` are (S, n, d) arrays (member s trains on
+    ``xs[m][s]`` with labels ``y[s]``, y of shape (S, n)), member s starts from the initialisation
+    ``train_net(seed=seeds[s])`` would and follows the same AdamW steps (its loss is its own mean
+    cross-entropy: the members share nothing), so it ends where that call ends, to float rounding.
+    One batched product per layer and step instead of S: the principles' seeds cost little more
+    than one."""
+    import torch
+
+    from mmstudio.analysis.common.torch_threads import threads_for
+
+    xs = [np.asarray(x, np.float32) for x in xs]
+    y = np.asarray(y)
+    s = len(seeds)
+    if any(x.shape[0] != s for x in xs) or y.shape[0] != s:
+        raise ValueError(f"train_nets: {s} seeds but inputs for {[x.shape[0] for x in xs]} and labels for {y.shape[0]}")
+    mean = [x.mean(axis=1, keepdims=True) for x in xs]
+    scale = [x.std(axis=1, keepdims=True) + 1e-6 for x in xs]
+    dims = [x.shape[2] for x in xs]
+    work = s * y.shape[1] * sum(dims) * hidden * 3
+    with threads_for(work):
+        members = []
+        for seed in seeds:
+            torch.manual_seed(seed)
+            members.append(make_net(kind, dims, n_classes, hidden))
+        modules = []
+        for j in range(len(members[0])):
+            layers = [m for m in members[0][j].modules() if isinstance(m, torch.nn.Linear)]
+            stacked = []
+            for li in range(len(layers)):
+                per = [[m for m in member[j].modules() if isinstance(m, torch.nn.Linear)][li] for member in members]
+                w = torch.stack([p.weight.detach().T for p in per]).contiguous().requires_grad_()
+                b = torch.stack([p.bias.detach()[None] for p in per]).contiguous().requires_grad_()
+                stacked.append((w, b))
+            modules.append(stacked)
+        stack = NetStack(kind, modules, mean, scale)
+        ts = [torch.as_tensor(x) for x in stack.standardise(xs)]
+        if kind != "additive":
+            ts = [torch.cat(ts, dim=2)]
+        target = torch.as_tensor(y, dtype=torch.long).reshape(-1)
+        opt = AdamW([p for layers in modules for pair in layers for p in pair], lr=lr, weight_decay=weight_decay)
+        n = y.shape[1]
+        for _ in range(steps):
+            opt.zero_grad()
+            out = _stack_forward(stack, ts)
+            loss = torch.nn.functional.cross_entropy(out.reshape(s * n, -1), target, reduction="sum",
+                                                     label_smoothing=label_smoothing) / n
+            loss.backward()
+            opt.step()
+    for layers in modules:
+        for w, b in layers:
+            w.requires_grad_(False)
+            b.requires_grad_(False)
+    return stack
+
+
 # --- optimisers ------------------------------------------------------------------------------
 # torch.optim's first optimiser imports torch._dynamo (1.5–2.5 s on this CPU), longer than most
 # principles take; these few lines do the same updates as torch.optim.AdamW and SGD.

@@ -3,9 +3,14 @@
 
 A principle's statement is computed from its numbers: each claim is a :class:`Check` (a criterion
 with the numbers it compared), and the verdict says whether the claims held on this data:
-``"shown"`` (all), ``"not shown"`` (the principle's main claim failed) or ``"mixed"``. Accuracy
-differences count when they exceed two standard errors of an accuracy measured on the test split
-(:func:`margin`), so a difference the test set cannot resolve is never claimed.
+``"shown"`` (all), ``"not shown"`` (the principle's main claim failed) or ``"mixed"``.
+
+Principles that learn run several seeds (:data:`SEEDS`; each seed draws its own split and
+initialisation): every headline number is a mean with a 95 % interval over the seeds
+(:func:`estimate`), and a difference is claimed when the interval of its per-seed values clears the
+threshold (:func:`above`), so neither a lucky seed nor a difference the seeds cannot resolve is
+claimed. :func:`margin` (two standard errors of an accuracy on the test split) is the size below
+which a difference is not counted as an effect at all.
 """
 
 from __future__ import annotations
@@ -14,9 +19,43 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from mmstudio.core.values import plain
 
 SHOWN, NOT_SHOWN, MIXED = "shown", "not shown", "mixed"
+SEEDS = 5  # seeds every principle that learns runs by default
+
+
+def seed_list(seed: int = 0, count: int = SEEDS) -> list[int]:
+    """The seeds a principle runs: ``seed`` and ``count - 1`` more, far enough apart that a
+    principle's ``seed + 1`` (a second generator) never repeats another seed's."""
+    return [int(seed) + 1000 * i for i in range(max(int(count), 1))]
+
+
+def estimate(values) -> dict:
+    """A headline number over seeds: ``{"mean", "ci95", "values"}``, the interval a Student-t one
+    (mean ± t₀.₉₇₅,ₙ₋₁ · s/√n); one value has no interval (``ci95`` = [value, value])."""
+    from scipy.stats import t
+
+    v = np.asarray(list(values), np.float64)
+    mean = float(v.mean())
+    if len(v) < 2:
+        return {"mean": mean, "ci95": [mean, mean], "values": v.tolist()}
+    half = float(t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+    return {"mean": mean, "ci95": [mean - half, mean + half], "values": v.tolist()}
+
+
+def ci_text(e: dict, digits: int = 2) -> str:
+    """``0.83 [0.80, 0.86]``."""
+    lo, hi = e["ci95"]
+    return f"{e['mean']:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def above(diffs, threshold: float = 0.0) -> bool:
+    """Whether per-seed differences are above ``threshold`` beyond the seeds' noise: the lower end of
+    their 95 % interval exceeds it (a paired comparison; with one seed, the value itself)."""
+    return estimate(diffs)["ci95"][0] > threshold
 
 
 @dataclass
@@ -65,10 +104,13 @@ class Result:
     name: str
     verdict: str = SHOWN
     checks: list = ()
+    seeds: list = ()                # the seeds the numbers are means over ([] for a closed form)
+    headline: dict | None = None    # name → estimate(): mean, ci95, values per seed
 
     def to_dict(self) -> dict:
         out = {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
-        out.update(verdict=self.verdict, summary=self.statement, checks=plain(list(self.checks)))
+        out.update(verdict=self.verdict, summary=self.statement, checks=plain(list(self.checks)),
+                   seeds=list(self.seeds), headline=plain(dict(self.headline or {})))
         return out
 
     def summary(self) -> list[str]:  # pragma: no cover - every result overrides it
