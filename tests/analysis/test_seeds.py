@@ -38,3 +38,18 @@ def test_a_difference_is_claimed_only_beyond_the_seeds_noise():
     assert above([0.05, 0.06, 0.04, 0.05, 0.055])
     assert not above([0.05, -0.04, 0.08, -0.02, 0.01])  # positive mean, interval crosses 0
     assert len(set(seed_list(0))) == 5 and not set(seed_list(0)) & {s + 1 for s in seed_list(0)}
+
+
+@pytest.mark.parametrize("kind", ["concat", "additive"])
+def test_stacked_emap_equals_emap_of_each_network(kind):
+    from mmstudio.analysis.principles.complementarity import emap, emap_stacked
+
+    rng = np.random.default_rng(5)
+    xa, xb = rng.normal(size=(2, 40, 3)), rng.normal(size=(2, 40, 2))
+    y = (xa[:, :, 0] * xb[:, :, 0] > 0).astype(int)
+    stack = train_nets([xa, xb], y, 2, kind, seeds=[1, 2], hidden=6, steps=30)
+    test_a, test_b = rng.normal(size=(2, 30, 3)), rng.normal(size=(2, 30, 2))
+    together = emap_stacked(stack, test_a, test_b, chunk=500)
+    for i in range(2):
+        alone = emap(lambda u, v, i=i: stack.logits(u, v)[i], test_a[i], test_b[i])
+        np.testing.assert_allclose(together[i], alone, atol=1e-5)

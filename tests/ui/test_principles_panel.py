@@ -73,6 +73,16 @@ def test_xor_page_additive_at_chance_interaction_solves_it(panel, qtbot):
     bars = [item for item in page.toy_plot.getPlotItem().items if type(item).__name__ == "BarGraphItem"]
     np.testing.assert_allclose(bars[0].opts["height"], [page.values[k] for k in
                                                         ("additive", "interaction", "interaction_emap")])
+    # every bar carries its 95 % interval over the seeds, as the JSON does
+    result = panel.results["complementarity"]
+    whiskers = [item for item in page.demo_plot.getPlotItem().items if type(item).__name__ == "ErrorBarItem"]
+    assert len(result.seeds) == 5 and whiskers[0].isVisible()
+    low = whiskers[0].opts["y"] - whiskers[0].opts["bottom"]
+    high = whiskers[0].opts["y"] + whiskers[0].opts["top"]
+    keys = [f"xor.{k}" for k in ("image", "audio", "additive", "mlp", "mlp_emap")]
+    np.testing.assert_allclose(low, [result.headline[k]["ci95"][0] for k in keys], atol=1e-9)
+    np.testing.assert_allclose(high, [result.headline[k]["ci95"][1] for k in keys], atol=1e-9)
+    assert "means over 5 seeds" in page.readout.text()
     # the same options again: from the cache, no job
     jobs = []
     panel.runner.started.connect(jobs.append)

@@ -18,9 +18,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mmstudio.analysis.common.classifier_metrics import accuracy, softmax
-from mmstudio.analysis.principles.fit import fit_logistic, logistic_logit, train_net
-from mmstudio.analysis.principles.result import Check, Result, margin, statement_of, verdict_of
+from mmstudio.analysis.common.classifier_metrics import softmax
+from mmstudio.analysis.principles.fit import fit_logistic, logistic_logit, train_nets
+from mmstudio.analysis.principles.result import (
+    SEEDS,
+    Check,
+    Result,
+    above,
+    ci_text,
+    estimate,
+    seed_list,
+    statement_of,
+    verdict_of,
+)
 from mmstudio.core.jobs import Job
 
 
@@ -44,6 +54,46 @@ def emap(f, x1: np.ndarray, x2: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
         sums_over_1 = part2 if sums_over_1 is None else sums_over_1 + part2
         total = total + out.sum(axis=(0, 1))
     return sums_over_2 + sums_over_1 / n - total / (n * n)
+
+
+def emap_stacked(stack, x1: np.ndarray, x2: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
+    """:func:`emap` of each member of a :class:`~mmstudio.analysis.principles.fit.NetStack` (its logits)
+    over that member's own N pairs: ``x1``, ``x2`` are (S, N, d); returns (S, N, classes).
+
+    The N² pairs are not run through the whole network: an additive stack's logits on a pair are
+    the sum of its two modules' logits on the rows, and a two-layer MLP's first layer on a
+    concatenation is the sum of its two blocks on the rows, so each row is projected once and a
+    pair costs one ReLU and the output layer."""
+    import torch
+
+    s, n = x1.shape[:2]
+    a, b = (torch.as_tensor(v) for v in stack.standardise([x1, x2]))
+    with torch.no_grad():
+        if stack.kind == "additive":
+            la, lb = (_layers(module, v) for module, v in zip(stack.modules, (a, b)))
+            pair = lambda i: la[:, i, None, :] + lb[:, None, :, :]  # noqa: E731
+        else:
+            (w1, b1), (w2, b2) = stack.modules[0]
+            pa, pb = a @ w1[:, : a.shape[2]], b @ w1[:, a.shape[2]:] + b1
+            pair = lambda i: torch.relu(pa[:, i, None, :] + pb[:, None, :, :]) @ w2[:, None] + b2[:, None]  # noqa: E731
+        rows = max(1, chunk // (n * s))
+        sums_over_2, sums_over_1, total = [], 0.0, 0.0
+        for start in range(0, n, rows):
+            out = pair(slice(start, min(n, start + rows))).double()      # (S, rows, N, classes)
+            sums_over_2.append(out.mean(dim=2))
+            sums_over_1 = sums_over_1 + out.sum(dim=1)
+            total = total + out.sum(dim=(1, 2))
+    return (torch.cat(sums_over_2, dim=1) + sums_over_1 / n - total[:, None] / (n * n)).numpy()
+
+
+def _layers(layers, h):
+    import torch
+
+    for i, (w, b) in enumerate(layers):
+        h = torch.baddbmm(b, h, w)
+        if i < len(layers) - 1:
+            h = torch.relu(h)
+    return h
 
 
 @dataclass
@@ -147,31 +197,45 @@ def toy_xor(n_train: int = 400, n_test: int = 1000, noise: float = 0.3, seed: in
             "weights": {"additive": w_add, "interaction": w_int}}
 
 
-def demo_xor(table, task: str = "xor", modalities=("image", "audio"), n: int | None = None, seed: int = 0,
-             job=None) -> dict:
-    """Unimodal heads, additive late fusion and an MLP over the concatenation, with their EMAPs."""
+def demo_xor(table, task: str = "xor", modalities=("image", "audio"), n: int | None = None, seeds=(0,),
+             steps: int = 100, job=None) -> dict:
+    """Unimodal heads, additive late fusion and an MLP over the concatenation, with their EMAPs, for
+    every seed (its own sample, split and initialisation; the seeds' networks train together).
+    Accuracies are means over the seeds; ``per_seed`` holds each seed's."""
     from mmstudio.analysis.common.pairing import paired
 
-    data = paired(table, task, modalities)
-    if n:
-        data = _subset(data, n, seed)
-    train, test = data.split(0.3, seed)
-    a, b = (data.x[m] for m in modalities)
-    y, k = data.y, data.n_classes
-    out = {"task": task, "n_train": len(train), "n_test": len(test), "unimodal": {},
-           "chance": float(np.bincount(y[test], minlength=k).max() / max(len(test), 1))}
+    full = paired(table, task, modalities)
+    splits = []
+    for seed in seeds:
+        data = _subset(full, n, seed) if n else full
+        train, test = data.split(0.3, seed)
+        index = np.searchsorted(full.sample_id, data.sample_id)  # rows of the subset in ``full`` (sorted by id)
+        splits.append((index[train], index[test]))
+    y, k = full.y, full.n_classes
+    tr = lambda x: np.stack([x[a] for a, _ in splits])  # noqa: E731 - (S, n_train, d)
+    te = lambda x: np.stack([x[b] for _, b in splits])  # noqa: E731
+    a, b = (full.x[m] for m in modalities)
+    y_tr, y_te = tr(y), te(y)
+    per = {"chance": [np.bincount(t, minlength=k).max() / len(t) for t in y_te]}
     for i, m in enumerate(modalities):
-        head = train_net([data.x[m][train]], y[train], k, "concat", weight_decay=0.1, seed=seed)
-        out["unimodal"][m] = accuracy(head.probs(data.x[m][test]), y[test])
+        head = train_nets([tr(full.x[m])], y_tr, k, "concat", seeds=list(seeds), steps=steps, weight_decay=0.1)
+        per[m] = _accuracies(head.probs(te(full.x[m])), y_te)
         _tick(job, i + 1, 4)
     for i, kind in enumerate(("additive", "concat")):
-        net = train_net([a[train], b[train]], y[train], k, kind, weight_decay=0.1, seed=seed)
+        net = train_nets([tr(a), tr(b)], y_tr, k, kind, seeds=list(seeds), steps=steps, weight_decay=0.1)
         name = "additive" if kind == "additive" else "mlp"
-        out[name] = accuracy(net.probs(a[test], b[test]), y[test])
-        hat = emap(lambda u, v: net.logits(u, v), a[test], b[test])
-        out[name + "_emap"] = accuracy(softmax(hat), y[test])
+        per[name] = _accuracies(net.probs(te(a), te(b)), y_te)
+        per[name + "_emap"] = _accuracies(softmax(emap_stacked(net, te(a), te(b))), y_te)
         _tick(job, i + 3, 4)
-    return out
+    mean = {key: float(np.mean(v)) for key, v in per.items()}
+    return {"task": task, "n_train": y_tr.shape[1], "n_test": y_te.shape[1], "chance": mean["chance"],
+            "unimodal": {m: mean[m] for m in modalities},
+            **{key: mean[key] for key in ("additive", "additive_emap", "mlp", "mlp_emap")},
+            "per_seed": {key: np.asarray(v, np.float64) for key, v in per.items()}}
+
+
+def _accuracies(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return (probs.argmax(axis=2) == y).mean(axis=1)
 
 
 def _tick(job, done, total):
@@ -188,45 +252,56 @@ def _subset(data, n, seed):
 
 
 def complementarity(table=None, *, task: str = "xor", modalities=("image", "audio"), noise: float = 0.3,
-                    n: int | None = None, seed: int = 0, demo: bool = True, job=None) -> Complementarity:
+                    n: int | None = None, seed: int = 0, seeds: int = SEEDS, demo: bool = True,
+                    job=None) -> Complementarity:
     """±1 XOR (additive vs interaction logistic models, EMAP) and, with ``demo``, the same on the
-    demo world's ``xor`` task (or ``task`` of ``table``)."""
-    toy = toy_xor(noise=noise, seed=seed)
+    demo world's ``xor`` task (or ``task`` of ``table``), over ``seeds`` seeds: the fields hold
+    means (the ±1 plots: the first seed's draw), ``headline`` each number's 95 % interval."""
+    run = seed_list(seed, seeds)
+    toys = [toy_xor(noise=noise, seed=s) for s in run]
+    toy = toys[0]
+    per_toy = {key: np.array([tt["accuracy"][key] for tt in toys]) for key in toy["accuracy"]}
+    t = {key: float(v.mean()) for key, v in per_toy.items()}
+    headline = {f"xor_pm1.{key}": estimate(v) for key, v in per_toy.items() if key != "additive_largest_weight"}
     result_demo, sizes = {}, {}
     if demo:
         if table is None:
             raise ValueError("complementarity on data needs a table (the demo world's: mmstudio.demo.table.demo_table()); "
                              "demo=False shows the ±1 XOR alone")
-        result_demo = demo_xor(table, task, modalities, n=n, seed=seed, job=job)
+        result_demo = demo_xor(table, task, modalities, n=n, seeds=run, job=job)
+        per = result_demo.pop("per_seed")
         sizes = {m: result_demo[m] - result_demo[m + "_emap"] for m in ("mlp", "additive")}
-    t = toy["accuracy"]
-    m_toy = margin(len(toy["labels"]), 0.75)
-    toy_checks = [Check("±1 XOR needs the interaction", t["interaction"] - t["additive_best_rule"] > m_toy,
-                        f"with x1·x2 {t['interaction']:.2f} vs the best additive rule {t['additive_best_rule']:.2f}, "
-                        f"margin {m_toy:.2f}")]
+        headline.update({f"{task}.{key}": estimate(v) for key, v in per.items()})
+        headline.update({f"{task}.{m}_interaction": estimate(per[m] - per[m + "_emap"]) for m in ("mlp", "additive")})
+    toy_gain = per_toy["interaction"] - per_toy["additive_best_rule"]
+    toy_checks = [Check("±1 XOR needs the interaction", above(toy_gain),
+                        f"with x1·x2 {ci_text(estimate(per_toy['interaction']))} vs the best additive rule "
+                        f"{ci_text(estimate(per_toy['additive_best_rule']))}; held when the interval of the "
+                        "difference is above 0")]
     shown = (f"Shown: on ±1 XOR the best additive rule stops at {t['additive_best_rule']:.2f} (three corners of four; "
              f"the additive logistic fit {t['additive']:.2f}) while the x1·x2 term reaches {t['interaction']:.2f}, and its "
              f"best additive approximation (EMAP) falls back to {t['interaction_emap']:.2f}.")
     checks = toy_checks
     if demo:
         d = result_demo
-        m = margin(d["n_test"])
-        chance = d["chance"]
+        best = np.max([per[m] for m in modalities] + [per["additive"]], axis=0)
         best_single = max(d["unimodal"].values())
-        checks = [Check(f"an MLP over both modalities learns {task!r}", d["mlp"] - chance > m,
-                        f"{d['mlp']:.2f} vs chance {chance:.2f}, margin {m:.2f} on {d['n_test']} test samples"),
-                  Check("it beats each modality alone and additive fusion",
-                        d["mlp"] - max(best_single, d["additive"]) > m,
-                        f"{d['mlp']:.2f} vs best single {best_single:.2f}, additive {d['additive']:.2f}"),
-                  Check("its accuracy comes from the interaction", sizes["mlp"] > m,
-                        f"accuracy − EMAP accuracy {sizes['mlp']:.2f}, margin {m:.2f}")]
+        checks = [Check(f"an MLP over both modalities learns {task!r}", above(per["mlp"] - per["chance"]),
+                        f"{ci_text(estimate(per['mlp']))} vs chance {d['chance']:.2f} on {d['n_test']} test samples a seed"),
+                  Check("it beats each modality alone and additive fusion", above(per["mlp"] - best),
+                        f"{d['mlp']:.2f} vs best single {best_single:.2f}, additive {d['additive']:.2f}; "
+                        f"difference {ci_text(estimate(per['mlp'] - best))}"),
+                  Check("its accuracy comes from the interaction", above(per["mlp"] - per["mlp_emap"]),
+                        f"accuracy − EMAP accuracy {ci_text(estimate(per['mlp'] - per['mlp_emap']))}")]
         shown += (f" On {task!r} an MLP over {' + '.join(modalities)} reaches {d['mlp']:.2f} (each alone at most "
                   f"{best_single:.2f}, additive late fusion {d['additive']:.2f}) and its EMAP {d['mlp_emap']:.2f}: "
                   f"{sizes['mlp']:.2f} of accuracy is cross-modal interaction.")
+    shown += f" Means over {len(run)} seeds; every criterion is a 95 % interval over them."
     verdict = verdict_of(checks, toy_checks if demo else ())
     statement = statement_of(verdict, shown, checks + (toy_checks if demo else []))
     result = Complementarity(toy["points"], toy["labels"], toy["grid"], toy["surface_additive"],
                              toy["surface_interaction"], t, result_demo, sizes, statement,
                              numbers={"toy": t, "demo": result_demo, "interaction_size": sizes})
     result.verdict, result.checks = verdict, checks + (toy_checks if demo else [])
+    result.seeds, result.headline = run, headline
     return result

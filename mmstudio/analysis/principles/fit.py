@@ -186,7 +186,7 @@ def train_nets(xs: list[np.ndarray], y: np.ndarray, n_classes: int, kind: str = 
     mean = [x.mean(axis=1, keepdims=True) for x in xs]
     scale = [x.std(axis=1, keepdims=True) + 1e-6 for x in xs]
     dims = [x.shape[2] for x in xs]
-    work = s * y.shape[1] * sum(dims) * hidden * 3
+    work = y.shape[1] * sum(dims) * hidden * 3  # a member's: S small products batched stay small products
     with threads_for(work):
         members = []
         for seed in seeds:

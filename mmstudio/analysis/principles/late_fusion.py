@@ -15,8 +15,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mmstudio.analysis.common.classifier_metrics import accuracy, log_softmax, nll, reliability, softmax
-from mmstudio.analysis.principles.fit import train_net
-from mmstudio.analysis.principles.result import Check, Result, margin, statement_of, verdict_of
+from mmstudio.analysis.principles.fit import train_nets
+from mmstudio.analysis.principles.result import (
+    SEEDS,
+    Check,
+    Result,
+    above,
+    ci_text,
+    estimate,
+    margin,
+    seed_list,
+    statement_of,
+    verdict_of,
+)
 from mmstudio.core.jobs import Job
 
 
@@ -71,24 +82,22 @@ def _score(probs, y) -> dict:
     return {"accuracy": accuracy(probs, y), "nll": nll(probs, y), "ece": rel.pop("ece"), "reliability": rel}
 
 
-def late_fusion(priors=(0.5, 0.3, 0.2), sigmas=(1.0, 1.3), dim: int = 2, separation: float = 1.5,
-                n_train: int = 2000, n_test: int = 20000, seed: int = 0, job=None) -> LateFusion:
-    """Bayes, logit sum (prior once), logit sum (prior twice) and probability averaging, scored."""
-    job = job or Job()
-    priors = np.asarray(priors, float)
-    priors = priors / priors.sum()
-    k = len(priors)
+def _draw(priors, sigmas, dim, separation, n_train, n_test, seed) -> dict:
+    """One draw of the world: class centres, training and test points."""
     rng = np.random.default_rng(seed)
-    centres = [separation * rng.standard_normal((k, dim)) for _ in range(2)]
+    centres = [separation * rng.standard_normal((len(priors), dim)) for _ in range(2)]
+    train, y_train = _sample(n_train, rng, priors, centres, sigmas)
+    test, y = _sample(n_test, rng, priors, centres, sigmas)
+    return {"centres": centres, "train": train, "y_train": y_train, "test": test, "y": y}
+
+
+def _scores(world, priors, sigmas, learned) -> tuple[dict, dict, float]:
+    """Every method's scores on one draw, with the exact and the ``learned`` (N, K) unimodal log-posteriors."""
     log_prior = np.log(priors)
-    (tr1, tr2), ytr = _sample(n_train, rng, priors, centres, sigmas)
-    (x1, x2), y = _sample(n_test, rng, priors, centres, sigmas)
-    lik = [_log_lik(x1, centres[0], sigmas[0]), _log_lik(x2, centres[1], sigmas[1])]
+    (x1, x2), y = world["test"], world["y"]
+    lik = [_log_lik(x1, world["centres"][0], sigmas[0]), _log_lik(x2, world["centres"][1], sigmas[1])]
     bayes = softmax(log_prior + lik[0] + lik[1])
     exact = [log_softmax(log_prior + ll) for ll in lik]
-    job.status("fitting the unimodal heads")
-    heads = [train_net([tr], ytr, k, "linear", steps=300, lr=0.05, weight_decay=0.0, seed=seed) for tr in (tr1, tr2)]
-    learned = [log_softmax(h.logits(x).astype(np.float64)) for h, x in zip(heads, (x1, x2))]
     scores, unimodal = {}, {}
     for kind, posts in (("exact", exact), ("learned", learned)):
         fused = late_fuse(posts, log_prior)
@@ -96,14 +105,46 @@ def late_fusion(priors=(0.5, 0.3, 0.2), sigmas=(1.0, 1.3), dim: int = 2, separat
                    "probability average": fused["average"]}
         scores[kind] = {name: _score(p, y) for name, p in methods.items()}
         unimodal[kind] = {m: accuracy(np.exp(p), y) for m, p in zip(("x1", "x2"), posts)}
-    diff = float(np.abs(late_fuse(exact, log_prior)["logit sum"] - bayes).max())
+    return scores, unimodal, float(np.abs(late_fuse(exact, log_prior)["logit sum"] - bayes).max())
+
+
+def late_fusion(priors=(0.5, 0.3, 0.2), sigmas=(1.0, 1.3), dim: int = 2, separation: float = 1.5,
+                n_train: int = 2000, n_test: int = 20000, seed: int = 0, seeds: int = SEEDS, job=None) -> LateFusion:
+    """Bayes, logit sum (prior once), logit sum (prior twice) and probability averaging, scored on
+    ``seeds`` draws of the world (its class centres, training and test points): scores are means
+    over the draws (the reliability bins: the first draw's), ``headline`` their 95 % intervals."""
+    job = job or Job()
+    priors = np.asarray(priors, float)
+    priors = priors / priors.sum()
+    run = seed_list(seed, seeds)
+    worlds = [_draw(priors, sigmas, dim, separation, n_train, n_test, s_) for s_ in run]
+    y_train = np.stack([w["y_train"] for w in worlds])
+    learned = []
+    for m in range(2):   # each modality's heads, one per draw, trained together
+        job.check()
+        job.status(f"fitting the unimodal heads of x{m + 1} ({len(run)} draws)")
+        heads = train_nets([np.stack([w["train"][m] for w in worlds])], y_train, len(priors), "linear", seeds=run,
+                           steps=300, lr=0.05, weight_decay=0.0)
+        learned.append(log_softmax(heads.logits(np.stack([w["test"][m] for w in worlds])).astype(np.float64)))
+        job.progress(m + 1, 3)
+    draws = [_scores(w, priors, sigmas, [learned[0][i], learned[1][i]]) for i, w in enumerate(worlds)]
+    job.progress(3, 3)
+    per = {(kind, name, score): np.array([d[0][kind][name][score] for d in draws])
+           for kind, methods in draws[0][0].items() for name in methods for score in ("accuracy", "nll", "ece")}
+    scores = {kind: {name: {**{score: float(per[kind, name, score].mean()) for score in ("accuracy", "nll", "ece")},
+                            "reliability": draws[0][0][kind][name]["reliability"]} for name in methods}
+              for kind, methods in draws[0][0].items()}
+    unimodal = {kind: {m: float(np.mean([d[1][kind][m] for d in draws])) for m in ms} for kind, ms in draws[0][1].items()}
+    diff = max(d[2] for d in draws)
     s, a = scores["exact"]["logit sum"], scores["exact"]["probability average"]
     m = margin(n_test, 0.1)
-    checks = [Check("the logit sum is the Bayes posterior", diff < 1e-6, f"largest difference {diff:.1e}"),
-              Check("averaging probabilities is worse calibrated", a["ece"] - s["ece"] > m,
-                    f"ECE {a['ece']:.3f} vs {s['ece']:.3f}, margin {m:.3f}"),
-              Check("averaging probabilities has the higher NLL", a["nll"] > s["nll"],
-                    f"NLL {a['nll']:.3f} vs {s['nll']:.3f}")]
+    ece_gap = per["exact", "probability average", "ece"] - per["exact", "logit sum", "ece"]
+    nll_gap = per["exact", "probability average", "nll"] - per["exact", "logit sum", "nll"]
+    checks = [Check("the logit sum is the Bayes posterior", diff < 1e-6, f"largest difference {diff:.1e} over {len(run)} draws"),
+              Check("averaging probabilities is worse calibrated", above(ece_gap, m),
+                    f"ECE {a['ece']:.3f} vs {s['ece']:.3f}, difference {ci_text(estimate(ece_gap), 3)} above {m:.3f}"),
+              Check("averaging probabilities has the higher NLL", above(nll_gap),
+                    f"NLL {a['nll']:.3f} vs {s['nll']:.3f}, difference {ci_text(estimate(nll_gap), 3)}")]
     verdict = verdict_of(checks[:2], checks[2:])
     statement = statement_of(verdict, (
         f"Shown: with conditionally independent modalities, summing the exact unimodal logits (prior counted once) "
@@ -113,10 +154,11 @@ def late_fusion(priors=(0.5, 0.3, 0.2), sigmas=(1.0, 1.3), dim: int = 2, separat
     ls, la = scores["learned"]["logit sum"], scores["learned"]["probability average"]
     statement += (f" With learned unimodal heads: logit sum NLL {ls['nll']:.3f}, ECE {ls['ece']:.3f}, accuracy "
                   f"{ls['accuracy']:.3f}; probability average NLL {la['nll']:.3f}, ECE {la['ece']:.3f}, accuracy "
-                  f"{la['accuracy']:.3f}.")
-    numbers = {kind: {name: {k_: v for k_, v in sc.items() if k_ != "reliability"} for name, sc in m.items()}
-               for kind, m in scores.items()}
+                  f"{la['accuracy']:.3f}. Means over {len(run)} draws of the world.")
+    numbers = {kind: {name: {k_: v for k_, v in sc.items() if k_ != "reliability"} for name, sc in m_.items()}
+               for kind, m_ in scores.items()}
     result = LateFusion(priors, tuple(float(s_) for s_ in sigmas), n_test, scores, unimodal, diff, statement,
                         numbers=numbers)
-    result.verdict, result.checks = verdict, checks
+    result.verdict, result.checks, result.seeds = verdict, checks, run
+    result.headline = {f"{kind}.{name}.{score}": estimate(v) for (kind, name, score), v in per.items()}
     return result

@@ -91,6 +91,10 @@ def poe_moe(means=(-1.0, 2.0), variances=(1.0, 0.5), weights=None, points: int =
     result = PoEMoE(means, variances, weights, grid, experts, product, mixture, poe_mean, poe_var, moe_mean, moe_var,
                     statement)
     result.verdict, result.checks = verdict, checks
+    result.seeds = []   # a closed form: exact numbers, no seeds, each interval a point
+    result.headline = {name: {"mean": float(v), "ci95": [float(v), float(v)], "values": [float(v)]} for name, v in
+                       (("product.mean", poe_mean), ("product.variance", poe_var), ("mixture.mean", moe_mean),
+                        ("mixture.variance", moe_var))}
     return result
 
 

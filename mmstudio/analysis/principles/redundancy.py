@@ -12,9 +12,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mmstudio.analysis.common.classifier_metrics import accuracy
-from mmstudio.analysis.principles.fit import train_net
-from mmstudio.analysis.principles.result import SHOWN, Check, Result, margin, statement_of, verdict_of
+from mmstudio.analysis.principles.fit import train_nets
+from mmstudio.analysis.principles.result import (
+    SEEDS,
+    SHOWN,
+    Check,
+    Result,
+    above,
+    ci_text,
+    estimate,
+    margin,
+    seed_list,
+    statement_of,
+    verdict_of,
+)
 from mmstudio.core.jobs import Job
 
 
@@ -43,41 +54,58 @@ class Redundancy(Result):
 
 
 def redundancy(table, *, tasks=("shape", "xor"), modalities=("image", "audio"), n: int | None = None,
-               seed: int = 0, job=None) -> Redundancy:
+               seed: int = 0, seeds: int = SEEDS, steps: int = 80, job=None) -> Redundancy:
+    """Every seed draws its own sample, split and initialisation; the networks of all seeds train
+    together (:func:`train_nets`). The fields hold means over the seeds; ``headline`` the intervals."""
     from mmstudio.analysis.common.pairing import paired
 
-    chance, both, filled, retrained, drop, n_test = {}, {}, {}, {}, {}, {}
+    run = seed_list(seed, seeds)
+    per: dict[str, dict] = {}   # task → name → per-seed values
+    chance, n_test = {}, {}
     total, done = len(tasks) * (1 + len(modalities)), 0
     for task in tasks:
         data = paired(table, task, modalities)
-        keep = np.sort(np.random.default_rng(seed).permutation(len(data))[: n or len(data)])
-        xs, y, k = [data.x[m][keep] for m in modalities], data.y[keep], data.n_classes
-        order = np.random.default_rng(seed + 1).permutation(len(y))
-        cut = int(round(0.7 * len(y)))
-        train, test = order[:cut], order[cut:]
-        n_test[task] = len(test)
-        chance[task] = float(np.bincount(y[test], minlength=k).max() / len(test))  # the best constant guess, ≥ 1/k
-        fused = train_net([x[train] for x in xs], y[train], k, "concat", weight_decay=0.1, seed=seed)
-        both[task] = accuracy(fused.probs(*[x[test] for x in xs]), y[test])
+        size = min(n or len(data), len(data))
+        cut = int(round(0.7 * size))
+        splits = []
+        for s in run:
+            keep = np.sort(np.random.default_rng(s).permutation(len(data))[:size])
+            order = np.random.default_rng(s + 1).permutation(size)
+            splits.append((keep[order[:cut]], keep[order[cut:]]))
+        k = data.n_classes
+        xs = [data.x[m] for m in modalities]
+        tr = lambda x: np.stack([x[a] for a, _ in splits])  # noqa: E731 - (S, n_train, d)
+        te = lambda x: np.stack([x[b] for _, b in splits])  # noqa: E731
+        y_tr, y_te = tr(data.y), te(data.y)
+        n_test[task] = y_te.shape[1]
+        values = per[task] = {"chance": [np.bincount(y, minlength=k).max() / len(y) for y in y_te]}
+        fused = train_nets([tr(x) for x in xs], y_tr, k, "concat", seeds=run, steps=steps, weight_decay=0.1)
+        values["both"] = _accuracies(fused.probs(*[te(x) for x in xs]), y_te)
         done += 1
         _tick(job, done, total)
-        filled[task], retrained[task] = {}, {}
         for i, m in enumerate(modalities):
-            inputs = [np.broadcast_to(x[train].mean(axis=0), x[test].shape) if j == i else x[test]
+            inputs = [np.broadcast_to(tr(x).mean(axis=1, keepdims=True), te(x).shape) if j == i else te(x)
                       for j, x in enumerate(xs)]
-            filled[task][m] = accuracy(fused.probs(*inputs), y[test])
+            values[f"mean-filled {m}"] = _accuracies(fused.probs(*inputs), y_te)
             rest = [x for j, x in enumerate(xs) if j != i]
-            net = train_net([x[train] for x in rest], y[train], k, "concat", weight_decay=0.1, seed=seed)
-            retrained[task][m] = accuracy(net.probs(*[x[test] for x in rest]), y[test])
+            net = train_nets([tr(x) for x in rest], y_tr, k, "concat", seeds=run, steps=steps, weight_decay=0.1)
+            values[f"retrained {m}"] = _accuracies(net.probs(*[te(x) for x in rest]), y_te)
             done += 1
             _tick(job, done, total)
-        drop[task] = both[task] - min(retrained[task].values())
-    checks, kinds = _checks(tasks, chance, both, retrained, drop, n_test)
+        values["drop"] = values["both"] - np.min([values[f"retrained {m}"] for m in modalities], axis=0)
+    mean = {t: {name: float(np.mean(v)) for name, v in per[t].items()} for t in tasks}
+    chance = {t: mean[t]["chance"] for t in tasks}
+    both = {t: mean[t]["both"] for t in tasks}
+    filled = {t: {m: mean[t][f"mean-filled {m}"] for m in modalities} for t in tasks}
+    retrained = {t: {m: mean[t][f"retrained {m}"] for m in modalities} for t in tasks}
+    drop = {t: mean[t]["drop"] for t in tasks}
+    checks, kinds = _checks(tasks, per, modalities, n_test)
     learnt = [c for c in checks if c.claim.startswith("the fused model learns")]
     contrast = [c for c in checks if c.claim.startswith("losing a modality")]
     verdict = verdict_of(learnt + contrast)
-    costs = "; ".join(f"on {t!r} losing one modality costs {drop[t]:.2f} ({both[t]:.2f} → "
+    costs = "; ".join(f"on {t!r} losing one modality costs {ci_text(estimate(per[t]['drop']))} ({both[t]:.2f} → "
                       f"{min(retrained[t].values()):.2f}, chance {chance[t]:.2f}): {kinds[t]}" for t in tasks)
+    costs += f" (means over {len(run)} seeds, 95 % intervals in brackets)"
     statement = statement_of(verdict, f"Shown: {costs}.", checks)
     if verdict != SHOWN:
         statement += f" Measured: {costs}."
@@ -85,29 +113,38 @@ def redundancy(table, *, tasks=("shape", "xor"), modalities=("image", "audio"), 
                "kind": kinds, "margin": {t: margin(n_test[t]) for t in tasks}}
     result = Redundancy(list(tasks), tuple(modalities), chance, both, filled, retrained, drop, statement,
                         numbers=numbers)
-    result.verdict, result.checks = verdict, checks
+    result.verdict, result.checks, result.seeds = verdict, checks, run
+    result.headline = {f"{t}.{name}": estimate(v) for t in tasks for name, v in per[t].items()}
     return result
 
 
-def _checks(tasks, chance, both, retrained, drop, n_test) -> tuple[list[Check], dict]:
-    """Per task: is it learnt at all (fused above chance by more than the margin), and how much of what
-    it learnt above chance is kept with one modality lost (``kept`` = (worst − chance) / (fused − chance)):
-    ``redundant`` when it keeps ≥ 75 % (or the drop is within the margin), ``complementary`` when it keeps
-    ≤ 25 % (or what is left is within the margin of chance), ``partly redundant`` in between. The principle
-    is shown when one task is redundant and another complementary."""
+def _accuracies(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(S, n, k) probabilities, (S, n) labels → each seed's accuracy."""
+    return (probs.argmax(axis=2) == y).mean(axis=1)
+
+
+def _checks(tasks, per, modalities, n_test) -> tuple[list[Check], dict]:
+    """Per task: is it learnt at all (fused above chance beyond the seeds' noise: :func:`above`), and
+    how much of what it learnt above chance is kept with one modality lost (``kept`` = (worst − chance)
+    / (fused − chance), of the means): ``redundant`` when it keeps ≥ 75 % (or the drop is not above 0
+    beyond the seeds' noise), ``complementary`` when it keeps ≤ 25 % (or what is left is not above
+    chance beyond the noise), ``partly redundant`` in between. The principle is shown when one task
+    is redundant and another complementary."""
     checks, kinds, kept = [], {}, {}
     for t in tasks:
-        m = margin(n_test[t])
-        worst = min(retrained[t].values())
-        learnt = both[t] - chance[t] > m
+        v = per[t]
+        worst = np.min([v[f"retrained {m}"] for m in modalities], axis=0)
+        both, chance = float(np.mean(v["both"])), float(np.mean(v["chance"]))
+        learnt = above(np.asarray(v["both"]) - v["chance"])
         checks.append(Check(f"the fused model learns {t!r}", learnt,
-                            f"{both[t]:.2f} vs chance {chance[t]:.2f}, margin {m:.2f} on {n_test[t]} test samples"))
-        kept[t] = (worst - chance[t]) / (both[t] - chance[t]) if learnt else 0.0
+                            f"{ci_text(estimate(v['both']))} vs chance {chance:.2f}, {n_test[t]} test samples a seed; "
+                            "learnt when the interval of fused − chance is above 0"))
+        kept[t] = (float(worst.mean()) - chance) / (both - chance) if learnt else 0.0
         if not learnt:
             kinds[t] = "not learnt, so nothing to lose"
-        elif drop[t] <= m or kept[t] >= 0.75:
+        elif not above(v["drop"]) or kept[t] >= 0.75:
             kinds[t] = f"redundant (it keeps {kept[t]:.0%} of what it learnt above chance)"
-        elif worst - chance[t] <= m or kept[t] <= 0.25:
+        elif not above(worst - v["chance"]) or kept[t] <= 0.25:
             kinds[t] = f"complementary (it falls to chance: keeps {kept[t]:.0%})"
         else:
             kinds[t] = f"partly redundant (keeps {kept[t]:.0%})"

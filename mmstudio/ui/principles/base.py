@@ -42,10 +42,26 @@ def add_legend(plot: pg.PlotWidget, offset=(-6, 6)) -> pg.LegendItem:
     return legend
 
 
+def intervals(result, keys: list[str]) -> list | None:
+    """The 95 % intervals (low, high) of ``result.headline[key]`` for each key; None when one is missing."""
+    headline = getattr(result, "headline", None) or {}
+    if not all(k in headline for k in keys):
+        return None
+    return [tuple(headline[k]["ci95"]) for k in keys]
+
+
+def seeds_note(result) -> str:
+    """"mean of 5 seeds, bars: 95 % interval" for a result over seeds, "" for a closed form."""
+    n = len(getattr(result, "seeds", ()) or ())
+    return f"<span style='color:#666'>means over {n} seeds; whiskers: 95 % interval</span>" if n > 1 else ""
+
+
 def draw_bars(plot: pg.PlotWidget, groups: list[str], series: dict[str, list[float]], colors: dict,
-              top: float | None = None, fmt: str = "{:.2f}", chance: list[float | None] | None = None) -> None:
+              top: float | None = None, fmt: str = "{:.2f}", chance: list[float | None] | None = None,
+              errors: dict[str, list] | None = None) -> None:
     """Grouped vertical bars: one group per ``groups`` entry, one bar per ``series`` entry in each,
-    the value written above every bar; ``chance`` draws a dashed line across each group.
+    the value written above every bar; ``chance`` draws a dashed line across each group; ``errors``
+    (series → one (low, high) per group, e.g. a 95 % interval over seeds) draws a whisker on each bar.
 
     Drawn again with the same groups, series and colours (a knob moved), the bars and their labels
     are updated in place: making them anew took most of a redraw."""
@@ -54,7 +70,7 @@ def draw_bars(plot: pg.PlotWidget, groups: list[str], series: dict[str, list[flo
     kept = getattr(plot, "_bar_items", None)
     if kept is None or kept[0] != shape or (kept[1] and kept[1][0].scene() is None):  # (or cleared meanwhile)
         kept = _new_bars(plot, groups, names, colors, chance, shape)
-    _, bars, labels = kept
+    _, bars, labels, whiskers = kept
     if not names or not groups:
         return
     width = 0.8 / len(names)
@@ -63,10 +79,18 @@ def draw_bars(plot: pg.PlotWidget, groups: list[str], series: dict[str, list[flo
         values = np.nan_to_num(np.asarray(series[name], np.float64))
         x = np.arange(len(groups)) - 0.4 + width * (j + 0.5)
         bars[j].setOpts(x=x, height=values, width=width * 0.9)
-        for label, xi, v in zip(labels[j], x, values):
+        interval = (errors or {}).get(name)
+        tops = values
+        if interval is not None:
+            lo, hi = (np.nan_to_num(np.asarray(v, np.float64)) for v in zip(*interval))
+            whiskers[j].setData(x=x, y=values, top=np.maximum(hi - values, 0), bottom=np.maximum(values - lo, 0),
+                                beam=width * 0.3)
+            tops = np.maximum(values, hi)
+        whiskers[j].setVisible(interval is not None)
+        for label, xi, v, t in zip(labels[j], x, values, tops):
             label.setText(fmt.format(v))
-            label.setPos(float(xi), float(v))
-        highest = max(highest, float(values.max()))
+            label.setPos(float(xi), float(t))
+        highest = max(highest, float(tops.max()))
     plot.setXRange(-0.5, len(groups) - 0.5, padding=0.02)
     plot.setYRange(0, top if top is not None else highest * 1.25 + 1e-9, padding=0)
 
@@ -76,7 +100,7 @@ def _new_bars(plot: pg.PlotWidget, groups, names, colors, chance, shape):
     plot.clear()
     if plot.plotItem.legend is not None:
         plot.plotItem.legend.clear()
-    bars, labels = [], []
+    bars, labels, whiskers = [], [], []
     legend = plot.plotItem.legend if len(names) > 1 else None
     for name in names:
         item = pg.BarGraphItem(x=np.zeros(len(groups)), height=np.zeros(len(groups)), width=0.1,
@@ -85,6 +109,10 @@ def _new_bars(plot: pg.PlotWidget, groups, names, colors, chance, shape):
         if legend is not None:
             legend.addItem(item, name)
         bars.append(item)
+        whisker = pg.ErrorBarItem(x=np.zeros(len(groups)), y=np.zeros(len(groups)), pen=pg.mkPen("#333", width=1))
+        whisker.setVisible(False)
+        plot.addItem(whisker)
+        whiskers.append(whisker)
         texts = []
         for _ in groups:
             label = pg.TextItem("", color="#222", anchor=(0.5, 1))
@@ -98,7 +126,7 @@ def _new_bars(plot: pg.PlotWidget, groups, names, colors, chance, shape):
     bottom = plot.getAxis("bottom")
     bottom.setTicks([[(i, g) for i, g in enumerate(groups)]])
     bottom.setHeight(46 if any("\n" in g for g in groups) else None)
-    plot._bar_items = (shape, bars, labels)
+    plot._bar_items = (shape, bars, labels, whiskers)
     return plot._bar_items
 
 

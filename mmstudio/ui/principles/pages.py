@@ -14,8 +14,10 @@ from mmstudio.ui.principles.base import (
     add_legend,
     color,
     draw_bars,
+    intervals,
     log_ticks,
     modality_color,
+    seeds_note,
 )
 from mmstudio.ui.principles.poe import QtPoEMoEPage
 from mmstudio.ui.widgets.plots import make_plot
@@ -70,21 +72,25 @@ class QtComplementarityPage(QtPrinciplePage):
                        "interaction_emap": t["interaction_emap"]}
         draw_bars(self.toy_plot, ["additive\nw₁x₁+w₂x₂", "interaction\n+w₃x₁x₂", "EMAP of\ninteraction"],
                   {"accuracy": [t["additive"], t["interaction"], t["interaction_emap"]]},
-                  {"accuracy": color(0)}, top=1.15, chance=[0.5, 0.5, 0.5])
+                  {"accuracy": color(0)}, top=1.15, chance=[0.5, 0.5, 0.5],
+                  errors={"accuracy": intervals(r, ["xor_pm1.additive", "xor_pm1.interaction",
+                                                    "xor_pm1.interaction_emap"])})
         gap = f"EMAP gap (±1 XOR): {t['interaction'] - t['interaction_emap']:+.2f}"
         self.demo_plot.setVisible(bool(r.demo))
         if r.demo:
             d = r.demo
             names = [f"{m}\nalone" for m in d["unimodal"]] + ["additive\nlate fusion", "MLP on\nboth", "EMAP of\nMLP"]
             accs = list(d["unimodal"].values()) + [d["additive"], d["mlp"], d["mlp_emap"]]
-            draw_bars(self.demo_plot, names, {"accuracy": accs}, {"accuracy": color(2)}, top=1.15)
+            keys = [f"{d['task']}.{m}" for m in d["unimodal"]] + [f"{d['task']}.{k}" for k in ("additive", "mlp", "mlp_emap")]
+            draw_bars(self.demo_plot, names, {"accuracy": accs}, {"accuracy": color(2)}, top=1.15,
+                      errors={"accuracy": intervals(r, keys)})
             self.demo_plot.setTitle(f"demo world {d['task']!r}: test accuracy ({d['n_test']} test scenes)",
                                     color="#333", size="10pt")
             self.values.update({f"demo_{k}": v for k, v in d.items() if isinstance(v, float)})
             s = r.interaction_size
             gap += f"<br>EMAP gap (demo): MLP {s['mlp']:+.2f}, additive {s['additive']:+.2f}"
         self.readout.setText(gap + "<br><span style='color:#666'>gap = accuracy − accuracy of the best additive "
-                                   "approximation: the cross-modal interaction the model uses</span>")
+                                   "approximation: the cross-modal interaction the model uses</span><br>" + seeds_note(r))
 
 
 class QtRedundancyPage(QtPrinciplePage):
@@ -114,13 +120,18 @@ class QtRedundancyPage(QtPrinciplePage):
         for m in r.modalities:
             series[f"no {m}"] = [lost[t][m] for t in r.tasks]
         colors = {"both": color(7), **{f"no {m}": modality_color(m, i) for i, m in enumerate(r.modalities)}}
-        draw_bars(self.plot, [f"{t}" for t in r.tasks], series, colors, top=1.2, chance=[r.chance[t] for t in r.tasks])
+        kind = "retrained" if self.how.currentIndex() == 0 else "mean-filled"
+        errors = {"both": intervals(r, [f"{t}.both" for t in r.tasks]),
+                  **{f"no {m}": intervals(r, [f"{t}.{kind} {m}" for t in r.tasks]) for m in r.modalities}}
+        draw_bars(self.plot, [f"{t}" for t in r.tasks], series, colors, top=1.2, chance=[r.chance[t] for t in r.tasks],
+                  errors=errors)
         self.values = {t: {k: v[i] for k, v in series.items()} for i, t in enumerate(r.tasks)}
         how = self.how.currentText()
         drops = {t: r.both[t] - min(lost[t].values()) for t in r.tasks}   # what the bars show
         self.readout.setText(f"largest drop from losing one modality ({how}):<br>"
                              + ", ".join(f"{t} <b>{drops[t]:+.2f}</b>" for t in r.tasks)
-                             + "<br><span style='color:#666'>dashed: chance (the test split's majority class)</span>")
+                             + "<br><span style='color:#666'>dashed: chance (the test split's majority class)</span><br>"
+                             + seeds_note(r))
 
 
 class QtLateFusionPage(QtPrinciplePage):
@@ -155,9 +166,12 @@ class QtLateFusionPage(QtPrinciplePage):
         scores = self.result.scores[self.kind.currentText()]
         methods = [m for m in self.METHODS if m in scores]
         self.values = {m: {k: scores[m][k] for k in ("accuracy", "nll", "ece")} for m in methods}
+        kind = self.kind.currentText()
         draw_bars(self.bars, ["accuracy", "NLL", "ECE"],
                   {m: [scores[m]["accuracy"], scores[m]["nll"], scores[m]["ece"]] for m in methods},
-                  self.colors, fmt="{:.3f}")
+                  self.colors, fmt="{:.3f}",
+                  errors={m: intervals(self.result, [f"{kind}.{m}.{k}" for k in ("accuracy", "nll", "ece")])
+                          for m in methods})
         plot = self.reliability
         plot.clear()
         plot.plotItem.legend.clear()
@@ -173,7 +187,8 @@ class QtLateFusionPage(QtPrinciplePage):
         plot.setYRange(0, 1, padding=0.02)
         s, a = scores["logit sum"], scores["probability average"]
         self.readout.setText(f"logit sum: NLL <b>{s['nll']:.3f}</b>, ECE <b>{s['ece']:.3f}</b><br>"
-                             f"probability average: NLL <b>{a['nll']:.3f}</b>, ECE <b>{a['ece']:.3f}</b>")
+                             f"probability average: NLL <b>{a['nll']:.3f}</b>, ECE <b>{a['ece']:.3f}</b><br>"
+                             + seeds_note(self.result) + "<br><span style='color:#666'>reliability: the first draw</span>")
 
 
 class QtDominancePage(QtPrinciplePage):
