@@ -10,6 +10,8 @@ import sys
 from mmstudio.analysis.principles.registry import PRINCIPLES
 from mmstudio.cli.argtypes import float_list, non_negative_float, positive_int, seed
 
+TABLE_FREE_PARTS = ("independence", "imputation")   # broken-assumptions' parts that need no table
+
 
 def add_arguments(parser) -> None:
     names = "\n".join(f"  {name}: {p.help}" for name, p in PRINCIPLES.items())
@@ -27,6 +29,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seeds", type=positive_int, default=None, metavar="N",
                         help="how many seeds the principles that learn run, each with its own split and initialisation; "
                              "headline numbers are means with a 95 %% interval over them (default 5)")
+    parser.add_argument("--part", choices=("independence", "imputation", "procrustes"), default=None,
+                        help="broken-assumptions: run one part only (default: all three)")
+    parser.add_argument("--other", metavar="B", default=None,
+                        help="broken-assumptions: a second embedding table of the same samples from another model, "
+                             "compared with --table (or the demo world's) by Procrustes and CKA; without it, a "
+                             "stand-in (the table through a noisy linear map) is used and the output says so")
     parser.add_argument("--alpha", type=non_negative_float, default=None, help="dominance: OGM-GE's α (default 0.5)")
     parser.add_argument("--epochs", type=positive_int, default=None, help="dominance: epochs (default 20)")
     parser.add_argument("--means", type=float_list, default=None, metavar="M1,M2", help="poe-moe: the experts' means")
@@ -43,6 +51,11 @@ def run(args) -> int:
         print(f"mmstudio principles: unknown principle {args.name!r}; choose one of: {', '.join(PRINCIPLES)}",
               file=sys.stderr)
         return 2
+    unused = _unused_options(args)
+    if unused:
+        who = f"{args.name} --part {args.part}" if args.part else args.name
+        print(f"mmstudio principles: {who} does not use {' or '.join(unused)}", file=sys.stderr)
+        return 2
     table = None
     if args.table and PRINCIPLES[args.name].uses_table:
         from mmstudio.core.tables.files import TableFormatError
@@ -53,13 +66,20 @@ def run(args) -> int:
         except (OSError, TableFormatError) as exc:
             print(f"mmstudio principles: {exc}", file=sys.stderr)
             return 2
-    options = {"task": args.task, "seed": args.seed, "seeds": args.seeds, "alpha": args.alpha, "epochs": args.epochs}
+    other = None
+    if args.other:
+        from mmstudio.core.tables.files import TableFormatError
+        from mmstudio.core.tables.table import EmbeddingTable
+
+        try:
+            other = EmbeddingTable.read(args.other)
+        except (OSError, TableFormatError) as exc:
+            print(f"mmstudio principles: --other {args.other}: {exc}", file=sys.stderr)
+            return 2
+    options = {"task": args.task, "seed": args.seed, "seeds": args.seeds, "alpha": args.alpha, "epochs": args.epochs,
+               "part": args.part, "other": other}
     if args.name == "poe-moe":
         options.update(means=args.means, variances=args.variances, weights=args.weights)
-    unused = _unused_options(args)
-    if unused:
-        print(f"mmstudio principles: {args.name} does not use {' or '.join(unused)}", file=sys.stderr)
-        return 2
     if args.modalities:
         modalities = tuple(m.strip() for m in args.modalities.split(",") if m.strip())
         from mmstudio.core.media.formats import MODALITIES
@@ -76,13 +96,16 @@ def run(args) -> int:
         options["modalities"] = modalities
     job = TqdmJob(args.name)
     try:
-        if table is None and PRINCIPLES[args.name].uses_table:
+        if table is None and PRINCIPLES[args.name].uses_table and args.part not in TABLE_FREE_PARTS:
             from mmstudio.demo.table import demo_table
 
             table = demo_table(job=job)
         result = run_principle(args.name, table, job=job, **options)
     except ValueError as exc:
-        print(f"mmstudio principles {args.name}: {exc}", file=sys.stderr)
+        from mmstudio.analysis.principles.broken_rotation import TooFewMatches
+
+        where = f"--other {args.other}: " if args.other and isinstance(exc, TooFewMatches) else ""
+        print(f"mmstudio principles {args.name}: {where}{exc}", file=sys.stderr)
         return 2
     finally:
         job.close()
@@ -103,11 +126,13 @@ def _unused_options(args) -> list[str]:
 
     accepted = inspect.signature(function(args.name)).parameters
     given = {"--seed": (args.seed, "seed"), "--table": (args.table, "table"), "--task": (args.task, "task"),
-             "--seeds": (args.seeds, "seeds"),
+             "--seeds": (args.seeds, "seeds"), "--part": (args.part, "part"), "--other": (args.other, "other"),
              "--alpha": (args.alpha, "alpha"), "--epochs": (args.epochs, "epochs"), "--modalities": (args.modalities, "modalities"),
              "--means": (args.means, "means"), "--variances": (args.variances, "variances"),
              "--weights": (args.weights, "weights")}
     unused = [option for option, (value, name) in given.items() if value is not None and name not in accepted]
+    if args.part in TABLE_FREE_PARTS:  # broken-assumptions' synthetic parts read no table
+        unused += [o for o, value in (("--table", args.table), ("--other", args.other)) if value and o not in unused]
     if args.table is not None and not PRINCIPLES[args.name].uses_table and "--table" not in unused:
         unused.insert(0, "--table")
     return unused

@@ -41,6 +41,10 @@ PRINCIPLES = {
     "sample-complexity": Principle("mmstudio.analysis.principles.sample_complexity", "sample_complexity",
                                    "accuracy and a mutual-information bound vs training-set size, per "
                                    "modality set", True),
+    "broken-assumptions": Principle("mmstudio.analysis.principles.broken_assumptions", "broken_assumptions",
+                                    "three assumptions broken: the logit sum without conditional independence, "
+                                    "imputation without correlation, two encoders as a rotation (Procrustes, CKA)",
+                                    True),
 }
 
 
@@ -54,12 +58,14 @@ def function(name: str):
 
 
 def run_principle(name: str, table=None, job=None, **options):
-    """Run one principle; options it does not take are left out (e.g. ``task`` for poe-moe)."""
+    """Run one principle; options it does not take are left out (e.g. ``task`` for poe-moe). A principle
+    that learns from a table needs one, unless its ``table`` defaults to None (it then says which of its
+    parts need it)."""
     fn = function(name)
     accepted = inspect.signature(fn).parameters
     kwargs = {k: v for k, v in options.items() if k in accepted and v is not None}
     if PRINCIPLES[name].uses_table:
-        if table is None:
+        if table is None and accepted["table"].default is inspect.Parameter.empty:
             raise ValueError(f"the principle {name} learns from a table: give one (the demo world's is "
                              "mmstudio.demo.table.demo_table())")
         kwargs["table"] = table
