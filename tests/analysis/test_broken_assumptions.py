@@ -166,6 +166,7 @@ def test_random_tables_are_not_related_and_the_stand_in_says_what_it_is(structur
     assert "Shown" not in r.statement and any(not c.held for c in r.checks)
     stand_in = broken_assumptions(structured, part="procrustes")
     assert stand_in.procrustes["stand_in"] and "stand-in, not a second encoder" in stand_in.statement
+    assert stand_in.verdict == "not shown" and "no second table was given" in stand_in.statement
 
 
 def test_too_few_matching_samples_is_one_clear_error(structured):
@@ -177,8 +178,9 @@ def test_too_few_matching_samples_is_one_clear_error(structured):
 # --- the whole principle and its command line -----------------------------------------------------
 def test_parts_that_disagree_make_a_mixed_verdict(structured):
     r = broken_assumptions(structured, rho=0.0, seeds=5)
-    assert r.part_verdicts == {"independence": "not shown", "imputation": "shown", "procrustes": "shown"}
-    assert r.verdict == "mixed" and r.statement.startswith("Mixed: not shown for independence; shown for imputation")
+    # no second table: the stand-in is an illustration, so the procrustes part claims nothing
+    assert r.part_verdicts == {"independence": "not shown", "imputation": "shown", "procrustes": "not shown"}
+    assert r.verdict == "mixed" and r.statement.startswith("Mixed: not shown for independence, procrustes; shown for imputation")
     assert len(r.seeds) == 5 and {c.claim.split(":")[0] for c in r.checks} == {"independence", "imputation",
                                                                                "procrustes"}
 

@@ -153,6 +153,10 @@ def rotation(table, other=None, *, seeds: list[int], job=None) -> dict:
         return "; ".join(f"{m} {ci_text(est[m][key_a], 3)} vs shuffled {ci_text(est[m][key_b], 3)}" for m in mods)
 
     checks = [
+        Check("two independently trained encoders are compared", given,
+              "a second table was given (--other)" if given else
+              "no second table was given: the stand-in is a linear map of this table, related to it by construction, "
+              "so what it shows is an illustration, not a finding about two encoders"),
         Check("a table against a rotated copy of itself leaves no residual (control)",
               worst_control < 1e-6 and worst_cka > 1 - 1e-6,
               f"largest residual {worst_control:.1e}, smallest CKA {worst_cka:.6f}; criterion < 1e-6"),
@@ -165,7 +169,7 @@ def rotation(table, other=None, *, seeds: list[int], job=None) -> dict:
                   for m in mods) + " (a rotation leaves 0)"),
         Check("CKA above a shuffled pairing's", all(cka_up.values()), f"CKA {each('cka', 'shuffled cka')}"),
     ]
-    verdict = verdict_of(checks[:3], checks[3:])
+    verdict = verdict_of(checks[:4], checks[4:])
     numbers = ", ".join(f"{m} {est[m]['residual']['mean']:.3f} vs {est[m]['shuffled residual']['mean']:.3f} "
                         f"(CKA {est[m]['cka']['mean']:.3f} vs {est[m]['shuffled cka']['mean']:.3f})" for m in mods)
     shown = "Shown" if given else "Shown on a stand-in for a second encoder (described below)"
