@@ -41,6 +41,9 @@ PRINCIPLES = {
     "sample-complexity": Principle("mmstudio.analysis.principles.sample_complexity", "sample_complexity",
                                    "accuracy and a mutual-information bound vs training-set size, per "
                                    "modality set", True),
+    "negative-transfer": Principle("mmstudio.analysis.principles.negative_transfer", "negative_transfer",
+                                   "one modality mismatched at a rate: fusion without a gate vs the best single "
+                                   "modality, the label-free and the oracle gate, corruption at test vs training", True),
 }
 
 
