@@ -486,8 +486,11 @@ def test_negative_transfer_on_random_vectors_is_not_shown(random_vectors):
     assert not data["checks"][0]["held"] and "is learnt" in data["checks"][0]["claim"]
 
 
-def test_negative_transfer_strengths_and_cli_json(capsys, demo_folder):
-    from mmstudio.analysis.principles.negative_transfer import check_strengths
+def test_negative_transfer_strengths_and_cli_json(capsys, demo_folder, demo):
+    from mmstudio.analysis.principles.negative_transfer import check_strengths, negative_transfer
+
+    with pytest.raises(ValueError, match="seeds 1: give 2 or more"):
+        negative_transfer(demo, seeds=1)
 
     assert check_strengths([0.8, 0.4, 0.4]) == [0.0, 0.4, 0.8]      # 0, the clean reference, always first
     with pytest.raises(ValueError, match="strengths: 1.5 is not a share"):

@@ -104,6 +104,9 @@ def negative_transfer(table, *, task: str = "shape", modalities=("image", "audio
 
     job = job or Job()
     levels = check_strengths(STRENGTHS if strengths is None else strengths)
+    if int(seeds) < 2:
+        raise ValueError(f"seeds {seeds}: give 2 or more (each claim is a difference beyond the seeds' noise, "
+                         "and one seed has no interval)")
     modalities = tuple(modalities)
     data = paired(table, task, modalities)
     if len(data) < 40:
