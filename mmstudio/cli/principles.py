@@ -21,9 +21,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the whole result (curves, grids) as JSON")
     parser.add_argument("--table", metavar="T", default=None,
                         help="an embedding table (.parquet, .npz, a folder of shards) instead of the demo world's, built once "
-                             "into the cache folder (complementarity, redundancy, dominance, sample-complexity)")
+                             "into the cache folder (complementarity, redundancy, dominance, sample-complexity, "
+                             "negative-transfer)")
     parser.add_argument("--task", default=None, help="label column (complementarity and sample-complexity: xor; "
-                                                     "dominance: shape)")
+                                                     "dominance and negative-transfer: shape)")
     parser.add_argument("--modalities", default=None, metavar="A,B", help="the two modalities (default: image,audio)")
     parser.add_argument("--seed", type=seed, default=None, help="seed of splits, noise and initialisation (default: 0)")
     parser.add_argument("--seeds", type=positive_int, default=None, metavar="N",
@@ -41,6 +42,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--variances", type=float_list, default=None, metavar="V1,V2",
                         help="poe-moe: the experts' variances")
     parser.add_argument("--weights", type=float_list, default=None, metavar="W1,W2", help="poe-moe: mixture weights")
+    parser.add_argument("--strengths", type=shares, default=None, metavar="F1,F2,…",
+                        help="negative-transfer: shares of rows whose second modality is swapped with another "
+                             "sample's (default 0,0.2,0.4,0.6,0.8; 0 is always included)")
 
 
 def run(args) -> int:
@@ -77,7 +81,7 @@ def run(args) -> int:
             print(f"mmstudio principles: --other {args.other}: {exc}", file=sys.stderr)
             return 2
     options = {"task": args.task, "seed": args.seed, "seeds": args.seeds, "alpha": args.alpha, "epochs": args.epochs,
-               "part": args.part, "other": other}
+               "part": args.part, "other": other, "strengths": args.strengths}
     if args.name == "poe-moe":
         options.update(means=args.means, variances=args.variances, weights=args.weights)
     if args.modalities:
@@ -118,6 +122,15 @@ def run(args) -> int:
     return 0
 
 
+def shares(text: str) -> list[float]:
+    """Comma-separated shares of rows, each from 0 to 1 (argparse prints the reason and exits 2)."""
+    values = float_list(text)
+    for v in values:
+        if not 0 <= v <= 1:
+            raise argparse.ArgumentTypeError(f"{v:g} is not a share of rows: give numbers from 0 to 1")
+    return values
+
+
 def _unused_options(args) -> list[str]:
     """The options given that this principle would ignore (a silent no-op reads as an answer)."""
     import inspect
@@ -129,7 +142,7 @@ def _unused_options(args) -> list[str]:
              "--seeds": (args.seeds, "seeds"), "--part": (args.part, "part"), "--other": (args.other, "other"),
              "--alpha": (args.alpha, "alpha"), "--epochs": (args.epochs, "epochs"), "--modalities": (args.modalities, "modalities"),
              "--means": (args.means, "means"), "--variances": (args.variances, "variances"),
-             "--weights": (args.weights, "weights")}
+             "--weights": (args.weights, "weights"), "--strengths": (args.strengths, "strengths")}
     unused = [option for option, (value, name) in given.items() if value is not None and name not in accepted]
     if args.part in TABLE_FREE_PARTS:  # broken-assumptions' synthetic parts read no table
         unused += [o for o, value in (("--table", args.table), ("--other", args.other)) if value and o not in unused]

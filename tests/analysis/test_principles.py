@@ -376,3 +376,137 @@ def test_on_the_demo_world_the_principles_are_shown(demo, comp):
         assert r.chance[t] >= 1 / paired(demo, t).n_classes
     assert comp.verdict == "shown", comp.statement
     assert poe_moe().verdict == "shown" and late_fusion(n_test=4000).verdict == "shown"
+
+
+# --- negative transfer ------------------------------------------------------------------------
+def t_interval_low(values) -> float:
+    """The lower end of the 95 % Student-t interval of the mean (scipy's), the criterion's reference."""
+    v = np.asarray(values, float)
+    return stats.t.interval(0.95, len(v) - 1, loc=v.mean(), scale=stats.sem(v))[0]
+
+
+@pytest.fixture(scope="module")
+def negtr(demo):
+    from mmstudio.analysis.principles.negative_transfer import negative_transfer
+
+    return negative_transfer(demo)
+
+
+def test_negative_transfer_on_the_demo_world(negtr):
+    r = negtr
+    test, train = r.accuracy["test only"], r.accuracy["also at training"]
+    assert r.strengths == [0.0, 0.2, 0.4, 0.6, 0.8] and len(r.seeds) == 5 and r.corrupted == "audio"
+
+    def gap(acc, m, i):  # best single − fusion, per seed
+        return np.subtract(acc["best single"][i]["values"], acc[m][i]["values"])
+
+    for m in ("logit sum", "concat MLP"):
+        # the criterion, recomputed with scipy at every strength: below the best single beyond the seeds' noise
+        assert r.negative[m] == [bool(t_interval_low(gap(test, m, i)) > 0) for i in range(5)]
+        assert not r.negative[m][0]                  # clean: fusion is not below the best single modality
+        assert t_interval_low(gap(test, m, 0)) <= 0
+        assert r.negative[m][-1]                     # 80 % of the audio swapped: it is
+        first = r.strengths[r.negative[m].index(True)]
+        assert f"the {m} from f = {first:g}" in r.statement and r.numbers["starts"][m] == first
+        # the same corruption at training as well: the gap shrinks (paired over the seeds)
+        assert gap(train, m, 4).mean() < gap(test, m, 4).mean() - 0.1
+    assert r.best_single["test only"][-1] == "image" and r.verdict in ("shown", "mixed")
+    assert r.statement.startswith("Shown: on 'shape'")
+    # the oracle gate (labels of the corrupted data) stays near the clean modality; the label-free one does not
+    assert test["gate (oracle)"][-1]["mean"] > test["gate (label-free)"][-1]["mean"] + 0.15
+    assert "reads labels of the corrupted validation data" in r.statement
+    fails = [f"{f:g}" for f, on in zip(r.strengths, r.gate_fails) if on]
+    assert ("still below the best single modality, at f = " + ", ".join(fails)) in r.statement
+    assert r.gate_fails == [bool(t_interval_low(gap(test, "gate (label-free)", i)) > 0) for i in range(5)]
+    assert any("f" in line and "best single" in line for line in r.summary())
+
+
+def test_mismatch_swaps_the_share_of_rows_the_knob_sets():
+    """Closed form: row i's audio is another sample's when u_i < f, so the count of rows whose audio no
+    longer matches is Binomial(n, f); the image is untouched; the rows at 0.2 are among those at 0.5."""
+    from mmstudio.analysis.principles.corrupted_fusion import mismatch
+
+    n = 4000
+    x = np.random.default_rng(5).standard_normal((n, 2, 6)).astype(np.float32)
+    before = None
+    for f in (0.2, 0.5, 0.8):
+        v, swapped = mismatch(x, f, 1, seed=3)
+        changed = (v[:, 1] != x[:, 1]).any(axis=1)
+        np.testing.assert_array_equal(changed, swapped)
+        lo, hi = stats.binom.interval(0.999, n, f)
+        assert lo <= changed.sum() <= hi
+        np.testing.assert_array_equal(v[:, 0], x[:, 0])
+        # each swapped row now carries another row's audio vector, never its own
+        owner = {x[i, 1].tobytes(): i for i in range(n)}
+        assert all(owner[v[i, 1].tobytes()] != i for i in np.flatnonzero(swapped))
+        if before is not None:
+            assert not (before & ~swapped).any()
+        before = swapped
+    np.testing.assert_array_equal(mismatch(x, 0.0, 1, seed=3)[0], x)
+
+
+def test_the_label_free_gate_reads_no_labels(demo):
+    """Permuting the held-out labels leaves the label-free gate's choices and predictions as they are;
+    the oracle gate's change when its validation labels say the corrupted modality is right."""
+    from mmstudio.analysis.principles.corrupted_fusion import forward, held_out, score, train_models
+    from mmstudio.analysis.principles.result import seed_list
+
+    d = paired(demo, "shape")
+    x = np.stack([d.x["image"], d.x["audio"]], axis=1).astype(np.float32)
+    seeds = seed_list(0, 2)
+    models = train_models(x, d.y, d.n_classes, seeds, [0.0, 0.8], corrupt=1)
+    held, _ = held_out(x, models, 0.6, seeds)
+    log_post, mlp = forward(models, held)
+    split, mods = models.splits[0], ("image", "audio")
+    y_val, y_test = d.y[split.val], d.y[split.test]
+    true = score(log_post[0, 0], mlp[0, 0], models.log_prior[0], y_val, y_test, mods)
+    rng = np.random.default_rng(0)
+    shuffled = score(log_post[0, 0], mlp[0, 0], models.log_prior[0], rng.permutation(y_val), rng.permutation(y_test),
+                     mods)
+    gate = "gate (label-free)"
+    np.testing.assert_array_equal(true.predictions[gate], shuffled.predictions[gate])
+    np.testing.assert_array_equal(true.kept[gate], shuffled.kept[gate])
+    assert true.accuracy[gate] != shuffled.accuracy[gate]     # the labels did reach the scores
+    # the oracle reads them: validation labels that agree with the swapped audio make it keep the audio
+    fooled = log_post[0, 0, :len(y_val), 1].argmax(axis=1)
+    oracle = score(log_post[0, 0], mlp[0, 0], models.log_prior[0], fooled, y_test, mods)
+    assert true.kept["gate (oracle)"][:, 0].mean() > oracle.kept["gate (oracle)"][:, 0].mean()
+    assert not np.array_equal(true.predictions["gate (oracle)"], oracle.predictions["gate (oracle)"])
+
+
+def test_negative_transfer_on_random_vectors_is_not_shown(random_vectors):
+    from mmstudio.analysis.principles.negative_transfer import negative_transfer
+
+    r = negative_transfer(random_vectors)
+    assert r.verdict == "not shown", r.statement
+    assert r.statement.startswith("Not shown on this data") and "Shown:" not in r.statement
+    assert not any(any(flags) for flags in r.negative.values()) and not any(r.gate_fails)
+    data = r.to_dict()
+    assert data["verdict"] == "not shown" and data["summary"] == r.statement
+    assert not data["checks"][0]["held"] and "is learnt" in data["checks"][0]["claim"]
+
+
+def test_negative_transfer_strengths_and_cli_json(capsys, demo_folder, demo):
+    from mmstudio.analysis.principles.negative_transfer import check_strengths, negative_transfer
+
+    with pytest.raises(ValueError, match="seeds 1: give 2 or more"):
+        negative_transfer(demo, seeds=1)
+
+    assert check_strengths([0.8, 0.4, 0.4]) == [0.0, 0.4, 0.8]      # 0, the clean reference, always first
+    with pytest.raises(ValueError, match="strengths: 1.5 is not a share"):
+        check_strengths([0.2, 1.5])
+    table = demo_folder / f"demo-{SCENES}-{SEED}.parquet"
+    assert main(["principles", "negative-transfer", "--table", str(table), "--json", "--strengths", "0.8"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["name"] == "negative-transfer" and out["strengths"] == [0.0, 0.8]
+    assert out["verdict"] in ("shown", "mixed", "not shown") and out["summary"] == out["statement"]
+    assert len(out["seeds"]) >= 5 and len(out["checks"]) == 5
+    assert out["headline"] and all(e["ci95"][0] <= e["mean"] <= e["ci95"][1] and len(e["values"]) == len(out["seeds"])
+                                   for e in out["headline"].values())
+    assert any(k.startswith("gate (oracle, reads labels") for k in out["headline"])
+    for bad, reason in ((["--strengths", "0,1.5"], "1.5 is not a share"), (["--strengths", "a"], "not a number")):
+        assert main(["principles", "negative-transfer", *bad]) == 2
+        err = capsys.readouterr().err
+        assert "--strengths" in err and reason in err
+    assert main(["principles", "poe-moe", "--strengths", "0.5"]) == 2
+    assert "does not use --strengths" in capsys.readouterr().err

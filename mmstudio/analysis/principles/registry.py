@@ -45,6 +45,9 @@ PRINCIPLES = {
                                     "three assumptions broken: the logit sum without conditional independence, "
                                     "imputation without correlation, two encoders as a rotation (Procrustes, CKA)",
                                     True),
+    "negative-transfer": Principle("mmstudio.analysis.principles.negative_transfer", "negative_transfer",
+                                   "one modality mismatched at a rate: fusion without a gate vs the best single "
+                                   "modality, the label-free and the oracle gate, corruption at test vs training", True),
 }
 
 
