@@ -225,7 +225,9 @@ def dominance(table, *, task: str = "shape", modalities=("image", "audio"), epoc
     statement = statement_of(verdict, shown, main + others)
     fused = "; ".join(f"{name} {ci_text(estimate(c.final()))}" for name, c in runs_out.items())
     probes = "; ".join(f"{name} {ci_text(estimate(c.probe[weak]))}" for name, c in runs_out.items())
-    statement += (f" Fused test accuracy, mean [95 % interval] over {len(seed_values)} seeds: {fused} (chance "
+    on = f"{task!r}" + (" with noise (" + ", ".join(f"{mod} + {v:g}× its spread" for mod, v in noise.items() if v)
+                        + ")" if any(noise.values()) else "")
+    statement += (f" Fused test accuracy on {on}, mean [95 % interval] over {len(seed_values)} seeds: {fused} (chance "
                   f"{chance:.2f}). {weak.capitalize()} encoder's linear probe: alone "
                   f"{ci_text(estimate(alone[weak].probe[weak]))}; {probes}.")
     numbers = {"chance": chance, "margin": m,
