@@ -276,7 +276,8 @@ class QtDominancePage(QtPrinciplePage):
             plot.plot(np.repeat(x, 2), np.column_stack([lo, hi]).ravel(), pen=pg.mkPen(rgb, width=2), connect="pairs")
             self.sweep[label] = {s: (float(m), float(a), float(b)) for s, m, a, b in zip(settings, mean, lo, hi)}
         plain = r.headline["fused accuracy: plain"]["mean"]
-        plot.plot([-0.5, len(settings) - 0.5], [plain, plain], pen=pg.mkPen(**CHANCE_PEN))
+        plot.plot([-0.5, len(settings) - 0.5], [plain, plain], name="fused, plain",
+                  pen=pg.mkPen(color(2), width=1, style=QtCore.Qt.PenStyle.DashLine))
         names = {"plain": "plain", "re-weighted": "re-\nweighted"}
         bottom = plot.getAxis("bottom")
         bottom.setTicks([[(i, names.get(s, s.replace("OGM-GE ", ""))) for i, s in enumerate(settings)]])
