@@ -36,7 +36,15 @@ def add_arguments(parser) -> None:
                         help="broken-assumptions: a second embedding table of the same samples from another model, "
                              "compared with --table (or the demo world's) by Procrustes and CKA; without it, a "
                              "stand-in (the table through a noisy linear map) is used and the output says so")
-    parser.add_argument("--alpha", type=non_negative_float, default=None, help="dominance: OGM-GE's α (default 0.5)")
+    parser.add_argument("--alpha", type=non_negative_float, default=None,
+                        help="dominance: the OGM-GE α the verdict is about (default 0.5; alone, it is the only α run)")
+    parser.add_argument("--alphas", type=non_negative_list, default=None, metavar="A1,A2,…",
+                        help="dominance: the α swept (default 0,0.1,0.3,0.5,1)")
+    parser.add_argument("--noise", type=noise_levels, default=None, metavar="LEVEL|M=LEVEL,…",
+                        help="dominance and sample-complexity: Gaussian noise added to each modality's embeddings, in "
+                             "units of each coordinate's spread: one level for every modality, per modality "
+                             "(image=1,audio=2.5) or 0 for none (defaults: dominance image=1,audio=2.5; "
+                             "sample-complexity 3 on shape, none on other tasks)")
     parser.add_argument("--epochs", type=positive_int, default=None, help="dominance: epochs (default 20)")
     parser.add_argument("--means", type=float_list, default=None, metavar="M1,M2", help="poe-moe: the experts' means")
     parser.add_argument("--variances", type=float_list, default=None, metavar="V1,V2",
@@ -81,7 +89,10 @@ def run(args) -> int:
             print(f"mmstudio principles: --other {args.other}: {exc}", file=sys.stderr)
             return 2
     options = {"task": args.task, "seed": args.seed, "seeds": args.seeds, "alpha": args.alpha, "epochs": args.epochs,
-               "part": args.part, "other": other, "strengths": args.strengths}
+               "part": args.part, "other": other, "strengths": args.strengths,
+               "alphas": args.alphas}
+    if args.alpha is not None and args.alphas is None:
+        options["alphas"] = [args.alpha]      # --alpha alone: that α only, no sweep
     if args.name == "poe-moe":
         options.update(means=args.means, variances=args.variances, weights=args.weights)
     if args.modalities:
@@ -98,6 +109,14 @@ def run(args) -> int:
                   "e.g. image,audio", file=sys.stderr)
             return 2
         options["modalities"] = modalities
+    if args.noise is not None:
+        names = options.get("modalities") or ("image", "audio")
+        options["noise"] = {m: args.noise.get(m, args.noise.get("*", 0.0)) for m in names}
+        extra = sorted(set(args.noise) - set(names) - {"*"})
+        if extra:
+            print(f"mmstudio principles: --noise: {extra[0]!r} is not one of the modalities used "
+                  f"({', '.join(names)})", file=sys.stderr)
+            return 2
     job = TqdmJob(args.name)
     try:
         if table is None and PRINCIPLES[args.name].uses_table and args.part not in TABLE_FREE_PARTS:
@@ -131,6 +150,29 @@ def shares(text: str) -> list[float]:
     return values
 
 
+def non_negative_list(text: str) -> list[float]:
+    """Comma-separated numbers, each 0 or more."""
+    values = float_list(text)
+    bad = [v for v in values if v < 0]
+    if bad:
+        raise argparse.ArgumentTypeError(f"{bad[0]:g} is out of range: give numbers 0 or more")
+    return values
+
+
+def noise_levels(text: str) -> dict:
+    """``LEVEL`` (every modality; key ``*``) or ``M=LEVEL,…``: noise levels, each a finite number ≥ 0."""
+    levels = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, _, value = part.rpartition("=")
+        level = non_negative_float(value.strip())
+        levels[name.strip() or "*"] = level
+    if not levels:
+        raise argparse.ArgumentTypeError("give a level (e.g. 3) or modality=level pairs (e.g. image=1,audio=2.5)")
+    return levels
+
+
 def _unused_options(args) -> list[str]:
     """The options given that this principle would ignore (a silent no-op reads as an answer)."""
     import inspect
@@ -140,6 +182,7 @@ def _unused_options(args) -> list[str]:
     accepted = inspect.signature(function(args.name)).parameters
     given = {"--seed": (args.seed, "seed"), "--table": (args.table, "table"), "--task": (args.task, "task"),
              "--seeds": (args.seeds, "seeds"), "--part": (args.part, "part"), "--other": (args.other, "other"),
+             "--alphas": (args.alphas, "alphas"), "--noise": (args.noise, "noise"),
              "--alpha": (args.alpha, "alpha"), "--epochs": (args.epochs, "epochs"), "--modalities": (args.modalities, "modalities"),
              "--means": (args.means, "means"), "--variances": (args.variances, "variances"),
              "--weights": (args.weights, "weights"), "--strengths": (args.strengths, "strengths")}

@@ -36,11 +36,12 @@ PRINCIPLES = {
     "poe-moe": Principle("mmstudio.analysis.principles.poe_moe", "poe_moe",
                          "product vs mixture of two Gaussian experts: densities, means, variances", False),
     "dominance": Principle("mmstudio.analysis.principles.dominance", "dominance",
-                           "a two-branch model's per-modality gradient norms and accuracies per epoch: plain, "
-                           "OGM-GE, loss re-weighting", True),
+                           "a two-branch model's per-modality gradient norms per epoch, and its fused accuracy and "
+                           "the weak encoder's linear probe over seeds: plain, OGM-GE for a sweep of α, loss "
+                           "re-weighting", True),
     "sample-complexity": Principle("mmstudio.analysis.principles.sample_complexity", "sample_complexity",
-                                   "accuracy and a mutual-information bound vs training-set size, per "
-                                   "modality set", True),
+                                   "accuracy, samples to a target accuracy and a mutual-information bound "
+                                   "vs training-set size, per modality set", True),
     "broken-assumptions": Principle("mmstudio.analysis.principles.broken_assumptions", "broken_assumptions",
                                     "three assumptions broken: the logit sum without conditional independence, "
                                     "imputation without correlation, two encoders as a rotation (Procrustes, CKA)",
