@@ -684,3 +684,27 @@ def test_negative_transfer_strengths_and_cli_json(capsys, demo_folder, demo):
         assert "--strengths" in err and reason in err
     assert main(["principles", "poe-moe", "--strengths", "0.5"]) == 2
     assert "does not use --strengths" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the output contract
+# every registered principle (a new page is checked the day it is registered): a verdict, the
+# computed sentence, the seeds (five by default for one that learns; none for a closed form) and
+# every headline number as a mean with a 95 % interval that contains it
+@pytest.mark.parametrize("name", list(principles.PRINCIPLES))
+def test_every_principle_prints_verdict_summary_seeds_and_intervals(name, demo_folder, capsys):
+    args = ["principles", name, "--json"]
+    if principles.PRINCIPLES[name].uses_table:
+        args += ["--table", str(demo_folder / f"demo-{SCENES}-{SEED}.parquet")]
+    assert main(args) == 0, capsys.readouterr().err
+    out = json.loads(capsys.readouterr().out)
+    assert out["verdict"] in ("shown", "not shown", "mixed")
+    assert isinstance(out["summary"], str) and len(out["summary"]) > 20
+    seeds, headline = out["seeds"], out["headline"]
+    assert headline, "no headline numbers"
+    if seeds:
+        assert len(seeds) >= 5 and len(set(seeds)) == len(seeds)
+    for key, e in headline.items():
+        lo, hi = e["ci95"]
+        assert lo - 1e-9 <= e["mean"] <= hi + 1e-9, (key, e)
+        if not seeds:   # a closed form: exact numbers
+            assert lo == hi == e["mean"], key
