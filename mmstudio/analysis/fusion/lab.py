@@ -249,7 +249,8 @@ class FusionLab:
         rest = [i for i in range(len(specs)) if i not in tok]
         out = [None] * len(specs)
         k = len(self.data.classes)
-        for idx, extra in ((rest, {}), (tok, {"width": attention.WIDTH, "batch": attention.BATCH})):
+        token = {"width": attention.WIDTH, "batch": attention.BATCH, "steps": attention.STEPS}
+        for idx, extra in ((rest, {}), (tok, token)):
             if idx:
                 fitted = heads.fit_adam_heads([specs[i] for i in idx], y, k, seed=self.seed, job=job, **extra)
                 for i, head in zip(idx, fitted):
