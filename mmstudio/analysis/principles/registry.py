@@ -41,6 +41,9 @@ PRINCIPLES = {
     "sample-complexity": Principle("mmstudio.analysis.principles.sample_complexity", "sample_complexity",
                                    "accuracy and a mutual-information bound vs training-set size, per "
                                    "modality set", True),
+    "interactions": Principle("mmstudio.analysis.principles.interactions", "interactions",
+                              "partial information decomposition: redundancy, information unique to each modality "
+                              "and synergy about a label, in bits (Liang et al. 2023)", True),
 }
 
 
@@ -71,7 +74,7 @@ EXPORTS = {
     "emap": "principles.complementarity", "xor_pm1": "principles.complementarity",
     "poe_moments": "principles.poe_moe", "moe_moments": "principles.poe_moe", "gaussian": "principles.poe_moe",
     "late_fuse": "principles.late_fusion", "ogm_coefficients": "principles.dominance",
-    "paired": "common.pairing",
+    "paired": "common.pairing", "decompose": "principles.pid",
     "reliability": "common.classifier_metrics", "heldout_cross_entropy": "principles.fit",
 }
 
