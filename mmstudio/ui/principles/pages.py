@@ -17,6 +17,7 @@ from mmstudio.ui.principles.base import (
     log_ticks,
     modality_color,
 )
+from mmstudio.ui.principles.interactions import QtInteractionsPage
 from mmstudio.ui.principles.poe import QtPoEMoEPage
 from mmstudio.ui.widgets.plots import make_plot
 from mmstudio.ui.widgets.spin import int_spin, spin
@@ -305,4 +306,4 @@ class QtSampleComplexityPage(QtPrinciplePage):
 
 # principle name → page, in the order of the page list
 PAGES = {page.name: page for page in (QtComplementarityPage, QtPoEMoEPage, QtLateFusionPage, QtDominancePage,
-                                      QtSampleComplexityPage, QtRedundancyPage)}
+                                      QtSampleComplexityPage, QtRedundancyPage, QtInteractionsPage)}
