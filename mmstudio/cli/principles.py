@@ -22,9 +22,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--table", metavar="T", default=None,
                         help="an embedding table (.parquet, .npz, a folder of shards) instead of the demo world's, built once "
                              "into the cache folder (complementarity, redundancy, dominance, sample-complexity, "
-                             "negative-transfer)")
-    parser.add_argument("--task", default=None, help="label column (complementarity and sample-complexity: xor; "
-                                                     "dominance and negative-transfer: shape)")
+                             "negative-transfer, interactions)")
+    parser.add_argument("--task", default=None, help="label column (complementarity, sample-complexity and "
+                                                     "interactions: xor; dominance and negative-transfer: shape)")
     parser.add_argument("--modalities", default=None, metavar="A,B", help="the two modalities (default: image,audio)")
     parser.add_argument("--seed", type=seed, default=None, help="seed of splits, noise and initialisation (default: 0)")
     parser.add_argument("--seeds", type=positive_int, default=None, metavar="N",

@@ -25,12 +25,9 @@ SCENES, SEED = 400, 7
 
 
 @pytest.fixture(scope="module")
-def demo_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("principles")
-    with pytest.MonkeyPatch.context() as mp:  # the module's cache, never the user's
-        mp.setenv("MMSTUDIO_CACHE_DIR", str(folder / "cache"))
-        demo_table(n=SCENES, seed=SEED, folder=folder)
-    return folder
+def demo_folder(demo_world_folder):
+    """The session's demo world (tests/analysis/conftest.py: 400 scenes, seed 7, built once for every module)."""
+    return demo_world_folder
 
 
 @pytest.fixture(scope="module")

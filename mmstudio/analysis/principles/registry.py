@@ -49,6 +49,9 @@ PRINCIPLES = {
     "negative-transfer": Principle("mmstudio.analysis.principles.negative_transfer", "negative_transfer",
                                    "one modality mismatched at a rate: fusion without a gate vs the best single "
                                    "modality, the label-free and the oracle gate, corruption at test vs training", True),
+    "interactions": Principle("mmstudio.analysis.principles.interactions", "interactions",
+                              "partial information decomposition: redundancy, information unique to each modality "
+                              "and synergy about a label, in bits (Liang et al. 2023)", True),
 }
 
 
@@ -81,7 +84,7 @@ EXPORTS = {
     "emap": "principles.complementarity", "xor_pm1": "principles.complementarity",
     "poe_moments": "principles.poe_moe", "moe_moments": "principles.poe_moe", "gaussian": "principles.poe_moe",
     "late_fuse": "principles.late_fusion", "ogm_coefficients": "principles.dominance",
-    "paired": "common.pairing",
+    "paired": "common.pairing", "decompose": "principles.pid",
     "reliability": "common.classifier_metrics", "heldout_cross_entropy": "principles.fit",
 }
 

@@ -20,6 +20,7 @@ from mmstudio.ui.principles.base import (
     seeds_note,
 )
 from mmstudio.ui.principles.broken import QtBrokenAssumptionsPage
+from mmstudio.ui.principles.interactions import QtInteractionsPage
 from mmstudio.ui.principles.negative_transfer import QtNegativeTransferPage
 from mmstudio.ui.principles.poe import QtPoEMoEPage
 from mmstudio.ui.widgets.plots import make_plot
@@ -389,4 +390,5 @@ class QtSampleComplexityPage(QtPrinciplePage):
 # principle name → page, in the order of the page list
 PAGES = {page.name: page for page in (QtComplementarityPage, QtPoEMoEPage, QtLateFusionPage, QtDominancePage,
                                       QtSampleComplexityPage, QtRedundancyPage,
-                                      QtNegativeTransferPage, QtBrokenAssumptionsPage)}
+                                      QtNegativeTransferPage, QtInteractionsPage,
+                                      QtBrokenAssumptionsPage)}
