@@ -46,19 +46,20 @@ class Scale:
 
     def ticks(self, most: int = 6) -> list[tuple[float, float]]:
         """(value, place on the colour map 0–1) for a colour bar: both ends, and round values between
-        (powers of ten on a log scale) no closer to each other than 1 / (most − 1)."""
+        (powers of ten on a log scale that spans one) no closer to each other than 1 / (most − 1)."""
         if not self.hi > self.lo:
             return [(self.lo, 0.0)]
-        if self.kind == "log":
+        inner = []
+        if self.kind == "log":  # powers of ten; round values when the scale spans less than a decade
             inner = [10.0 ** k for k in range(math.ceil(math.log10(self.lo)), math.floor(math.log10(self.hi)) + 1)]
-        else:
-            inner = list(_round_steps(self.lo, self.hi, max(most, 2)))
+        if not inner:
+            inner = _round_steps(self.lo, self.hi, max(most, 2))
         ends = [(self.lo, 0.0), (self.hi, 1.0)]
         gap = 1.0 / max(most - 1, 1)
         kept = list(ends)
         for value in inner:
             place = float(self.unit([value])[0])
-            if all(abs(place - p) >= gap - 1e-9 for _, p in kept):
+            if all(abs(place - p) >= 0.98 * gap for _, p in kept):
                 kept.append((value, place))
         return sorted(kept, key=lambda t: t[1])
 
@@ -102,13 +103,10 @@ def tick_label(value: float) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
-def _round_steps(lo: float, hi: float, most: int):
-    """Round values (1, 2 or 5 × 10^k apart) strictly between lo and hi, at most ``most`` of them."""
-    span = hi - lo
-    for step in sorted(m * 10.0 ** e for e in range(math.floor(math.log10(span)) - 2, math.floor(math.log10(span)) + 1)
-                       for m in (1, 2, 5)):
-        first = math.ceil(lo / step)
-        values = [k * step for k in range(first, math.floor(hi / step) + 1) if lo < k * step < hi]
-        if len(values) <= most - 2:
-            return values
-    return []
+def _round_steps(lo: float, hi: float, most: int) -> list[float]:
+    """Round values strictly between lo and hi, the smallest 1, 2 or 5 × 10^k apart that leaves at most
+    ``most`` ticks in all (so they are at least (hi − lo) / (most − 1) apart)."""
+    wanted = (hi - lo) / max(most - 1, 1)
+    exponent = math.floor(math.log10(wanted))
+    step = min(m * 10.0 ** e for e in (exponent, exponent + 1) for m in (1, 2, 5) if m * 10.0 ** e >= wanted)
+    return [k * step for k in range(math.ceil(lo / step), math.floor(hi / step) + 1) if lo < k * step < hi]
