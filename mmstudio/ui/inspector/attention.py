@@ -114,7 +114,8 @@ class QtAttentionPane(QtWidgets.QWidget):
         for control in (self.method, self.layer, self.head, self.colormap, self.contrast):
             control.setMinimumWidth(56)  # a narrow inspector elides them rather than scrolling sideways
         self.text.setMinimumWidth(100)
-        layout = QtWidgets.QVBoxLayout(self)
+        inner = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(inner)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(3)
         layout.addLayout(controls)
@@ -122,6 +123,17 @@ class QtAttentionPane(QtWidgets.QWidget):
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.caption)
         layout.addWidget(self.tokens)
+        layout.addStretch()  # a text row has no picture: its words stay under the controls
+        # the picture fills the space the pane is given; only a pane squeezed below its controls scrolls
+        # (its minimum must not set the window's)
+        self.scroll = QtWidgets.QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(inner)
+        outer = QtWidgets.QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
 
     # ------------------------------------------------------------------ what is shown
     def show_row(self, row: int) -> bool:

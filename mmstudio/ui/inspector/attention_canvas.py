@@ -92,7 +92,7 @@ class QtAttentionCanvas(QtWidgets.QWidget):
 
     # ------------------------------------------------------------------ size
     def sizeHint(self) -> QtCore.QSize:  # noqa: N802
-        return QtCore.QSize(300, 240)
+        return QtCore.QSize(300, 120)  # modest: the pane's scroll area sizes by hints; the canvas then takes the rest
 
     def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802
         return QtCore.QSize(160, 90)
