@@ -27,15 +27,16 @@ def _inside(inner: QtCore.QRectF, outer: QtCore.QRectF) -> bool:
 
 
 def _fits(canvas) -> None:
-    """Every piece of the picture and every label lies inside the canvas; the pictures do not overlap."""
+    """Every piece of the picture and every label lies inside the canvas; no two overlap."""
     parts = canvas.parts()
     whole = QtCore.QRectF(canvas.rect())
     pieces = [*parts.tiles.values(), parts.bar]
     for rect in pieces + parts.text_rects():
         assert _inside(rect, whole), (rect, whole)
-    for i, a in enumerate(pieces):
-        for b in pieces[i + 1:]:
-            assert not a.intersected(b).isValid() or a.intersected(b).isEmpty(), (a, b)
+    for group in (pieces, parts.text_rects()):           # neither pictures nor labels overlap each other
+        for i, a in enumerate(group):
+            for b in group[i + 1:]:
+                assert a.intersected(b).isEmpty(), (a, b)
     return parts
 
 
@@ -133,3 +134,21 @@ def test_a_five_second_sound_is_drawn_whole_with_the_second_the_model_heard_mark
     assert ys == sorted(ys, reverse=True)               # higher frequencies further up
     assert "the model heard 0–1 s of 5 s" in pane.caption.text()
     assert len(pane.grid) == len(pane.result.times) and pane.result.times.max() < heard
+
+
+def test_a_double_click_opens_the_picture_large_and_it_follows_the_pane(demo_window, qtbot):
+    window, ws = demo_window, demo_window.workspace
+    pane = window.inspector.attention
+    _wait_map(qtbot, pane, lambda: ws.select([_row(window, "scene_00003", "image")]))
+    qtbot.mouseDClick(pane.canvas, QtCore.Qt.MouseButton.LeftButton)
+    large = pane.large
+    qtbot.waitUntil(lambda: large.isVisible() and large.canvas.width() > 600)
+    try:
+        small, big = pane.canvas.parts(), _fits(large.canvas)
+        assert big.tiles["overlay"].width() >= 3 * small.tiles["overlay"].width() / 2
+        assert large.canvas.scale == pane.scale and large.caption.text() == pane.caption.text()
+        pane.select_word("green")
+        assert large.canvas.scale == pane.scale == fit_scale(pane.grid, "log")
+        assert large.caption.text().startswith("“green”")
+    finally:
+        large.close()

@@ -90,6 +90,9 @@ class QtAttentionPane(QtWidgets.QWidget):
         self.words.setToolTip("click a word to see its own map")
         self.words.itemClicked.connect(self._word_clicked)
         self.canvas = QtAttentionCanvas()
+        self.canvas.setToolTip("double-click: open the picture in a window of its own")
+        self.canvas.doubleClicked.connect(self.open_large)
+        self.large: QtWidgets.QWidget | None = None   # the picture in a window of its own, kept in step
         self.caption = QtWidgets.QLabel()
         self.caption.setWordWrap(True)
         self.caption.setTextFormat(QtCore.Qt.TextFormat.PlainText)
@@ -144,7 +147,8 @@ class QtAttentionPane(QtWidgets.QWidget):
         self.row, self.result, self.grid, self.heat, self.media, self.word = row, None, None, None, None, None
         self.sound, self.window, self.scale = None, None, None
         self.token_relevance = []
-        self.canvas.clear()
+        for canvas in self._canvases():
+            canvas.clear()
         if table is None or encoder is None:
             return False
         modality = table.modality[row]
@@ -239,6 +243,8 @@ class QtAttentionPane(QtWidgets.QWidget):
             return media, sound, result
 
         self.caption.setText("drawing…")
+        if self.large is not None:
+            self.large.caption.setText("drawing…")
         self.workspace.runner.start("attention", work, label="attention map", on_done=self._computed,
                                     on_error=self._failed)
 
@@ -339,12 +345,36 @@ class QtAttentionPane(QtWidgets.QWidget):
             self.heat = self.result.upsampled(image.size, self.grid)
             unit = upsample(self.scale.unit(self.grid), image.size)
             picture = image_overlay(image, unit, colormap=colormap, opacity=self.opacity.value() / 100, min_size=0)
-            self.canvas.show_image(_qimage(image), _qimage(picture), self.scale, colormap)
+            original, overlay = _qimage(image), _qimage(picture)
+            for canvas in self._canvases():
+                canvas.show_image(original, overlay, self.scale, colormap)
         else:
             self.heat = self.grid
-            self.canvas.show_sound(self.sound[1], self.scale.unit(self.grid), self.result.times, self.window,
-                                   self.scale, colormap)
+            for canvas in self._canvases():
+                canvas.show_sound(self.sound[1], self.scale.unit(self.grid), self.result.times, self.window,
+                                  self.scale, colormap)
         self.caption.setText(self.describe())
+        if self.large is not None:
+            self.large.caption.setText(self.caption.text())
+            self.large.setWindowTitle(f"Attention — {self.result.query}")
+
+    def _canvases(self) -> list[QtAttentionCanvas]:
+        return [self.canvas] + ([self.large.canvas] if self.large is not None else [])
+
+    def open_large(self) -> None:
+        """The picture in a window of its own, as large as the window; it follows what the pane draws."""
+        if self.large is None:
+            self.large = QtWidgets.QWidget(self, QtCore.Qt.WindowType.Window)
+            self.large.canvas = QtAttentionCanvas()
+            self.large.caption = QtWidgets.QLabel()
+            self.large.caption.setWordWrap(True)
+            layout = QtWidgets.QVBoxLayout(self.large)
+            layout.addWidget(self.large.canvas, 1)
+            layout.addWidget(self.large.caption)
+            self.large.resize(960, 540)
+        self.draw()
+        self.large.show()
+        self.large.raise_()
 
     def describe(self) -> str:
         """The caption: the word, method, layers and heads of the map shown, its colour scale, and for a
@@ -409,7 +439,8 @@ class QtAttentionPane(QtWidgets.QWidget):
 
     def _cursor(self, position_ms) -> None:
         """The play cursor: a line across the spectrogram at the playing time."""
-        self.canvas.set_cursor(None if position_ms is None else position_ms / 1000)
+        for canvas in self._canvases():
+            canvas.set_cursor(None if position_ms is None else position_ms / 1000)
 
 
 def _spin(name: str) -> QtWidgets.QSpinBox:

@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from mmstudio.analysis.attention.contrast import Scale, tick_label
 from mmstudio.export.colormaps import lut
 from mmstudio.export.spectrogram import Spectrogram, hz_label, seconds_label
+from mmstudio.ui.guard import guarded
 
 GAP = 6          # between the pieces, px
 BAR = 12         # the colour bar's width, px
@@ -42,6 +43,8 @@ class Parts:
 
 
 class QtAttentionCanvas(QtWidgets.QWidget):
+    doubleClicked = QtCore.Signal()
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.kind: str | None = None          # "image" or "audio"
@@ -90,10 +93,17 @@ class QtAttentionCanvas(QtWidgets.QWidget):
     def _changed(self) -> None:
         self.update()
 
+    @guarded(None)
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if self.kind is not None:
+            self.doubleClicked.emit()
+
     # ------------------------------------------------------------------ size
+    @guarded(QtCore.QSize)
     def sizeHint(self) -> QtCore.QSize:  # noqa: N802
         return QtCore.QSize(300, 120)  # modest: the pane's scroll area sizes by hints; the canvas then takes the rest
 
+    @guarded(QtCore.QSize)
     def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802
         return QtCore.QSize(160, 90)
 
@@ -124,7 +134,7 @@ class QtAttentionCanvas(QtWidgets.QWidget):
     def _bar_parts(self, parts: Parts, left: float, top: float, height: float) -> None:
         line = self._line()
         parts.bar = QtCore.QRectF(left, top, BAR, height)
-        most = max(2, int(height // (line * 1.25)) + 1)
+        most = max(2, int(height // (line * 1.5)) + 1)
         metrics = self.fontMetrics()
         for value, place in self.scale.ticks(most):
             text = tick_label(value)
@@ -171,18 +181,20 @@ class QtAttentionCanvas(QtWidgets.QWidget):
                              height - (strip.bottom() + GAP) - line - TICK - 2)
         parts.tiles["strip"], parts.tiles["spectrogram"] = strip, area
         parts.titles.append(("Hz", QtCore.QRectF(0, strip.center().y() - line / 2, metrics.horizontalAdvance("Hz"), line)))
-        most_hz = max(2, int(area.height() // (line * 1.3)) + 1)
+        most_hz = max(2, int(area.height() // (line * 1.5)) + 1)
         for hz in spec.hz_ticks(most_hz):
             y = area.bottom() - float(spec.y_of(hz)) * area.height()
             text = hz_label(hz)
             box = QtCore.QRectF(left_w - TICK - LABEL_GAP - metrics.horizontalAdvance(text), y - line / 2,
                                 metrics.horizontalAdvance(text), line)
+            box.moveBottom(min(box.bottom(), area.bottom()))   # clear of the time labels
             parts.hz_labels.append((text, hz, box))
         for t in self._time_ticks(area.width()):
             text = seconds_label(t) + (" s" if t == 0 else "")
             x = area.left() + float(spec.x_of(t)) * area.width()
             w = metrics.horizontalAdvance(text)
-            box = QtCore.QRectF(min(max(x - w / 2, 0), width - w), area.bottom() + TICK + 1, w, line)
+            left = x - 1 if t == 0 else min(x - w / 2, width - w)   # "0 s" starts at its tick, clear of the Hz labels
+            box = QtCore.QRectF(left, area.bottom() + TICK + 1, w, line)
             parts.time_labels.append((text, t, box))
         if self.window is not None:
             x0, x1 = (area.left() + float(spec.x_of(t)) * area.width() for t in self.window)
@@ -211,6 +223,7 @@ class QtAttentionCanvas(QtWidgets.QWidget):
         return f"◀ the model heard {seconds_label(start)}–{seconds_label(end)} s"
 
     # ------------------------------------------------------------------ painting
+    @guarded(None)
     def paintEvent(self, event) -> None:  # noqa: N802
         if self.kind is None or self.scale is None:
             return
