@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import sys
 
+from mmstudio.analysis.attention.contrast import DEFAULT as DEFAULT_SCALE
+from mmstudio.analysis.attention.contrast import SCALES
 from mmstudio.cli.argtypes import count, non_empty_text, unit_interval
 from mmstudio.cli.outputs import output_problem
 from mmstudio.encoders.registry import DEFAULT_MODEL
 
+SOUND_SECONDS = 600.0  # the picture of a sound shows at most this much of it
 PICTURE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
@@ -23,7 +26,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--head", type=count, action="append", help="cross-attention head(s) to use (default: all)")
     parser.add_argument("--subtract-empty", action="store_true", help="patch-similarity minus the empty prompt's map")
     parser.add_argument("--colormap", default="inferno", choices=("inferno", "viridis", "turbo", "gray"))
-    parser.add_argument("--opacity", type=unit_interval, default=0.55,
+    parser.add_argument("--contrast", default=DEFAULT_SCALE, choices=SCALES,
+                        help="how values become colours: log (decades below the peak; percentile for maps with "
+                             "values ≤ 0), percentile (2nd to 98th) or min-max (default: %(default)s)")
+    parser.add_argument("--opacity", type=unit_interval, default=0.6,
                         help="of the heatmap over the image, 0 to 1 (default: %(default)s)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
 
@@ -66,10 +72,22 @@ def run(args) -> int:
         print(f"mmstudio attend: {args.media}: the {result.method} map is not finite (NaN or infinity): the "
               f"model's numbers overflowed on this {modality}; nothing written", file=sys.stderr)
         return 2
+    from mmstudio.analysis.attention.contrast import fit_scale
+    from mmstudio.analysis.attention.heatmaps import upsample
+
+    scale = fit_scale(grid, args.contrast)
     if modality == "image":
-        picture = image_overlay(media, result.upsampled(media.size, grid), colormap=args.colormap, opacity=args.opacity)
-    else:
-        picture = audio_overlay(media, encoder.audio_rate, grid, result.times, colormap=args.colormap)
+        picture = image_overlay(media, upsample(scale.unit(grid), media.size), colormap=args.colormap,
+                                opacity=args.opacity)
+    else:  # the whole sound is drawn, the part the model heard marked
+        try:
+            whole = decode(MediaRef(modality, path=args.media), audio_rate=encoder.audio_rate,
+                           max_audio_seconds=SOUND_SECONDS)
+        except MediaError as exc:
+            print(f"mmstudio attend: {exc}", file=sys.stderr)
+            return 2
+        picture = audio_overlay(whole, encoder.audio_rate, scale.unit(grid), result.times,
+                                window=(0.0, len(media) / encoder.audio_rate), colormap=args.colormap)
     from pathlib import Path
 
     from mmstudio.core.atomic import atomic_write
@@ -80,6 +98,6 @@ def run(args) -> int:
         print(f"mmstudio attend: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     shown = f"'{args.word}' in " if args.word else ""
-    print(f"{result.method} map of {shown}\"{args.text}\" over {args.media} ({encoder.name}) → {args.out}",
-          file=sys.stderr)
+    print(f"{result.method} map of {shown}\"{args.text}\" over {args.media} ({encoder.name}, {scale.describe()}) "
+          f"→ {args.out}", file=sys.stderr)
     return 0
