@@ -29,7 +29,7 @@ def bars(plot):
 
 
 def whiskers(plot):
-    items = [item for item in plot.getPlotItem().items if type(item).__name__ == "ErrorBarItem"]
+    items = [item for item in plot.getPlotItem().items if type(item).__name__ == "ErrorBarItem" and item.isVisible()]
     assert len(items) == 1
     o = items[0].opts
     return o["y"] - o["bottom"], o["y"] + o["top"]

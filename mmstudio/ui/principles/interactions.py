@@ -4,7 +4,6 @@ intervals (bootstrap or over the seeds), next to the information each modality a
 
 from __future__ import annotations
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
@@ -37,8 +36,6 @@ class QtInteractionsPage(QtPrinciplePage):
         self.form.addRow("intervals", self.interval)
         self.atoms_plot = make_plot("information decomposition", "bits")
         self.info_plot = make_plot("information about the label", "bits")
-        self.atom_errors = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), beam=0.15, pen=pg.mkPen((40, 40, 40), width=1.2))
-        self.info_errors = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), beam=0.15, pen=pg.mkPen((40, 40, 40), width=1.2))
         self.entropy_line = pg.InfiniteLine(angle=0, movable=False,
                                             pen=pg.mkPen((120, 120, 120), width=1, style=QtCore.Qt.PenStyle.DotLine))
         self.plots.addWidget(self.atoms_plot, 3)
@@ -64,12 +61,11 @@ class QtInteractionsPage(QtPrinciplePage):
         atoms, infos = names[:4], names[4:7]
         draw_bars(self.atoms_plot, ["R\nredundancy", f"U {m1}\nunique", f"U {m2}\nunique", "S\nsynergy"],
                   {"bits": [self.values[k] for k in atoms]}, {"bits": color(4)}, fmt="{:.3f}",
-                  top=self._top(atoms))
+                  top=self._top(atoms), errors={"bits": [self.intervals[k] for k in atoms]})
         draw_bars(self.info_plot, [f"I({m1};\n{r.task})", f"I({m2};\n{r.task})", f"I({m1}, {m2};\n{r.task})"],
                   {"bits": [self.values[k] for k in infos]}, {"bits": color(2)}, fmt="{:.3f}",
-                  top=max(r.label_entropy * 1.15, self._top(infos)), chance=[None, None, self.values["info_shuffled"]])
-        self._errors(self.atoms_plot, self.atom_errors, atoms)
-        self._errors(self.info_plot, self.info_errors, infos)
+                  top=max(r.label_entropy * 1.15, self._top(infos)), chance=[None, None, self.values["info_shuffled"]],
+                  errors={"bits": [self.intervals[k] for k in infos]})
         if self.entropy_line.scene() is None:
             self.info_plot.addItem(self.entropy_line)
         self.entropy_line.setValue(r.label_entropy)
@@ -87,19 +83,6 @@ class QtInteractionsPage(QtPrinciplePage):
 
     def _top(self, keys) -> float:
         return max([self.intervals[k][1] for k in keys] + [self.values[k] for k in keys] + [0.05]) * 1.2
-
-    def _errors(self, plot, item, keys) -> None:
-        """Whiskers from each bar's interval (added again after draw_bars made new bars), with the bar's
-        value written above its whisker."""
-        if item.scene() is None:
-            plot.addItem(item)
-        x = np.arange(len(keys), dtype=float)
-        y = np.array([self.values[k] for k in keys])
-        lo = np.array([self.intervals[k][0] for k in keys])
-        hi = np.array([self.intervals[k][1] for k in keys])
-        item.setData(x=x, y=y, top=np.maximum(hi - y, 0.0), bottom=np.maximum(y - lo, 0.0))
-        for label, xi, top in zip(plot._bar_items[2][0], x, np.maximum(hi, y)):
-            label.setPos(float(xi), float(top))
 
     def _color_modalities(self, r) -> None:
         """Redundancy purple, each modality's unique information in its colour, synergy orange."""
