@@ -7,6 +7,7 @@ the chance level.
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from mmstudio.cli.argtypes import count, non_empty_text, positive_int, seed, unit_interval
@@ -21,14 +22,18 @@ MAP_ONLY = ("media", "text", "out", "word", "layer", "head")
 
 
 def add_arguments(parser) -> None:
-    parser.epilog = (
-        "--pointing plays the pointing game instead of drawing a map: on the demo world's held-out scenes "
-        "(the first --scenes drawn with --seed; by default the 2,000 scenes of seed 777 the built-in model's "
-        "README numbers come from), each two-object image is paired with one caption per object naming that "
-        "object only; a hit is a map whose maximum falls inside the named object's box. It prints the hit rate "
-        "with its 95 %% Wilson interval, the chance level (the mean share of the image the named object's box "
-        "covers) and how often the peak lands on the other object instead, for --method or every image method "
-        "the model offers. Example: mmstudio attend --pointing --model openai/clip-vit-base-patch32")
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = """\
+--pointing plays the pointing game instead of drawing a map, on the demo world's
+held-out scenes (the first --scenes drawn with --seed; by default the 2,000 scenes
+of seed 777 behind the built-in model's README numbers): each two-object image is
+paired with one caption per object naming that object only, and a hit is a map
+whose maximum falls inside the named object's box. It prints the hit rate with its
+95 % Wilson interval, the chance level (the mean share of the image the named
+object's box covers) and how often the peak lands on the other object instead,
+for --method or every image method the model offers. For example:
+  mmstudio attend --pointing --model openai/clip-vit-base-patch32
+  mmstudio attend --pointing --model ./my-clip-folder --method relevance --json"""
     parser.add_argument("media", metavar="IMAGE_OR_AUDIO", nargs="?", help="the picture or sound (not with --pointing)")
     parser.add_argument("--text", type=non_empty_text, help="the caption or query")
     parser.add_argument("--out", metavar="MAP.png", help="the picture to write (.png, .jpg or .webp)")
@@ -40,7 +45,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="--pointing: print the results as JSON")
     parser.add_argument("--model", default=DEFAULT_MODEL, type=non_empty_text)
     parser.add_argument("--method", choices=("cross-attention", "patch-similarity", "relevance"),
-                        help="default: the model's first (cross-attention where it has it)")
+                        help="default: the model's first (cross-attention where it has it); with --pointing, every "
+                             "image method the model offers")
     parser.add_argument("--word", type=non_empty_text, help="the map of one word of the text instead of the whole text")
     parser.add_argument("--layer", type=count, action="append", help="cross-attention layer(s) to use (default: all)")
     parser.add_argument("--head", type=count, action="append", help="cross-attention head(s) to use (default: all)")

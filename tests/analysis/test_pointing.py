@@ -157,6 +157,8 @@ def test_attend_pointing_prints_the_rate_its_interval_and_chance(tiny_clip, caps
     report = json.loads(capsys.readouterr().out)
     assert [r["method"] for r in report["results"]] == ["patch-similarity", "relevance"]  # every method it offers
     assert report["results"][0]["hits"] == expected.hits and report["cases"] == expected.n
+    assert main(["attend", "--help"]) == 0
+    assert "mmstudio attend --pointing --model openai/clip-vit-base-patch32" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv, says", [
