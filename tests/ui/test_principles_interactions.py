@@ -4,24 +4,11 @@ the statement the command line prints — on the small synthetic table the panel
 
 import numpy as np
 import pytest
-from ui_helpers import small_table
 
 
 @pytest.fixture
-def panel(qtbot):
-    from mmstudio.ui.app import make_app
-    from mmstudio.ui.principles.panel import QtPrinciplesPanel
-    from mmstudio.ui.workers import QtRunner
-    from mmstudio.ui.workspace import Workspace
-
-    make_app()
-    runner = QtRunner(threads=2)
-    panel = QtPrinciplesPanel(Workspace(runner))
-    panel.demo_table = small_table()
-    qtbot.addWidget(panel)
-    yield panel
-    runner.cancel_all()
-    runner.wait(30000)
+def panel(principles_panel):
+    return principles_panel
 
 
 def bars(plot):

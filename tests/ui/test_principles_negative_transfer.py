@@ -5,24 +5,11 @@ demo table, so nothing is rendered or embedded."""
 
 import numpy as np
 import pytest
-from ui_helpers import small_table
 
 
 @pytest.fixture
-def panel(qtbot):
-    from mmstudio.ui.app import make_app
-    from mmstudio.ui.principles.panel import QtPrinciplesPanel
-    from mmstudio.ui.workers import QtRunner
-    from mmstudio.ui.workspace import Workspace
-
-    make_app()
-    runner = QtRunner(threads=2)
-    panel = QtPrinciplesPanel(Workspace(runner))
-    panel.demo_table = small_table()
-    qtbot.addWidget(panel)
-    yield panel
-    runner.cancel_all()
-    runner.wait(30000)
+def panel(principles_panel):
+    return principles_panel
 
 
 def test_the_page_draws_the_results_curves_marks_and_statement(panel, qtbot):

@@ -5,32 +5,15 @@ table, so nothing is rendered or embedded."""
 
 import numpy as np
 import pytest
+from ui_helpers import finish_principle as finish
 from ui_helpers import small_table
 
 
 @pytest.fixture
-def panel(qtbot):
-    from mmstudio.ui.app import make_app
-    from mmstudio.ui.principles.panel import QtPrinciplesPanel
-    from mmstudio.ui.workers import QtRunner
-    from mmstudio.ui.workspace import Workspace
-
-    make_app()
-    runner = QtRunner(threads=2)
-    workspace = Workspace(runner)
-    panel = QtPrinciplesPanel(workspace)
-    panel.demo_table = small_table()
-    qtbot.addWidget(panel)
-    yield panel
-    runner.cancel_all()
-    runner.wait(30000)
+def panel(principles_panel):
+    return principles_panel
 
 
-def finish(qtbot, panel, name, timeout=60_000):
-    """Run ``name`` for its page's options and wait for the result."""
-    with qtbot.waitSignal(panel.resultShown, timeout=timeout, check_params_cb=lambda n: n == name):
-        panel.run(name)
-    return panel.pages[name]
 
 
 def test_poe_moe_sliders_redraw_the_closed_form_variances(panel):

@@ -3,30 +3,14 @@ the readout come from one result, on a small synthetic table handed to the panel
 
 import numpy as np
 import pytest
-from ui_helpers import small_table
+from ui_helpers import finish_principle as finish
 
 
 @pytest.fixture
-def panel(qtbot):
-    from mmstudio.ui.app import make_app
-    from mmstudio.ui.principles.panel import QtPrinciplesPanel
-    from mmstudio.ui.workers import QtRunner
-    from mmstudio.ui.workspace import Workspace
-
-    make_app()
-    runner = QtRunner(threads=2)
-    panel = QtPrinciplesPanel(Workspace(runner))
-    panel.demo_table = small_table()
-    qtbot.addWidget(panel)
-    yield panel
-    runner.cancel_all()
-    runner.wait(30000)
+def panel(principles_panel):
+    return principles_panel
 
 
-def finish(qtbot, panel, name, timeout=60_000):
-    with qtbot.waitSignal(panel.resultShown, timeout=timeout, check_params_cb=lambda n: n == name):
-        panel.run(name)
-    return panel.pages[name]
 
 
 def test_sample_complexity_page_draws_samples_to_target_from_the_result(panel, qtbot):
