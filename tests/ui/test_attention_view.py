@@ -61,7 +61,7 @@ def test_the_picture_fits_beside_the_original_with_a_colour_bar_and_a_caption_th
         widget = widget.parentWidget()
     box = QtCore.QRect(canvas.mapTo(window.inspector, QtCore.QPoint(0, 0)), canvas.size())
     assert window.inspector.rect().contains(box), (box, window.inspector.rect())
-    assert pane.scroll.widget().minimumSizeHint().width() <= pane.scroll.viewport().width()
+    assert pane.scroller.widget().minimumSizeHint().width() <= pane.scroller.viewport().width()
     parts = _fits(canvas)
     original, overlay = parts.tiles["original"], parts.tiles["overlay"]
     assert original.width() == overlay.width() >= 96               # enlarged from the 64-px picture, side by side
@@ -123,7 +123,7 @@ def test_a_five_second_sound_is_drawn_whole_with_the_second_the_model_heard_mark
     assert heard == 1.0
     canvas = pane.canvas
     assert canvas.spec.duration == 5.0                  # the whole clip is drawn
-    assert pane.window == (0.0, heard)
+    assert pane.heard == (0.0, heard)
     parts = _fits(canvas)
     area = parts.tiles["spectrogram"]
     assert parts.window.left() == area.left()

@@ -38,7 +38,7 @@ class QtAttentionPane(QtWidgets.QWidget):
         self.row: int | None = None
         self.media = None                 # decoded PIL image or audio samples of the shown row, as the model saw it
         self.sound = None                 # the whole sound (up to SOUND_SECONDS) and its spectrogram
-        self.window: tuple[float, float] | None = None   # the seconds of the sound the model saw
+        self.heard: tuple[float, float] | None = None   # the seconds of the sound the model saw
         self.result = None                # AttentionMap shown (for a text row: over its sample's media)
         self.grid: np.ndarray | None = None   # the map of the word, layer and head shown
         self.heat: np.ndarray | None = None   # that map at the picture's size (image) or over time (audio)
@@ -129,14 +129,14 @@ class QtAttentionPane(QtWidgets.QWidget):
         layout.addStretch()  # a text row has no picture: its words stay under the controls
         # the picture fills the space the pane is given; only a pane squeezed below its controls scrolls
         # (its minimum must not set the window's)
-        self.scroll = QtWidgets.QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setWidget(inner)
+        self.scroller = QtWidgets.QScrollArea()
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.scroller.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroller.setWidget(inner)
         outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(self.scroll)
+        outer.addWidget(self.scroller)
 
     # ------------------------------------------------------------------ what is shown
     def show_row(self, row: int) -> bool:
@@ -145,7 +145,7 @@ class QtAttentionPane(QtWidgets.QWidget):
         table, encoder = ws.table, ws.encoder
         self._stop()
         self.row, self.result, self.grid, self.heat, self.media, self.word = row, None, None, None, None, None
-        self.sound, self.window, self.scale = None, None, None
+        self.sound, self.heard, self.scale = None, None, None
         self.token_relevance = []
         for canvas in self._canvases():
             canvas.clear()
@@ -257,10 +257,10 @@ class QtAttentionPane(QtWidgets.QWidget):
 
     def _computed(self, payload) -> None:
         self.media, self.sound, self.result = payload
-        self.window = None
+        self.heard = None
         if self.sound is not None:
             rate, whole = self.workspace.encoder.audio_rate, self.sound[0]
-            self.window = (0.0, min(len(self.media), len(whole)) / rate)
+            self.heard = (0.0, min(len(self.media), len(whole)) / rate)
         self.error = ""
         index, word = self._word_index, self.word     # a word picked before keeps its map at another layer or head
         self._fill_words()
@@ -351,7 +351,7 @@ class QtAttentionPane(QtWidgets.QWidget):
         else:
             self.heat = self.grid
             for canvas in self._canvases():
-                canvas.show_sound(self.sound[1], self.scale.unit(self.grid), self.result.times, self.window,
+                canvas.show_sound(self.sound[1], self.scale.unit(self.grid), self.result.times, self.heard,
                                   self.scale, colormap)
         self.caption.setText(self.describe())
         if self.large is not None:
@@ -380,9 +380,9 @@ class QtAttentionPane(QtWidgets.QWidget):
         """The caption: the word, method, layers and heads of the map shown, its colour scale, and for a
         sound the part the model heard."""
         text = f"{self.result.caption(self._word_index if self.word is not None else None)} · {self.scale.describe()}"
-        if self.window is not None:
+        if self.heard is not None:
             shown = self.sound[1].duration
-            text += f" · the model heard {self.window[0]:.3g}–{self.window[1]:.3g} s of {shown:.3g} s"
+            text += f" · the model heard {self.heard[0]:.3g}–{self.heard[1]:.3g} s of {shown:.3g} s"
             if shown >= SOUND_SECONDS - 1e-6:
                 text += f" (first {SOUND_SECONDS:g} s drawn)"
         return text

@@ -54,10 +54,10 @@ class QtAttentionCanvas(QtWidgets.QWidget):
         self.spec_image: QtGui.QImage | None = None
         self.curve: np.ndarray | None = None  # the map's place on the colour map per time step (0–1)
         self.times: np.ndarray | None = None
-        self.window: tuple[float, float] | None = None   # seconds the model saw
+        self.heard: tuple[float, float] | None = None   # seconds the model saw
         self.scale: Scale | None = None
         self.colormap = "inferno"
-        self.cursor: float | None = None      # seconds, while the sound plays
+        self.play_at: float | None = None      # seconds, while the sound plays
         font = QtGui.QFont(self.font())
         font.setPointSizeF(max(6.5, font.pointSizeF() * 0.85))
         self.setFont(font)
@@ -66,7 +66,7 @@ class QtAttentionCanvas(QtWidgets.QWidget):
     # ------------------------------------------------------------------ what is drawn
     def show_image(self, original: QtGui.QImage, overlay: QtGui.QImage, scale: Scale, colormap: str) -> None:
         self.kind, self.original, self.overlay, self.scale, self.colormap = "image", original, overlay, scale, colormap
-        self.spec = self.spec_image = self.curve = self.times = self.window = None
+        self.spec = self.spec_image = self.curve = self.times = self.heard = None
         self._changed()
 
     def show_sound(self, spec: Spectrogram, curve: np.ndarray, times: np.ndarray, window: tuple[float, float],
@@ -77,9 +77,9 @@ class QtAttentionCanvas(QtWidgets.QWidget):
 
         self.kind, self.spec, self.scale, self.colormap = "audio", spec, scale, colormap
         self.spec_image = qimage(Image.fromarray(spec.grey()))
-        self.curve, self.times, self.window = np.asarray(curve, np.float32), np.asarray(times, np.float64), window
+        self.curve, self.times, self.heard = np.asarray(curve, np.float32), np.asarray(times, np.float64), window
         self.original = self.overlay = None
-        self.cursor = None
+        self.play_at = None
         self._changed()
 
     def clear(self) -> None:
@@ -87,7 +87,7 @@ class QtAttentionCanvas(QtWidgets.QWidget):
         self._changed()
 
     def set_cursor(self, seconds: float | None) -> None:
-        self.cursor = seconds
+        self.play_at = seconds
         self.update()
 
     def _changed(self) -> None:
@@ -196,8 +196,8 @@ class QtAttentionCanvas(QtWidgets.QWidget):
             left = x - 1 if t == 0 else min(x - w / 2, width - w)   # "0 s" starts at its tick, clear of the Hz labels
             box = QtCore.QRectF(left, area.bottom() + TICK + 1, w, line)
             parts.time_labels.append((text, t, box))
-        if self.window is not None:
-            x0, x1 = (area.left() + float(spec.x_of(t)) * area.width() for t in self.window)
+        if self.heard is not None:
+            x0, x1 = (area.left() + float(spec.x_of(t)) * area.width() for t in self.heard)
             parts.window = QtCore.QRectF(x0, strip.top(), max(x1 - x0, 1.0), area.bottom() - strip.top())
             label = self._window_label()  # in the strip beside the window, where it has room
             w = metrics.horizontalAdvance(label)
@@ -219,7 +219,7 @@ class QtAttentionCanvas(QtWidgets.QWidget):
         return spec.time_ticks(2)
 
     def _window_label(self) -> str:
-        start, end = self.window
+        start, end = self.heard
         return f"◀ the model heard {seconds_label(start)}–{seconds_label(end)} s"
 
     # ------------------------------------------------------------------ painting
@@ -299,7 +299,7 @@ class QtAttentionCanvas(QtWidgets.QWidget):
             x = area.left() + float(spec.x_of(t)) * area.width()
             painter.drawLine(QtCore.QPointF(x, area.bottom()), QtCore.QPointF(x, area.bottom() + TICK))
             painter.drawText(box, int(QtCore.Qt.AlignmentFlag.AlignCenter), text)
-        if self.cursor is not None:
-            x = area.left() + float(spec.x_of(self.cursor)) * area.width()
+        if self.play_at is not None:
+            x = area.left() + float(spec.x_of(self.play_at)) * area.width()
             painter.setPen(QtGui.QPen(QtGui.QColor(80, 200, 255), 2))
             painter.drawLine(QtCore.QPointF(x, strip.top()), QtCore.QPointF(x, area.bottom()))
