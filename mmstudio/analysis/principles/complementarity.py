@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mmstudio.analysis.common.classifier_metrics import softmax
-from mmstudio.analysis.principles.fit import fit_logistic, logistic_logit, train_nets
+from mmstudio.analysis.principles.fit import (
+    fit_logistic,
+    logistic_logit,
+    stack_accuracies,
+    stack_layers,
+    train_nets,
+)
 from mmstudio.analysis.principles.result import (
     SEEDS,
     Check,
@@ -70,7 +76,7 @@ def emap_stacked(stack, x1: np.ndarray, x2: np.ndarray, chunk: int = 1 << 18) ->
     a, b = (torch.as_tensor(v) for v in stack.standardise([x1, x2]))
     with torch.no_grad():
         if stack.kind == "additive":
-            la, lb = (_layers(module, v) for module, v in zip(stack.modules, (a, b)))
+            la, lb = (stack_layers(module, v) for module, v in zip(stack.modules, (a, b)))
             pair = lambda i: la[:, i, None, :] + lb[:, None, :, :]  # noqa: E731
         else:
             (w1, b1), (w2, b2) = stack.modules[0]
@@ -84,16 +90,6 @@ def emap_stacked(stack, x1: np.ndarray, x2: np.ndarray, chunk: int = 1 << 18) ->
             sums_over_1 = sums_over_1 + out.sum(dim=1)
             total = total + out.sum(dim=(1, 2))
     return (torch.cat(sums_over_2, dim=1) + sums_over_1 / n - total[:, None] / (n * n)).numpy()
-
-
-def _layers(layers, h):
-    import torch
-
-    for i, (w, b) in enumerate(layers):
-        h = torch.baddbmm(b, h, w)
-        if i < len(layers) - 1:
-            h = torch.relu(h)
-    return h
 
 
 @dataclass
@@ -219,23 +215,19 @@ def demo_xor(table, task: str = "xor", modalities=("image", "audio"), n: int | N
     per = {"chance": [np.bincount(t, minlength=k).max() / len(t) for t in y_te]}
     for i, m in enumerate(modalities):
         head = train_nets([tr(full.x[m])], y_tr, k, "concat", seeds=list(seeds), steps=steps, weight_decay=0.1)
-        per[m] = _accuracies(head.probs(te(full.x[m])), y_te)
+        per[m] = stack_accuracies(head.probs(te(full.x[m])), y_te)
         _tick(job, i + 1, 4)
     for i, kind in enumerate(("additive", "concat")):
         net = train_nets([tr(a), tr(b)], y_tr, k, kind, seeds=list(seeds), steps=steps, weight_decay=0.1)
         name = "additive" if kind == "additive" else "mlp"
-        per[name] = _accuracies(net.probs(te(a), te(b)), y_te)
-        per[name + "_emap"] = _accuracies(softmax(emap_stacked(net, te(a), te(b))), y_te)
+        per[name] = stack_accuracies(net.probs(te(a), te(b)), y_te)
+        per[name + "_emap"] = stack_accuracies(softmax(emap_stacked(net, te(a), te(b))), y_te)
         _tick(job, i + 3, 4)
     mean = {key: float(np.mean(v)) for key, v in per.items()}
     return {"task": task, "n_train": y_tr.shape[1], "n_test": y_te.shape[1], "chance": mean["chance"],
             "unimodal": {m: mean[m] for m in modalities},
             **{key: mean[key] for key in ("additive", "additive_emap", "mlp", "mlp_emap")},
             "per_seed": {key: np.asarray(v, np.float64) for key, v in per.items()}}
-
-
-def _accuracies(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return (probs.argmax(axis=2) == y).mean(axis=1)
 
 
 def _tick(job, done, total):

@@ -150,19 +150,28 @@ class NetStack:
         return softmax(self.logits(*xs).astype(np.float64))
 
 
+def stack_layers(layers, h):
+    """One module of a :class:`NetStack` on (S, n, d) inputs: each layer a batched product, ReLU between."""
+    import torch
+
+    for i, (w, b) in enumerate(layers):
+        h = torch.baddbmm(b, h, w)
+        if i < len(layers) - 1:
+            h = torch.relu(h)
+    return h
+
+
+def stack_accuracies(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(S, n, k) probabilities and (S, n) labels → each member's accuracy."""
+    return (probs.argmax(axis=2) == y).mean(axis=1)
+
+
 def _stack_forward(stack: NetStack, ts: list):
     import torch
 
-    def run(layers, h):
-        for i, (w, b) in enumerate(layers):
-            h = torch.baddbmm(b, h, w)
-            if i < len(layers) - 1:
-                h = torch.relu(h)
-        return h
-
     if stack.kind == "additive":
-        return sum(run(layers, t) for layers, t in zip(stack.modules, ts))
-    return run(stack.modules[0], ts[0] if len(ts) == 1 else torch.cat(ts, dim=2))
+        return sum(stack_layers(layers, t) for layers, t in zip(stack.modules, ts))
+    return stack_layers(stack.modules[0], ts[0] if len(ts) == 1 else torch.cat(ts, dim=2))
 
 
 def train_nets(xs: list[np.ndarray], y: np.ndarray, n_classes: int, kind: str = "concat", *, seeds: list[int],

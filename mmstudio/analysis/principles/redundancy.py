@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mmstudio.analysis.principles.fit import train_nets
+from mmstudio.analysis.principles.fit import stack_accuracies, train_nets
 from mmstudio.analysis.principles.result import (
     SEEDS,
     SHOWN,
@@ -80,16 +80,16 @@ def redundancy(table, *, tasks=("shape", "xor"), modalities=("image", "audio"), 
         n_test[task] = y_te.shape[1]
         values = per[task] = {"chance": [np.bincount(y, minlength=k).max() / len(y) for y in y_te]}
         fused = train_nets([tr(x) for x in xs], y_tr, k, "concat", seeds=run, steps=steps, weight_decay=0.1)
-        values["both"] = _accuracies(fused.probs(*[te(x) for x in xs]), y_te)
+        values["both"] = stack_accuracies(fused.probs(*[te(x) for x in xs]), y_te)
         done += 1
         _tick(job, done, total)
         for i, m in enumerate(modalities):
             inputs = [np.broadcast_to(tr(x).mean(axis=1, keepdims=True), te(x).shape) if j == i else te(x)
                       for j, x in enumerate(xs)]
-            values[f"mean-filled {m}"] = _accuracies(fused.probs(*inputs), y_te)
+            values[f"mean-filled {m}"] = stack_accuracies(fused.probs(*inputs), y_te)
             rest = [x for j, x in enumerate(xs) if j != i]
             net = train_nets([tr(x) for x in rest], y_tr, k, "concat", seeds=run, steps=steps, weight_decay=0.1)
-            values[f"retrained {m}"] = _accuracies(net.probs(*[te(x) for x in rest]), y_te)
+            values[f"retrained {m}"] = stack_accuracies(net.probs(*[te(x) for x in rest]), y_te)
             done += 1
             _tick(job, done, total)
         values["drop"] = values["both"] - np.min([values[f"retrained {m}"] for m in modalities], axis=0)
@@ -116,11 +116,6 @@ def redundancy(table, *, tasks=("shape", "xor"), modalities=("image", "audio"), 
     result.verdict, result.checks, result.seeds = verdict, checks, run
     result.headline = {f"{t}.{name}": estimate(v) for t in tasks for name, v in per[t].items()}
     return result
-
-
-def _accuracies(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """(S, n, k) probabilities, (S, n) labels → each seed's accuracy."""
-    return (probs.argmax(axis=2) == y).mean(axis=1)
 
 
 def _checks(tasks, per, modalities, n_test) -> tuple[list[Check], dict]:
