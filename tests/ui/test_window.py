@@ -272,19 +272,3 @@ def test_screenshot_writes_a_non_blank_png_of_the_window_size(tmp_path):
         assert im.size == (1000, 700)
         pixels = np.asarray(im.convert("RGB"))
     assert pixels.std() > 20 and len(np.unique(pixels.reshape(-1, 3), axis=0)) > 500
-
-
-def test_joining_items_show_a_pca_preview_before_their_umap(demo_window, qtbot, tmp_path):
-    """The PCA preview is computed in the layout job (not on the GUI thread) and drawn before UMAP ends."""
-    from mmstudio.demo.make import make_world
-
-    ws = demo_window.workspace
-    before = len(ws.table)
-    layouts = []
-    ws.layoutChanged.connect(lambda final: layouts.append((len(ws.xy), len(ws.table), final)))
-    make_world(tmp_path / "more", n=30, seed=5)
-    demo_window.open_paths([tmp_path / "more"])
-    qtbot.waitUntil(lambda: settled(demo_window) and len(ws.table) == before + 90, timeout=300_000)
-    joined = [(final) for n_xy, n_table, final in layouts if n_xy == n_table == before + 90]
-    assert joined[0] is False and joined[-1] is True      # a preview first, the UMAP layout last
-    assert len(demo_window.view.cloud.xy) == before + 90
