@@ -76,3 +76,13 @@ def test_batches_keep_a_numeric_column_numeric_and_the_final_table_replaces_its_
     assert out.columns["size"].dtype.kind == "f"                         # the final table's column type
     np.testing.assert_array_equal(out.columns["size"][50:], np.arange(10.0))
     assert [e.reason for e in out.errors] == ["not an image file"]
+
+
+def test_an_encoding_whose_items_all_failed_leaves_no_rows_but_its_errors():
+    x = clustered(5, seed=4)
+    failed = table(x[:0])
+    failed.errors = [ItemError("broken.png", "image", "not an image file")]
+    growth = grow(None, 0, [], {"enc": failed}, {})
+    assert len(growth.table) == 0 and [e.reason for e in growth.table.errors] == ["not an image file"]
+    later = grow(growth.table, 0, [table(x)])                          # rows that come later start the map
+    assert len(later.table) == 5 and later.preview.shape == (5, 2) and len(later.table.errors) == 1

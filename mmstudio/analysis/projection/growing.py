@@ -134,7 +134,10 @@ def grow(table, fitted: int, new_tables: list, finals: dict | None = None, range
         parts = [*([] if table is None else [table]), *new_tables]
         growth.table = _numbers_kept(parts, EmbeddingTable.concat(parts))
     for key, final in (finals or {}).items():
-        growth.table = _replaced(growth.table, final, (ranges or {}).get(key, []))
+        if growth.table is None:  # none of its rows came (all failed): its errors are kept, on no rows
+            growth.table = final.take(np.zeros(0, np.int64))
+        else:
+            growth.table = _replaced(growth.table, final, (ranges or {}).get(key, []))
         growth.replaced.append(key)
     return growth
 
