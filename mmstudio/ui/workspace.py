@@ -117,6 +117,7 @@ class Workspace(QtCore.QObject):
 
         for job in list(self.runner.running):
             if stops(job.kind):
+                job.dropped = True   # not the user's Cancel: what replaces it may refit by itself
                 job.cancel()
         self.runner.latest = {k: v for k, v in self.runner.latest.items() if not stops(k)}
 
@@ -263,9 +264,10 @@ class Workspace(QtCore.QObject):
     def fitting(self) -> bool:
         return "project" in self.runner.latest
 
-    def _fit(self, from_current: bool) -> None:
+    def _fit(self, from_current: bool) -> bool:
+        """Start the fit; False when there is nothing to fit."""
         if self.table is None or len(self.table) == 0 or len(self.map) != len(self.table):
-            return
+            return False
         table, vectors, n = self.table, self.table.vectors, len(self.table)
         umap = self.projection["method"] != "pca" and n >= UMAP_MIN_ROWS
         init = self.map.xy.copy() if from_current and umap and self.fit_method is not None else None
@@ -287,6 +289,7 @@ class Workspace(QtCore.QObject):
         label = ("refit" if init is not None else "UMAP") if umap else "PCA"
         job = self.runner.start("project", work, label=label,
                                 on_done=lambda result: self._fitted(result, n, generation, job))
+        return True
 
     def _fitted(self, result, n: int, generation: int, job) -> None:
         if generation != self.feed.generation or len(self.map) < n or job.cancelled():
@@ -303,13 +306,13 @@ class Workspace(QtCore.QObject):
 
     def rows_settled(self) -> None:
         """Nothing left to place: refit by itself when the map is a preview or mostly placed points
-        (see ``AUTO_REFIT_SHARE``), once no encoding, opening or fit is on its way."""
+        (see ``AUTO_REFIT_SHARE``), once no encoding, opening or fit is on its way; else the layout
+        is final (``layout_final``: nothing more is coming to it)."""
         busy = [j for j in self.runner.running if j.kind in ("open", "model", "project") or j.kind.startswith("encode-")]
         if busy or len(self.map) == 0 or self.fitting():
             return
-        if self.fit_method is None or self.map.placed_share() > AUTO_REFIT_SHARE:
-            self._fit(from_current=self.fit_method is not None)
-        else:
+        wanted = self.fit_method is None or self.map.placed_share() > AUTO_REFIT_SHARE
+        if not (wanted and not self.feed.held and self._fit(from_current=self.fit_method is not None)):
             self.layout_final = True
 
     # ------------------------------------------------------------------ selection and query

@@ -61,22 +61,28 @@ def test_added_items_are_placed_among_their_neighbours_and_nothing_else_moves(de
     assert set(np.flatnonzero(view.cloud.emphasis == EMPHASIS_SELECTED).tolist()) == {0, 5, 40}
 
 
-def test_items_appear_batch_by_batch_while_the_encoding_still_runs(demo_window, qtbot, tmp_path):
-    from mmstudio.demo.make import make_world
-
-    window, ws = demo_window, demo_window.workspace
-    n, old_xy = len(ws.table), ws.xy.copy()
-    encoder = ws.encoder
+def hold_second_batch(encoder) -> threading.Event:
+    """The encoder's second batch waits until the returned event is set (or two minutes pass)."""
     gate, calls = threading.Event(), []
     real = encoder.encode
 
-    def encode(modality, prepared, tokens=False):  # the second batch waits until the test has seen the first
+    def encode(modality, prepared, tokens=False):
         calls.append(modality)
         if len(calls) == 2:
             gate.wait(120)
         return real(modality, prepared, tokens=tokens)
 
     encoder.encode = encode
+    return gate
+
+
+def test_items_appear_batch_by_batch_while_the_encoding_still_runs(demo_window, qtbot, tmp_path):
+    from mmstudio.demo.make import make_world
+
+    window, ws = demo_window, demo_window.workspace
+    n, old_xy = len(ws.table), ws.xy.copy()
+    encoder = ws.encoder
+    gate = hold_second_batch(encoder)   # the second batch waits until the test has seen the first
     seen = []
     ws.pointsAdded.connect(lambda start: seen.append((start, len(ws.table), [j.kind for j in window.runner.running])))
     fits = []
@@ -97,6 +103,27 @@ def test_items_appear_batch_by_batch_while_the_encoding_still_runs(demo_window, 
     assert len(seen) >= 2
     # 300 placed on a map of 72 fitted points: more than half are placed, so the map was refitted by itself
     assert fits and fits[-1] is True and ws.map.n_placed == 0 and not window.view.refit.isEnabled()
+
+
+def test_cancel_keeps_the_items_already_shown_and_starts_no_layout_by_itself(make_window, qtbot, tmp_path):
+    from mmstudio.demo.make import make_world
+
+    window = make_window()
+    ws, view = window.workspace, window.view
+    qtbot.waitUntil(lambda: ws.encoder is not None and not window.runner.running, timeout=300_000)
+    gate = hold_second_batch(ws.encoder)
+    try:
+        make_world(tmp_path / "w", n=60, seed=35)
+        window.open_paths([tmp_path / "w"])
+        qtbot.waitUntil(lambda: len(view.cloud.xy) > 0, timeout=120_000)
+        window.cancel.click()
+    finally:
+        gate.set()
+        del ws.encoder.encode
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=60_000)
+    qtbot.wait(800)
+    assert not ws.fitting() and 0 < len(ws.table) < 180 and len(view.cloud.xy) == len(ws.table)
+    assert view.refit.isEnabled()                                    # laying them out is the user's choice
 
 
 def test_category_colours_stay_with_their_values_after_adding_and_reopening(demo_window, make_window, qtbot,

@@ -11,7 +11,13 @@ to refit (:meth:`Workspace.rows_settled`).
 
 from __future__ import annotations
 
+import time
+
 from PySide6 import QtCore
+
+# after rows joined the map, the next ones wait this long (and join together): every batch of an
+# encoding drawn at once cost the window ~50 ms each (a few thousand items: ~100 batches)
+FLUSH_INTERVAL_S = 0.5
 
 
 class MapFeed:
@@ -19,6 +25,10 @@ class MapFeed:
         self.ws = workspace
         self.generation = 0
         self.clear()
+        self._last_flush = -FLUSH_INTERVAL_S
+        self._timer = QtCore.QTimer(workspace)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.pump)
         workspace.runner.ended.connect(self._job_ended)
 
     def clear(self) -> None:
@@ -29,16 +39,20 @@ class MapFeed:
         self.ranges: dict[str, list[tuple[int, int]]] = {}   # source key → the table rows its batches took
         self.job = None
         self._taken: tuple[list, dict] = ([], {})   # the running job's new ranges and finals
+        self.held = False    # an encoding was cancelled: no refit by itself until more rows come
 
     def add(self, key: str, table) -> None:
         """Rows of one source (an encoding's batch, an opened table) to place on the map."""
         if table is not None and len(table):
             self.pending.append((key, table))
+            self.held = False
+            self.ws.layout_final = False   # until they are all in and the workspace decided on a refit
             self.pump()
 
     def finish(self, key: str, table) -> None:
         """The final table of an encoding whose batches were all added before."""
         self.finals[key] = table
+        self.ws.layout_final = False
         self.pump()
 
     def busy(self) -> bool:
@@ -50,6 +64,11 @@ class MapFeed:
             return
         if not self.pending and not self.finals:
             self.ws.rows_settled()
+            return
+        wait = self._last_flush + FLUSH_INTERVAL_S - time.monotonic()
+        if wait > 0:
+            if not self._timer.isActive():
+                self._timer.start(int(wait * 1000) + 1)
             return
         ws = self.ws
         pending, self.pending = self.pending, []
@@ -81,6 +100,7 @@ class MapFeed:
         if generation != self.generation:
             return
         self.job = None
+        self._last_flush = time.monotonic()
         ws = self.ws
         ws.table = growth.table
         for key in growth.replaced:
@@ -104,6 +124,8 @@ class MapFeed:
         whose result was not used (cancelled, failed) gives its rows up, and the end of an encoding, an
         opening or a fit may leave nothing more to wait for."""
         kind = job.kind
+        if kind.startswith("encode-") and job.cancelled() and not getattr(job, "dropped", False):
+            self.held = True   # the user pressed Cancel: what came is shown, nothing starts by itself
         if kind in ("place", "open", "model", "project") or kind.startswith("encode-"):
             QtCore.QTimer.singleShot(0, self.ws, lambda: self._after(job))
 

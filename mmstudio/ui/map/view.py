@@ -88,6 +88,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         self._colours = MapColours()
         self._animation = None
         self._legend_items = []
+        self._legend_shown: list = []   # the entries the legend shows now
         self.hovered: int | None = None
         self._build()
         workspace.tableChanged.connect(self._table_changed)
@@ -217,7 +218,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
             self.cloud.set_xy(target)
         self._update_links()
         self._emphasis_changed()
-        self._update_status(final)
+        self._update_status()
 
     def _points_added(self, start: int) -> None:
         """Rows from ``start`` on joined the map, placed without moving the others: they are drawn in the
@@ -238,18 +239,16 @@ class QtEmbeddingView(QtWidgets.QWidget):
         self._emphasis_changed()
         self._update_status()
 
-    def _update_status(self, final: bool | None = None) -> None:
+    def _update_status(self) -> None:
         ws = self.workspace
-        placed = ws.map.n_placed if ws.fit_method is not None else 0
+        placed = ws.map.n_placed if ws.fit_method is not None else len(ws.map)   # a preview: all of it
         self.refit.setEnabled(placed > 0)   # its text stays: a count in it would shift the bar as items arrive
         self.refit.setToolTip(REFIT_TIP + (f"\n\n{placed:,} points are placed now." if placed else ""))
         if ws.table is None or len(ws.table) == 0 or len(self.cloud.xy) != len(ws.table):
             return
-        final = ws.layout_final if final is None else final
-        method = (ws.fit_method or ws.projection["method"]).upper()
-        text = f"{len(ws.table):,} points · " + (f"{method} layout" if ws.fit_method and final
-                                                 else "preview layout (PCA / partial)")
-        if placed:
+        text = f"{len(ws.table):,} points · " + (f"{ws.fit_method.upper()} layout" if ws.fit_method
+                                                 else "preview layout (PCA of the first items)")
+        if placed and ws.fit_method:
             text += f" · {placed:,} placed on it without moving the others (Refit lays them all out)"
         self.status.setText(text)
 
@@ -276,10 +275,13 @@ class QtEmbeddingView(QtWidgets.QWidget):
         """Every row's colour (rows before ``start`` are coloured already), and the legend drawn."""
         table = self.workspace.table
         key = self.color_by.currentText() or "modality"
+        rgb, legend = self._colours.colours(table, key, self.workspace.category_colours, start)
+        if legend == self._legend_shown:
+            return rgb  # the same entries: rebuilding them cost ~40 ms, for every batch that joined
+        self._legend_shown = legend
         for item in self._legend_items:
             self.legend.removeItem(item)
         self._legend_items = []
-        rgb, legend = self._colours.colours(table, key, self.workspace.category_colours, start)
         for name, colour, *symbol in legend:
             sample = pg.ScatterPlotItem(symbol=symbol[0] if symbol else "o", size=10, brush=pg.mkBrush(*colour), pen=None)
             self.legend.addItem(sample, name)
