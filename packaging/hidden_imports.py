@@ -30,7 +30,7 @@ LAZY_THIRD_PARTY = [
     "pyqtgraph",
     "safetensors", "safetensors.torch",
     "scipy.optimize", "scipy.spatial", "scipy.stats",
-    "sklearn.linear_model", "sklearn.neural_network",
+    "sklearn.cluster", "sklearn.linear_model", "sklearn.neural_network",
     "soundfile",
     "soxr",
     "threadpoolctl",

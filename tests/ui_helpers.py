@@ -63,3 +63,10 @@ def drag_on_map(view, qtbot, points, modifiers=None):
     qtbot.wait(25)
     QtTest.QTest.mouseRelease(viewport, left, modifiers, pixel(*points[-1]))
     qtbot.wait(20)
+
+
+def finish_principle(qtbot, panel, name, timeout=60_000):
+    """Run the principle ``name`` for its page's current options and wait until its result is drawn."""
+    with qtbot.waitSignal(panel.resultShown, timeout=timeout, check_params_cb=lambda n: n == name):
+        panel.run(name)
+    return panel.pages[name]

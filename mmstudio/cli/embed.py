@@ -26,6 +26,10 @@ def add_arguments(parser) -> None:
                         help="decoding threads; with --engine ray, encoder actors (default: one per GPU group, "
                              "or half the CPUs)")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
+    parser.add_argument("--tokens", action="store_true",
+                        help="also keep each item's token features (image patches, audio frames, text tokens) in "
+                             "the table, for token-level cross-attention in `mmstudio fuse`; Parquet only, much "
+                             "larger files, and every item runs through the model (the cache holds vectors only)")
     parser.add_argument("--engine", default="local", choices=("local", "ray"),
                         help="local: this process; ray: a Ray cluster, needs mmstudio[distributed] (default: local)")
     parser.add_argument("--address", default=None, metavar="ADDR",
@@ -44,9 +48,14 @@ def run(args) -> int:
     from mmstudio.encoders.embed import embed_dataset
     from mmstudio.encoders.registry import load_encoder
 
+    if args.tokens and args.engine == "ray":
+        print("mmstudio embed: --tokens: the Ray engine writes vectors only; leave out --engine ray", file=sys.stderr)
+        return 2
     if args.engine == "ray":
         return run_ray(args)
-    problem = output_problem(args.out, tuple(READERS), make_parents=True)
+    problem = output_problem(args.out, (".parquet",) if args.tokens else tuple(READERS), make_parents=True)
+    if problem and args.tokens:
+        problem += " (--tokens keeps token features in Parquet only)"
     if problem:
         print(f"mmstudio embed: --out {problem}", file=sys.stderr)
         return 2
@@ -61,7 +70,7 @@ def run(args) -> int:
     job = TqdmJob("embedding")
     try:
         table = embed_dataset(dataset, encoder, batch_size=args.batch_size, cache=cache, job=job,
-                              workers=args.workers)
+                              workers=args.workers, tokens=args.tokens)
     finally:
         job.close()
     if not len(table):  # nothing done: no empty table in place of what the user expected

@@ -39,6 +39,9 @@ def add_arguments(parser) -> None:
                         help="the gate's agreement measure: 1 − Jensen–Shannon divergence (default) or cosine")
     parser.add_argument("--dropout", type=float_in(0.0, 1.0, open_high=True), default=0.5, metavar="P",
                         help="modality-dropout probability of the dropout-trained heads (default 0.5; 0 skips them)")
+    parser.add_argument("--attention", choices=("tokens", "pooled"), default="tokens",
+                        help="cross-attention over each item's token features (patches, frames, text tokens) where "
+                             "the table has them (`mmstudio embed --tokens`; default), or over one vector per modality")
     parser.add_argument("--curve", action="append", default=[], metavar="KNOB[:MOD]",
                         help="also a robustness curve: accuracy vs missing, noise or mismatch (e.g. missing:audio); "
                              "may be repeated")
@@ -84,7 +87,8 @@ def run(args) -> int:
         return _fail(args.table, str(exc))
     job = TqdmJob("fusing")
     try:
-        lab = FusionLab.fit(data, methods=methods, seed=args.seed, dropout=args.dropout, job=job)
+        lab = FusionLab.fit(data, methods=methods, seed=args.seed, dropout=args.dropout, attention=args.attention,
+                            job=job)
         scores = lab.score(knobs)
         curve_results = [robustness_curve(lab, knob, modality, base=knobs) for knob, modality in curves]
     except ValueError as exc:
@@ -113,7 +117,9 @@ def _levels(values: dict) -> str:
 
 
 def format_report(report: dict) -> str:
-    """The result as readable text: one line per method, then the gate, trust and curves."""
+    """The result as readable text: one line per method, then the gate, trust, attention and curves."""
+    from mmstudio.analysis.fusion.attention import attention_words
+
     lab, sc = report["lab"], report["scores"]
     knobs = sc["knobs"]
     split = lab["split"]
@@ -148,16 +154,7 @@ def format_report(report: dict) -> str:
             more = f"; disagreement {num(extra['disagreement'])} nats" if "disagreement" in extra else ""
             lines.append(f"{name}: mean expert weight {weights}{more}")
     if "cross-attention" in sc["methods"]:
-        extra = sc["methods"]["cross-attention"]["extra"]
-        if extra.get("keys") == 1:   # one key token per sample: the softmax is 1 whatever the data
-            lines.append(f"cross-attention: {extra.get('query')} attends to one vector per sample "
-                         f"({', '.join(extra.get('attention', {}))}): its weight is 1 by construction, so the "
-                         "attention says nothing here (token-level attention: not built yet)")
-        else:
-            lines.append(f"cross-attention: {extra.get('query')} attends to "
-                         + ", ".join(f"{k} {num(v)}" for k, v in extra.get("attention", {}).items())
-                         + f" (entropy {num(extra.get('attention_entropy'))} nats, spread across samples "
-                         f"{num(extra.get('attention_spread'))})")
+        lines.append(attention_words(sc["methods"]["cross-attention"]["extra"]))
     for c in report["curves"]:
         lines += ["", f"robustness: {c['metric']} vs {c['knob']} ({c['modality']}), levels "
                   f"{c['levels'][0]:g}…{c['levels'][-1]:g}; effective robustness against {c['baseline']}",

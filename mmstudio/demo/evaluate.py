@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmstudio.demo.captions import describe, describe_object
+from mmstudio.demo.captions import describe
+from mmstudio.demo.pointing import named_objects
 from mmstudio.demo.render import render_image, render_sound
 from mmstudio.demo.world import IMAGE_SIZE, make_scenes
 
@@ -55,13 +56,14 @@ def pointing(encoder, scenes, seed: int, batch: int = 128) -> dict[str, float]:
 
     The maps are those of :class:`mmstudio.analysis.attention.heatmaps.AttentionSession` (cross-attention:
     layers, heads and the caption's words averaged; patch similarity: patch tokens against the
-    caption's embedding), computed here in batches.
+    caption's embedding), computed here in batches. :func:`mmstudio.demo.pointing.demo_pointing`
+    plays the same game on the same cases for any encoder and method, one map at a time.
     """
     from mmstudio.analysis.attention.heatmaps import SPECIAL, pointing_hit, upsample
 
-    rng = np.random.default_rng(seed)
-    pairs = [(s, k) for s in scenes if len(s.objects) == 2 for k in range(2)]
-    captions = [describe_object(s, k, rng).text for s, k in pairs]
+    named = named_objects(scenes, seed)
+    pairs = [(s, k) for s, k, _ in named]
+    captions = [caption for _, _, caption in named]
     hits = {"cross_attention": [], "patch_similarity": [], "audio_time": []}
     step = encoder.cfg.audio_seconds / encoder.cfg.audio_tokens
     g = encoder.cfg.grid

@@ -16,11 +16,13 @@ DEMO_N, DEMO_SEED = 1000, 7
 MODALITIES = ("image", "audio")
 
 
-def demo_table(n: int = DEMO_N, seed: int = DEMO_SEED, folder=None, job=None):
+def demo_table(n: int = DEMO_N, seed: int = DEMO_SEED, folder=None, job=None, tokens: bool = False):
     """The demo world's image and audio embeddings (built-in model) as an :class:`EmbeddingTable`.
 
     Rendered and embedded once into ``folder`` (default: the cache folder) and read from there
-    afterwards; embeddings go through the embedding cache as well.
+    afterwards; embeddings go through the embedding cache as well. ``tokens``: a table that also
+    carries each item's token features (64 patches, up to 25 audio frames), in a file of its own
+    (about 30× larger), for token-level cross-attention fusion.
     """
     from mmstudio.core.tables.table import EmbeddingTable
 
@@ -29,7 +31,8 @@ def demo_table(n: int = DEMO_N, seed: int = DEMO_SEED, folder=None, job=None):
 
         folder = cache_dir() / "principles"
     folder = Path(folder)
-    path = folder / f"demo-{n}-{seed}.parquet"
+    tail = "-tokens" if tokens else ""
+    path, world = folder / f"demo-{n}-{seed}{tail}.parquet", f"world-{n}-{seed}{tail}"
     if path.is_file():
         try:
             return EmbeddingTable.read(path)
@@ -37,15 +40,15 @@ def demo_table(n: int = DEMO_N, seed: int = DEMO_SEED, folder=None, job=None):
             path.unlink(missing_ok=True)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        table = build_demo_table(folder / f"world-{n}-{seed}", n, seed, job)
+        table = build_demo_table(folder / world, n, seed, job, tokens)
     except OSError as exc:  # a read-only or full cache folder: build it elsewhere, keep nothing
         _cannot_keep(folder, exc)
         with tempfile.TemporaryDirectory(prefix="mmstudio-principles-") as scratch:
-            return build_demo_table(Path(scratch) / "world", n, seed, job)
+            return build_demo_table(Path(scratch) / "world", n, seed, job, tokens)
     except BaseException:  # cancelled (the window quit): leave no half-rendered world behind
         import shutil
 
-        shutil.rmtree(folder / f"world-{n}-{seed}", ignore_errors=True)
+        shutil.rmtree(folder / world, ignore_errors=True)
         raise
     try:
         table.write(path)  # atomic: a reader never sees half a table
@@ -58,7 +61,7 @@ def _cannot_keep(folder: Path, exc: OSError) -> None:
     log.warning("cannot keep the demo table in %s (%s); it is built for this run only", folder, exc.strerror or exc)
 
 
-def build_demo_table(world, n: int, seed: int, job=None):
+def build_demo_table(world, n: int, seed: int, job=None, tokens: bool = False):
     job = job or Job()
     import shutil
 
@@ -76,7 +79,8 @@ def build_demo_table(world, n: int, seed: int, job=None):
     job.status("embedding them with the built-in model")
     cache = EmbeddingCache()
     try:
-        table = embed_dataset(dataset, load_encoder("builtin", device="cpu", cache=cache), cache=cache, job=job)
+        table = embed_dataset(dataset, load_encoder("builtin", device="cpu", cache=cache), cache=cache, job=job,
+                              tokens=tokens)
     finally:
         cache.close()
     shutil.rmtree(world, ignore_errors=True)

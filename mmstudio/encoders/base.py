@@ -13,6 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mmstudio.core.tables.tokens import TokenFeatures  # re-exported: encoders give them
+
+__all__ = ["Encoded", "Encoder", "ModelError", "TokenFeatures", "l2_normalise"]
+
 
 class ModelError(Exception):
     """A model could not be found, loaded or used. ``reason`` says why; ``cli_fix``, when there is
@@ -22,23 +26,6 @@ class ModelError(Exception):
     def __init__(self, reason: str, cli_fix: str = ""):
         super().__init__(f"{reason}. {cli_fix}" if cli_fix else reason)
         self.reason, self.cli_fix = reason, cli_fix
-
-
-@dataclass
-class TokenFeatures:
-    """Per-token features of one item, for attention maps.
-
-    ``vectors`` are (T, D) float32, projected into the shared space when ``joint`` is true.
-    Images give ``grid`` (rows, cols) of patches in row-major order; texts give ``tokens``
-    (their strings); audio gives ``times`` (T,) with each frame's centre in seconds.
-    """
-
-    modality: str
-    vectors: np.ndarray
-    joint: bool = True
-    grid: tuple[int, int] | None = None
-    tokens: list[str] | None = None
-    times: np.ndarray | None = None
 
 
 @dataclass

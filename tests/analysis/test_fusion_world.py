@@ -177,13 +177,17 @@ def test_cli_errors_exit_2_naming_the_file_and_reason(world_file, tmp_path, caps
 
 
 def test_cross_attention_over_one_vector_per_sample_is_said_to_be_uninformative(world_file, capsys):
-    """With two modalities the query attends to one key: every weight is 1 and the report says so
-    instead of printing 'attends to audio 1.000'; with three the weights and their entropy vary."""
+    """Without token features, with two modalities the query attends to one key: every weight is 1 and
+    the report says so instead of printing 'attends to audio 1.000'; with three (text querying image
+    and audio) the weights and their entropy vary."""
     assert main(["fuse", str(world_file), "--label", "shape", "--modalities", "image,audio",
                  "--methods", "cross-attention", "--dropout", "0"]) == 0
     out = capsys.readouterr().out
     assert "its weight is 1 by construction" in out and "attends to audio 1.000" not in out
     assert main(["fuse", str(world_file), "--label", "shape", "--methods", "cross-attention", "--dropout", "0",
                  "--json"]) == 0
-    extra = json.loads(capsys.readouterr().out)["scores"]["methods"]["cross-attention"]["extra"]
-    assert extra["keys"] == 2 and 0 < extra["attention_entropy"] <= np.log(2) + 1e-9
+    report = json.loads(capsys.readouterr().out)
+    extra = report["scores"]["methods"]["cross-attention"]["extra"]
+    assert extra["keys"] == 2 and extra["uniform_bits"] == 1 and 0 < extra["attention_entropy_bits"] <= 1 + 1e-9
+    assert extra["query"] == "text" and extra["level"] == "pooled" and report["lab"]["attention"] == "pooled"
+    assert extra["why_pooled"] == "the table carries no token features (embed it with `mmstudio embed --tokens`)"

@@ -1,5 +1,6 @@
 """The `mmstudio` command as a user runs it: --info, embed to Parquet/NPZ, clear errors."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -89,6 +90,37 @@ def test_demo_make_then_embed_with_the_default_builtin_model(tmp_path, capsys):
     assert set(table.columns) >= {"shape", "color", "xor", "obj1_box", "corrupted"}
     assert sorted(set(table.label)) == sorted(set(table.columns["shape"]))
     assert sum("text:swap" in c for c in table.columns["corrupted"][table.modality == "text"]) == 3
+
+
+def test_embed_tokens_keeps_patches_frames_and_words_for_token_level_fusion(tmp_path, capsys, checkpoints):
+    assert main(["demo", "make", str(tmp_path / "world"), "--n", "30", "--seed", "2"]) == 0
+    out = tmp_path / "world.parquet"
+    assert main(["embed", str(tmp_path / "world"), "--out", str(out), "--tokens"]) == 0
+    table = EmbeddingTable.read(out)
+    first = {m: table.tokens[table.rows(m)[0]] for m in table.modalities}
+    assert first["image"].grid == (8, 8) and first["image"].vectors.shape == (64, 128)
+    assert first["audio"].vectors.shape[1] == 128 and len(first["audio"].times) == len(first["audio"].vectors)
+    assert first["text"].tokens[0] == "[CLS]" and len(first["text"].tokens) == len(first["text"].vectors)
+    capsys.readouterr()
+    assert main(["fuse", str(out), "--label", "shape", "--methods", "cross-attention", "--dropout", "0", "--json"]) == 0
+    extra = json.loads(capsys.readouterr().out)["scores"]["methods"]["cross-attention"]["extra"]
+    assert extra["level"] == "tokens" and extra["query"] == "text" and set(extra["attention"]) == {"image", "audio"}
+    assert sum(extra["attention"].values()) == pytest.approx(1) and extra["keys_min"] >= 1 + 64 + 1
+    # a Hugging Face model's tokens: CLIP's patches projected into the joint space, and its text tokens
+    write_corpus(tmp_path / "corpus")
+    clip = tmp_path / "clip.parquet"
+    assert main(["embed", str(tmp_path / "corpus"), "--model", str(checkpoints["clip"]), "--out", str(clip),
+                 "--tokens"]) == 0
+    table = EmbeddingTable.read(clip)
+    image = [table.tokens[r] for r in table.rows("image")]
+    assert {t.grid for t in image} == {(4, 4)} and {t.vectors.shape for t in image} == {(16, table.dim)}
+    assert all(t.tokens for t in (table.tokens[r] for r in table.rows("text")))
+    capsys.readouterr()
+    assert main(["embed", str(tmp_path / "corpus"), "--model", str(checkpoints["clip"]), "--tokens",
+                 "--out", str(tmp_path / "x.npz")]) == 2
+    assert "--tokens keeps token features in Parquet only" in capsys.readouterr().err
+    assert main(["embed", str(tmp_path / "corpus"), "--tokens", "--engine", "ray", "--out", str(tmp_path / "s")]) == 2
+    assert "the Ray engine writes vectors only" in capsys.readouterr().err
 
 
 def test_demo_make_refuses_bad_options(tmp_path, capsys):

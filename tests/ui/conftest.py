@@ -147,3 +147,24 @@ def demo_window(make_window, qtbot):
     assert "error:" not in window.log.toPlainText(), window.log.toPlainText()
     time.sleep(0.05)
     return window
+
+
+@pytest.fixture
+def principles_panel(qtbot):
+    """The principles panel on a small synthetic table (image and audio rows with ``shape`` and ``xor``
+    columns) handed to it as its demo table, so nothing is rendered or embedded."""
+    from ui_helpers import small_table
+
+    from mmstudio.ui.app import make_app
+    from mmstudio.ui.principles.panel import QtPrinciplesPanel
+    from mmstudio.ui.workers import QtRunner
+    from mmstudio.ui.workspace import Workspace
+
+    make_app()
+    runner = QtRunner(threads=2)
+    panel = QtPrinciplesPanel(Workspace(runner))
+    panel.demo_table = small_table()
+    qtbot.addWidget(panel)
+    yield panel
+    runner.cancel_all()
+    runner.wait(30000)

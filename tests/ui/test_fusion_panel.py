@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from mmstudio.__main__ import main
+from mmstudio.analysis.fusion.attention import attention_words
 from mmstudio.analysis.fusion.knobs import METHODS, Knobs
 from mmstudio.ui.fusion.panel import QtFusionPanel
 
@@ -61,6 +62,11 @@ def test_missing_rate_knob_shows_what_mmstudio_fuse_computes_without_refitting(p
     fits, log = lab.fits, list(lab.fit_log)
     clean = shown_accuracy(panel)
     assert set(clean) == {*METHODS, "image-only", "audio-only", "text-only"}
+    words = panel.attention_text.text()   # the window's own embedding keeps no token features
+    assert words == attention_words(panel.scores.methods["cross-attention"].extra)
+    assert words.startswith("cross-attention over one vector per modality: text attends to image ")
+    assert words.endswith("(token level not used: the table carries no token features (embed it with "
+                          "`mmstudio embed --tokens`))")
     assert panel.controls.label() == "label" and panel.settings()["seed"] == 0
 
     move(panel, qtbot, panel.controls.level_knobs["missing", "audio"], audio=0.5)
@@ -144,3 +150,26 @@ def test_settings_round_trip_methods_and_curves(panel, qtbot):
     qtbot.waitUntil(lambda: 0.3 in lab.dropout_heads and other.scores.knobs.impute == "dropout", timeout=300_000)
     qtbot.waitUntil(lambda: lab.dropout == 0.3, timeout=60_000)
     assert other.lab is lab and lab.fits > fits and "dropout 0.3" in other.controls.status.text()
+
+
+def test_a_table_with_token_features_shows_token_level_attention(make_window, qtbot, tmp_path):
+    from token_world import token_world
+
+    table, _ = token_world(n=240)
+    table.write(tmp_path / "tokens.parquet")
+    window = make_window()
+    window.workspace.projection["method"] = "pca"
+    window.open_paths([str(tmp_path / "tokens.parquet")])
+    qtbot.waitUntil(lambda: window.workspace.table is not None and len(window.workspace.table) == 480,
+                    timeout=300_000)
+    panel = QtFusionPanel(window.workspace, window.view)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitUntil(lambda: panel.scores is not None, timeout=300_000)
+    extra = panel.scores.methods["cross-attention"].extra
+    words = panel.attention_text.text()
+    assert extra["level"] == "tokens" and words == attention_words(extra)
+    assert words.startswith("cross-attention, token level: image") and "by construction" not in words
+    assert f"attention entropy {extra['attention_entropy_bits']:.2f}" in words
+    panel.controls.method_boxes["cross-attention"].setChecked(False)
+    assert panel.attention_text.text() == ""

@@ -37,7 +37,7 @@ def test_a_caption_naming_one_object_peaks_inside_that_objects_box(demo_window, 
     assert pane.heat.shape == (64, 64)  # the map as the overlay draws it, at the picture's size
     assert pointing_hit(pane.heat, _box(demo_window, row, "obj2"))
     assert not pointing_hit(pane.heat, _box(demo_window, row, "obj1"))
-    assert not pane.picture.pixmap().isNull()
+    assert pane.canvas.overlay is not None and not pane.canvas.overlay.isNull()
     pane = _draw(demo_window, qtbot, "red star")
     assert pointing_hit(pane.heat, _box(demo_window, row, "obj1"))
 

@@ -1,36 +1,19 @@
 """The principles lab panel: live PoE/MoE sliders against the closed forms, the XOR page's bars,
-the dominance page's OGM-GE toggle, the cache, settings and the report — on a small synthetic
+the cache, settings and the report — on a small synthetic
 table (image and audio rows with ``shape`` and ``xor`` columns) handed to the panel as its demo
 table, so nothing is rendered or embedded."""
 
 import numpy as np
 import pytest
+from ui_helpers import finish_principle as finish
 from ui_helpers import small_table
 
 
 @pytest.fixture
-def panel(qtbot):
-    from mmstudio.ui.app import make_app
-    from mmstudio.ui.principles.panel import QtPrinciplesPanel
-    from mmstudio.ui.workers import QtRunner
-    from mmstudio.ui.workspace import Workspace
-
-    make_app()
-    runner = QtRunner(threads=2)
-    workspace = Workspace(runner)
-    panel = QtPrinciplesPanel(workspace)
-    panel.demo_table = small_table()
-    qtbot.addWidget(panel)
-    yield panel
-    runner.cancel_all()
-    runner.wait(30000)
+def panel(principles_panel):
+    return principles_panel
 
 
-def finish(qtbot, panel, name, timeout=60_000):
-    """Run ``name`` for its page's options and wait for the result."""
-    with qtbot.waitSignal(panel.resultShown, timeout=timeout, check_params_cb=lambda n: n == name):
-        panel.run(name)
-    return panel.pages[name]
 
 
 def test_poe_moe_sliders_redraw_the_closed_form_variances(panel):
@@ -88,31 +71,6 @@ def test_xor_page_additive_at_chance_interaction_solves_it(panel, qtbot):
     panel.runner.started.connect(jobs.append)
     panel.run("complementarity")
     assert not jobs and not panel.busy() and page.result is panel.results["complementarity"]
-
-
-def test_dominance_ogm_ge_shows_a_smaller_gradient_ratio(panel, qtbot):
-    page = panel.pages["dominance"]
-    page.epochs.setValue(6)
-    page._options_timer.stop()            # run now rather than after the debounce
-    page.ogm.setChecked(True)
-    finish(qtbot, panel, "dominance")
-    with_ogm = page.shown_ratio
-    curves = page.grad_plot.getPlotItem().listDataItems()
-    assert len(curves[0].getData()[0]) == 6 and page.shown_run == "OGM-GE"
-    page.ogm.setChecked(False)            # display only: no retraining
-    assert not panel.busy()
-    plain = page.shown_ratio
-    assert page.shown_run == "plain" and plain > 1 and with_ogm < plain
-    assert f"{plain:.2f}" in page.readout.text()
-    # a new α: "computing…" with the previous plot kept until the new result arrives
-    result = page.result
-    page.alpha.setValue(1.0)
-    page._options_timer.stop()
-    with qtbot.waitSignal(panel.resultShown, timeout=60_000):
-        panel.run("dominance")
-        assert page.status.text().startswith("computing") and page.result is result
-        assert page.grad_plot.getPlotItem().listDataItems()
-    assert page.result is not result and page.result.alpha == 1.0 and page.status.text() == ""
 
 
 def test_settings_round_trip_and_report(panel, qtbot):

@@ -41,6 +41,8 @@ class AttentionMap:
     times: np.ndarray | None = None      # sound: each frame's centre, seconds
     n_layers: int = 0                    # cross-attention: the layers and heads there are to pick from
     n_heads: int = 0
+    layers: list[int] | None = None      # cross-attention: the layers and heads averaged (None: all)
+    heads: list[int] | None = None
 
     def word_map(self, word: str | int) -> np.ndarray:
         """The map of one word (by position, or the first token that reads ``word``)."""
@@ -52,9 +54,30 @@ class AttentionMap:
             raise ValueError(f"{word!r} is not a token of {self.query!r} (tokens: {self.words})")
         return self.per_word[index]
 
+    def caption(self, word: int | None = None) -> str:
+        """What the map shows, in words: the word (by position; None: the whole text), the method, and for
+        cross-attention the layers and heads it averages or picks."""
+        shown = f"“{clean_token(self.words[word])}”" if word is not None else "whole text"
+        method = self.method
+        if self.n_layers:
+            layers, heads = _picked(self.layers, self.n_layers), _picked(self.heads, self.n_heads)
+            if layers is None and heads is None:
+                method += f", mean of {self.n_layers} layers × {self.n_heads} heads"
+            else:
+                method += (", " + (f"layer {layers}" if layers is not None else f"mean of {self.n_layers} layers")
+                           + ", " + (f"head {heads}" if heads is not None else f"mean of {self.n_heads} heads"))
+        return f"{shown} · {method}"
+
     def upsampled(self, size: tuple[int, int], which: np.ndarray | None = None) -> np.ndarray:
         """The map (or ``which``) bilinearly resized to an image of ``size`` = (width, height)."""
         return upsample(self.grid if which is None else which, size)
+
+
+def _picked(chosen: list[int] | None, count: int) -> str | None:
+    """``"0 of 2"``, ``"0, 1 of 4"``, or None when all are averaged."""
+    if chosen is None or sorted(chosen) == list(range(count)):
+        return None
+    return f"{', '.join(str(i) for i in chosen)} of {count}"
 
 
 def clean_token(token: str) -> str:
@@ -125,6 +148,8 @@ class AttentionSession:
         whole = per_token[content].mean(axis=0)                    # the words, not [CLS]/[SEP]
         result = self._shape(modality, "cross-attention", query, whole, list(words), per_token)
         result.n_layers, result.n_heads = int(n_layers), int(n_heads)
+        result.layers = None if layers is None else [int(i) % int(n_layers) for i in layers]
+        result.heads = None if heads is None else [int(i) % int(n_heads) for i in heads]
         return result
 
     def _similarity(self, media, query, modality, subtract_empty) -> AttentionMap:

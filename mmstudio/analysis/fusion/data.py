@@ -2,7 +2,9 @@
 
 :func:`fusion_data` turns an :class:`~mmstudio.core.tables.table.EmbeddingTable` and a label column
 into a :class:`FusionData`: ``vectors`` (samples × modalities × dim, float32; zeros where a
-sample lacks a modality), ``present`` (samples × modalities, bool) and ``y`` (class indices).
+sample lacks a modality), ``present`` (samples × modalities, bool) and ``y`` (class indices);
+``tokens``: the samples' token features, padded, when the table carries them
+(:mod:`mmstudio.analysis.fusion.tokens`), else None and ``token_note`` says why.
 Rows are paired by ``sample_id`` with the label rule of :mod:`mmstudio.analysis.common.pairing`
 (the first row of a modality counts when a sample has several); samples without a label are left out.
 :func:`split_samples` makes a stratified, seeded train / validation / test split.
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mmstudio.analysis.common.pairing import class_order, label_values, sample_labels, sample_rows
+from mmstudio.analysis.fusion.tokens import TokenData, token_data
 
 
 @dataclass
@@ -25,6 +28,8 @@ class FusionData:
     y: np.ndarray            # (n,) int64 class indices
     vectors: np.ndarray      # (n, M, D) float32, zeros where absent
     present: np.ndarray      # (n, M) bool
+    tokens: TokenData | None = None   # per-sample token blocks, when the table has token features
+    token_note: str = "the data carries no token features"   # why tokens is None
 
     def __len__(self) -> int:
         return len(self.y)
@@ -35,7 +40,7 @@ class FusionData:
 
     def take(self, idx) -> "FusionData":
         return FusionData(self.modalities, self.classes, self.sample_ids[idx], self.y[idx], self.vectors[idx],
-                          self.present[idx])
+                          self.present[idx], None if self.tokens is None else self.tokens.take(idx), self.token_note)
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,8 @@ def fusion_data(table, label: str, modalities=None) -> FusionData:
                 present[out, j] = True
     ids = np.array(keep, dtype=object)
     y = np.array([class_index[labels[sid]] for sid in keep], dtype=np.int64)
-    return FusionData(mods, classes, ids, y, vectors, present)
+    tokens, note = token_data(table, rows, keep, mods)
+    return FusionData(mods, classes, ids, y, vectors, present, tokens, note)
 
 
 def split_samples(y: np.ndarray, seed: int = 0, test: float = 0.3, val: float = 0.15) -> Split:

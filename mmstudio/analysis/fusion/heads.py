@@ -6,11 +6,13 @@ a trained head is plain numpy arrays, so scoring needs no torch and no autograd:
 - :func:`fit_softmax_many`: several multinomial logistic regressions (L2-penalised) in one
   full-batch L-BFGS run with a strong-Wolfe line search (the per-modality experts and the early
   linear heads, all at once).
-- :func:`fit_adam_heads`: the MLP heads (one hidden ReLU layer) and the cross-attention heads (the
-  query modality's vector attends over the other modalities' vectors, used as a set of tokens,
-  one per modality, then a linear classifier), all trained in one loop of Adam steps on shared
-  minibatches, with optional *modality dropout* (each modality's input zeroed with probability
-  p, at least one kept, a fresh mask every step).
+- :func:`fit_adam_heads`: the MLP heads (one hidden ReLU layer), the pooled cross-attention heads
+  (the query modality's vector attends over the other modalities' vectors, used as a set of
+  tokens, one per modality, then a linear classifier) and the token-level ones
+  (:mod:`mmstudio.analysis.fusion.attention`: the query modality's tokens attend over the others'
+  patches, frames or tokens), all trained in one loop of Adam steps on shared minibatches, with
+  optional *modality dropout* (each modality's input zeroed with probability p, at least one kept,
+  a fresh mask every step).
 """
 
 from __future__ import annotations
@@ -148,16 +150,34 @@ def _minibatches(n: int, batch: int, steps: int, gen):
 
 @dataclass(frozen=True)
 class AdamSpec:
-    """One head for :func:`fit_adam_heads`: ``kind`` "mlp" or "cross-attention", its (n, M, D) input,
-    its modality-dropout probability and (cross-attention) the query modality."""
+    """One head for :func:`fit_adam_heads`: ``kind`` "mlp", "cross-attention" or "token-attention",
+    its input (n, M, D) — or, token-level, (n, T, D) tokens with their ``mask`` (n, T) and the
+    modality ``owner`` (T,) of each slot — its modality-dropout probability and (attention) the
+    query modality."""
 
     kind: str
     x: np.ndarray
     dropout: float = 0.0
     query: int = 0
+    mask: np.ndarray | None = None
+    owner: np.ndarray | None = None
+
+    @property
+    def modalities(self) -> int:
+        return int(self.owner.max()) + 1 if self.owner is not None else self.x.shape[1]
+
+    def work(self, batch: int, hidden: int, width: int) -> float:
+        """Multiply-adds of one forward and backward step (about 3× the forward)."""
+        if self.kind == "mlp":
+            return 3.0 * batch * self.x.shape[1] * self.x.shape[2] * hidden
+        if self.kind == "cross-attention":
+            return 3.0 * batch * self.x.shape[1] * self.x.shape[2] * width
+        t = self.x.shape[1]
+        nq = int((self.owner == self.query).sum())
+        return 3.0 * batch * (t * self.x.shape[2] * width + t * 2 * width * width + 2 * nq * (t - nq) * width)
 
 
-def _param(gen, shape, fan_in: int | None = None):
+def init_param(gen, shape, fan_in: int | None = None):
     """A trainable tensor drawn like ``torch.nn.Linear``'s default: uniform in ±1/√fan_in
     (``fan_in`` None: 0.02 · standard normal, for the modality embeddings)."""
     import torch
@@ -173,11 +193,15 @@ class _StackedMLP:
     """``s`` MLP heads of one shape, evaluated with batched matrix products (one op for all)."""
 
     def __init__(self, s, m, dim, hidden, k, gen):
-        self.W1, self.b1 = _param(gen, (s, m * dim, hidden), m * dim), _param(gen, (s, 1, hidden), m * dim)
-        self.W2, self.b2 = _param(gen, (s, hidden, k), hidden), _param(gen, (s, 1, k), hidden)
+        self.W1, self.b1 = init_param(gen, (s, m * dim, hidden), m * dim), init_param(gen, (s, 1, hidden), m * dim)
+        self.W2, self.b2 = init_param(gen, (s, hidden, k), hidden), init_param(gen, (s, 1, k), hidden)
         self.params = [self.W1, self.b1, self.W2, self.b2]
 
-    def __call__(self, x):  # (s, B, M, D) → (s, B, K)
+    @staticmethod
+    def drop(x, mask, keep):
+        return x * keep.unsqueeze(2), mask
+
+    def __call__(self, x, mask=None):  # (s, B, M, D) → (s, B, K)
         import torch
 
         h = torch.relu(torch.baddbmm(self.b1, x.reshape(x.shape[0], x.shape[1], -1), self.W1))
@@ -195,12 +219,14 @@ class _StackedAttention:
         if m < 2:
             raise ValueError("cross-attention needs at least two modalities")
         self.query, self.others = query, [j for j in range(m) if j != query]
-        self.W_in, self.E = _param(gen, (s, dim, width), dim), _param(gen, (s, 1, m, width))
-        self.Wq, self.Wk, self.Wv = (_param(gen, (s, width, width), width) for _ in range(3))
-        self.W_out, self.b_out = _param(gen, (s, width, k), width), _param(gen, (s, 1, k), width)
+        self.W_in, self.E = init_param(gen, (s, dim, width), dim), init_param(gen, (s, 1, m, width))
+        self.Wq, self.Wk, self.Wv = (init_param(gen, (s, width, width), width) for _ in range(3))
+        self.W_out, self.b_out = init_param(gen, (s, width, k), width), init_param(gen, (s, 1, k), width)
         self.params = [self.W_in, self.E, self.Wq, self.Wk, self.Wv, self.W_out, self.b_out]
 
-    def __call__(self, x):  # (s, B, M, D) → (s, B, K)
+    drop = staticmethod(_StackedMLP.drop)
+
+    def __call__(self, x, mask=None):  # (s, B, M, D) → (s, B, K)
         import torch
 
         s, b, m, dim = x.shape
@@ -220,42 +246,56 @@ class _StackedAttention:
 
 def fit_adam_heads(specs: list[AdamSpec], y: np.ndarray, n_classes: int, *, hidden: int = 64, width: int = 64,
                    steps: int = 200, batch: int = 256, lr: float = 3e-3, weight_decay: float = 1e-4,
-                   seed: int = 0, job=None) -> list:
+                   seed: int = 0, heads: int | None = None, job=None) -> list:
     """Train every head of ``specs`` together: the heads of one kind are stacked and run as one batched
     matrix product, all see the same minibatches, and one backward pass through the sum of their
     losses and one Adam step serve them all. The heads share no parameter and Adam's update is per
     parameter, so each head ends as if trained alone on that minibatch sequence; the stacking saves
     the per-step overhead of one loop per head. MLP: one hidden ReLU layer on the concatenated
     vectors. With dropout > 0 each modality's input is zeroed with that probability (at least one
-    kept, a fresh mask every step). ``job.check()`` every 25 steps (it raises when the job was
-    cancelled). Returns :class:`MLPHead` / :class:`CrossAttentionHead` in the order of ``specs``."""
+    kept, a fresh mask every step; token-level: a dropped modality's block becomes one zero token).
+    ``job.check()`` every 25 steps (it raises when the job was cancelled). Returns
+    :class:`MLPHead` / :class:`CrossAttentionHead` / :class:`~mmstudio.analysis.fusion.attention.TokenAttentionHead`
+    in the order of ``specs``."""
     import torch
 
     from mmstudio.core.jobs import Job
 
     job = job or Job()
 
+    from mmstudio.analysis.fusion.attention import HEADS, StackedTokenAttention
+
+    heads = heads or HEADS
+
     n = len(y)
     batch = min(batch, n)
     gen = torch.Generator().manual_seed(seed)
     yt = _tensor(y, np.int64)
     inputs = {id(s.x): _tensor(s.x) for s in specs}
+    masks = {id(s.mask): torch.from_numpy(np.ascontiguousarray(s.mask, bool)) for s in specs if s.mask is not None}
     groups = {}   # kind → indices into specs
     for i, s in enumerate(specs):
         groups.setdefault(s.kind, []).append(i)
-    _, m, dim = specs[0].x.shape if specs else (0, 0, 0)
+    m = specs[0].modalities if specs else 0
+    dim = specs[0].x.shape[2] if specs else 0
     nets = {}
     for kind, idx in groups.items():
+        queries = {specs[i].query for i in idx}
+        if kind != "mlp" and len(queries) > 1:
+            raise ValueError("attention heads trained together must share their query modality")
         if kind == "mlp":
             nets[kind] = _StackedMLP(len(idx), m, dim, hidden, n_classes, gen)
         elif kind == "cross-attention":
-            queries = {specs[i].query for i in idx}
-            if len(queries) > 1:
-                raise ValueError("cross-attention heads trained together must share their query modality")
             nets[kind] = _StackedAttention(len(idx), m, dim, width, n_classes, queries.pop(), gen)
+        elif kind == "token-attention":
+            owners = {specs[i].owner.tobytes() for i in idx}
+            if len(owners) > 1:
+                raise ValueError("token-level heads trained together must share their token layout")
+            nets[kind] = StackedTokenAttention(len(idx), m, dim, width, n_classes, queries.pop(), specs[idx[0]].owner,
+                                               gen, heads=heads)
         else:
             raise ValueError(f"unknown head kind {kind!r}")
-    work = sum(3.0 * batch * m * dim * (hidden if s.kind == "mlp" else width) for s in specs)
+    work = sum(s.work(batch, hidden, width) for s in specs)
     with threads_for(work, SMALL), torch.enable_grad():
         opt = torch.optim.Adam([p for net in nets.values() for p in net.params], lr=lr, weight_decay=weight_decay,
                                fused=True)
@@ -264,15 +304,17 @@ def fit_adam_heads(specs: list[AdamSpec], y: np.ndarray, n_classes: int, *, hidd
             if step % 25 == 0:
                 job.check()
             taken = {key: x[idx] for key, x in inputs.items()}
+            taken_mask = {key: mk[idx] for key, mk in masks.items()}
             loss = 0.0
             for kind, members in groups.items():
-                xb = []
+                xb, mb = [], []
                 for i in members:
-                    x = taken[id(specs[i].x)]
+                    x, mask = taken[id(specs[i].x)], taken_mask.get(id(specs[i].mask))
                     if specs[i].dropout > 0:
-                        x = x * dropout_mask(gen, len(idx), m, specs[i].dropout).unsqueeze(2)
+                        x, mask = nets[kind].drop(x, mask, dropout_mask(gen, len(idx), m, specs[i].dropout))
                     xb.append(x)
-                logits = nets[kind](torch.stack(xb))
+                    mb.append(mask)
+                logits = nets[kind](torch.stack(xb), None if mb[0] is None else torch.stack(mb))
                 # mean over every head's rows × heads = the sum of the heads' mean losses
                 loss = loss + len(members) * torch.nn.functional.cross_entropy(
                     logits.reshape(-1, n_classes), yt[idx].repeat(len(members)))

@@ -7,8 +7,11 @@ validation and test, and trains small heads on the train split (:mod:`.fusion_he
 - one softmax-regression *expert* per modality (the ``*-only`` rows, and the experts that
   late fusion, PoE, MoE and the gate combine — :mod:`.fusion_rules`);
 - ``early-linear`` (softmax regression) and ``early-mlp`` on the concatenated vectors;
-- ``cross-attention``: the query modality's vector attends over the others' vectors, used as a
-  token set (an embedding table has one vector per item, so each modality is one token);
+- ``cross-attention``: token level when the table carries token features
+  (:mod:`.fusion.attention`: the query modality's tokens attend over the other modalities'
+  patches, frames or tokens); otherwise the query modality's vector attends over the others'
+  vectors, one token per modality (with two modalities its one weight is 1 by construction, and
+  the report says so and why token level was not used);
 - the same three again with modality dropout (probability ``dropout``), used by
   ``impute="dropout"``;
 - the cross-modal imputation maps (ridge, one per target and set of sources) and the means.
@@ -40,17 +43,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mmstudio.analysis.fusion import heads, rules
+from mmstudio.analysis.fusion import attention, heads, rules
+from mmstudio.analysis.fusion.attention import TokenAttentionHead, attention_summary
 from mmstudio.analysis.fusion.data import FusionData, Split, fusion_data, split_samples
 from mmstudio.analysis.fusion.knobs import EARLY, LATE, METHODS, FusionScores, Knobs, parse_methods
 from mmstudio.analysis.fusion.metrics import score_probabilities
 from mmstudio.analysis.fusion.missing import Imputer, apply_conditions, make_draws, rates
 from mmstudio.analysis.fusion.ridge import one_blas_thread
+from mmstudio.analysis.fusion.tokens import TokenData, condition_tokens, fill_tokens, token_noise
 from mmstudio.core.jobs import Job
 
 __all__ = ["EARLY", "LATE", "METHODS", "FusionLab", "FusionScores", "Knobs", "parse_methods"]
 
 DEFAULT_DROPOUT = 0.5
+ATTENTION = ("tokens", "pooled")   # cross-attention over token features (where the table has them), or vectors
 
 
 @dataclass
@@ -107,8 +113,10 @@ LATE_RULES = {"late-logit": _late_logit, "late-prob": _late_prob, "poe": _poe, "
 class FusionLab:
     """Trained fusion heads and the kept held-out vectors; :meth:`score` re-scores without training."""
 
-    def __init__(self, data: FusionData, split: Split, methods: tuple[str, ...], seed: int, query: int):
+    def __init__(self, data: FusionData, split: Split, methods: tuple[str, ...], seed: int, query: int,
+                 tokens: TokenData | None = None, why_pooled: str = ""):
         self.data, self.split, self.methods, self.seed, self.query = data, split, methods, seed, query
+        self.tokens, self.why_pooled = tokens, why_pooled   # token blocks when cross-attention is token level
         self._clean = None    # each expert's clean validation accuracy, computed on first use (_clean_trust)
         self.fits = 0                       # training calls made (a knob change must not add any)
         self.fit_log: list[tuple[str, float]] = []
@@ -125,26 +133,44 @@ class FusionLab:
         self._held_present = data.present[held]
         self._n_val = len(split.val)
         self._draws: dict[int, object] = {}
+        self._held_tokens = tokens.take(held) if tokens is not None else None
+        self._train_tokens = tokens.take(split.train) if tokens is not None else None
+        self._token_eps: tuple[int, np.ndarray] | None = None   # (seed, noise of the held-out tokens)
 
     # --- training ------------------------------------------------------------------------
     @classmethod
     def fit(cls, table, label: str | None = None, *, methods="all", modalities=None, seed: int = 0,
             dropout: float = DEFAULT_DROPOUT, train_missing: dict | None = None, test: float = 0.3,
-            val: float = 0.15, query: str | None = None, job=None) -> "FusionLab":
+            val: float = 0.15, query: str | None = None, attention: str = "tokens", job=None) -> "FusionLab":
         """Train every requested method on ``table``'s ``label`` column (or on a :class:`FusionData`).
 
         ``dropout``: the modality-dropout probability of the dropout-trained early heads (0 skips them);
         ``train_missing``: ``{"audio": 0.3}`` removes modalities from that fraction of training samples
-        (seeded); ``query``: the modality that queries the others in cross-attention (default: the first)."""
+        (seeded); ``query``: the modality that queries the others in cross-attention (default: text when
+        the lab has text, else the first); ``attention``: "tokens" (token level where the data has token
+        features of some modality other than the query, else pooled, with the reason in ``why_pooled``)
+        or "pooled"."""
         data = table if isinstance(table, FusionData) else fusion_data(table, label, modalities)
         methods = parse_methods(methods)
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout {dropout}: must be in [0, 1)")
         split = split_samples(data.y, seed, test, val)
-        q = 0 if query is None else data.modalities.index(query) if query in data.modalities else -1
+        if query is None:
+            query = "text" if "text" in data.modalities else data.modalities[0]
+        q = data.modalities.index(query) if query in data.modalities else -1
         if q < 0:
             raise ValueError(f"query modality {query!r} is not in the lab ({', '.join(data.modalities)})")
-        lab = cls(data, split, methods, seed, q)
+        if attention not in ATTENTION:
+            raise ValueError(f"attention must be one of {', '.join(ATTENTION)}, not {attention!r}")
+        tokens, why = data.tokens, ""
+        if attention == "pooled":
+            why = "pooled attention was asked for"
+        elif tokens is None:
+            why = data.token_note
+        elif not tokens.token_level(q):
+            why = (f"no modality but the query ({query}) has token features: "
+                   + "; ".join(r for m, r in tokens.reasons.items() if m != query))
+        lab = cls(data, split, methods, seed, q, None if why else tokens, why)
         lab._train(train_missing or {}, dropout, job)
         return lab
 
@@ -205,7 +231,7 @@ class FusionLab:
             specs += [self._spec(name, zero_filled, dropout) for name in adam]
         if specs:
             t0 = time.perf_counter()
-            fitted = heads.fit_adam_heads(specs, y, len(d.classes), seed=self.seed, job=job)
+            fitted = self._fit_adam(specs, y, job)
             self._count("MLP and cross-attention heads", t0, len(specs))
             self.early.update(zip(adam, fitted[:len(adam)]))
             dropped.update(zip(adam, fitted[len(adam):]))
@@ -216,7 +242,25 @@ class FusionLab:
         self._fallback_trust = self._trust(self._expert_log_post(x_train), p_train, y)
         job.progress(len(steps), len(steps))
 
+    def _fit_adam(self, specs, y, job) -> list:
+        """The Adam-trained heads of ``specs``: the token-level ones in a loop of their own (their own
+        width and minibatch, :mod:`.attention`), the others stacked together as before."""
+        tok = [i for i, sp in enumerate(specs) if sp.kind == "token-attention"]
+        rest = [i for i in range(len(specs)) if i not in tok]
+        out = [None] * len(specs)
+        k = len(self.data.classes)
+        token = {"width": attention.WIDTH, "batch": attention.BATCH, "steps": attention.STEPS}
+        for idx, extra in ((rest, {}), (tok, token)):
+            if idx:
+                fitted = heads.fit_adam_heads([specs[i] for i in idx], y, k, seed=self.seed, job=job, **extra)
+                for i, head in zip(idx, fitted):
+                    out[i] = head
+        return out
+
     def _spec(self, name, filled, dropout):
+        if name == "cross-attention" and self.tokens is not None:
+            x, mask = fill_tokens(self._train_tokens, filled, self._train_present)
+            return heads.AdamSpec("token-attention", x, dropout, self.query, mask, self.tokens.owner)
         kind = "mlp" if name == "early-mlp" else "cross-attention"
         return heads.AdamSpec(kind, filled, dropout, self.query)
 
@@ -252,8 +296,7 @@ class FusionLab:
                                                              len(self.data.classes))[0]
             adam = [name for name in self._early_names if name != "early-linear"]
             if adam:
-                fitted = heads.fit_adam_heads([self._spec(name, zero_filled, p) for name in adam], y,
-                                              len(self.data.classes), seed=self.seed, job=job)
+                fitted = self._fit_adam([self._spec(name, zero_filled, p) for name in adam], y, job)
                 out.update(zip(adam, fitted))
             self._count(f"early heads, dropout {p:g}", t0, len(out))
             self.dropout_heads[p] = out
@@ -293,7 +336,8 @@ class FusionLab:
     def _score(self, knobs: Knobs, contributions: bool) -> FusionScores:
         if knobs.impute == "dropout" and not self.dropout_heads and self.early:
             raise ValueError("no dropout-trained heads: fit with dropout > 0 or call train_dropout(p)")
-        v, p, _ = self.conditions(knobs)
+        v, p, mismatched = self.conditions(knobs)
+        tokens = self._token_conditions(knobs, mismatched)
         log_post = self._expert_log_post(v)
         nv = self._n_val
         if knobs.trust == "oracle":   # validation accuracy under these very conditions (labels of the corrupted data)
@@ -302,7 +346,8 @@ class FusionLab:
         else:                         # clean validation accuracy (reported for confidence too)
             trust = self._clean_trust()
         y = self.data.y[self.split.test]
-        out, extra = self._predict(v[nv:], p[nv:], log_post[nv:], knobs, trust)
+        tokens = None if tokens is None else tokens.take(slice(nv, None))
+        out, extra = self._predict(v[nv:], p[nv:], log_post[nv:], knobs, trust, tokens)
         scores = {}
         for name, lp in out.items():
             sc = score_probabilities(name, lp, y)
@@ -314,7 +359,7 @@ class FusionLab:
             for j, mod in enumerate(self.modalities):
                 pj = p[nv:].copy()
                 pj[:, j] = False
-                without, _ = self._predict(v[nv:], pj, log_post[nv:], knobs, trust)
+                without, _ = self._predict(v[nv:], pj, log_post[nv:], knobs, trust, tokens)
                 for name, lp in without.items():
                     scores[name].contribution[mod] = scores[name].accuracy - float((lp.argmax(1) == y).mean())
         gate_open, agree = extra.get("_gate", (None, None))
@@ -322,6 +367,20 @@ class FusionLab:
                             {m: float(t) for m, t in zip(self.modalities, trust)},
                             {m: float(r) for m, r in zip(self.modalities, p[nv:].mean(axis=0))},
                             y, out, gate_open, agree)
+
+    def _token_conditions(self, knobs: Knobs, mismatched: np.ndarray) -> TokenData | None:
+        """The held-out token blocks under the knobs (the vectors' mismatch partners, token noise)."""
+        if self._held_tokens is None:
+            return None
+        held = self._held_tokens
+
+        def eps():
+            if self._token_eps is None or self._token_eps[0] != knobs.seed:
+                self._token_eps = (knobs.seed, token_noise(held, knobs.seed))
+            return self._token_eps[1]
+
+        return condition_tokens(held, self.draws(knobs.seed).partner, mismatched,
+                                rates(knobs.noise, list(self.modalities)), eps)
 
     def _clean_trust(self) -> np.ndarray:
         if self._clean is None:
@@ -339,8 +398,9 @@ class FusionLab:
         n = present.sum(axis=0)
         return np.where(n > 0, (correct & present).sum(axis=0) / np.maximum(n, 1), -np.inf)
 
-    def _predict(self, v, p, log_post, knobs: Knobs, trust):
-        """Log-probabilities of every method (and each modality alone) for held-out rows ``v``/``p``."""
+    def _predict(self, v, p, log_post, knobs: Knobs, trust, tokens: TokenData | None = None):
+        """Log-probabilities of every method (and each modality alone) for held-out rows ``v``/``p``
+        (and their token blocks ``tokens``, when cross-attention is token level)."""
         lp0 = self.log_prior
         out, extra = {}, {}
         w = rules.expert_weights(log_post, p, lp0) if {"poe", "moe"} & set(self.methods) else None
@@ -356,14 +416,7 @@ class FusionLab:
             flat = filled.reshape(len(v), -1)
             for name in early:
                 if name == "cross-attention":
-                    logits, att = use[name].forward(filled)
-                    others = [m for j, m in enumerate(self.modalities) if j != self.query]
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        entropy = float(-np.nansum(att * np.log(att), axis=1).mean())
-                    extra[name] = {"query": self.modalities[self.query],
-                                   "attention": dict(zip(others, att.mean(axis=0).tolist())),
-                                   "attention_entropy": entropy, "keys": len(others),
-                                   "attention_spread": float(att.std(axis=0).mean())}
+                    logits, extra[name] = self._attend(use[name], filled, p, tokens)
                 else:
                     logits = use[name].logits(flat)
                 out[name] = rules.log_softmax(logits.astype(np.float64))
@@ -372,8 +425,27 @@ class FusionLab:
         return {k: out[k] for k in [*[m for m in METHODS if m in out], *[k for k in out if k.endswith("-only")]]}, \
             extra
 
+    def _attend(self, head, filled, present, tokens):
+        """The cross-attention head's logits and what its weights say (:func:`attention_summary`)."""
+        if isinstance(head, TokenAttentionHead):
+            x, mask = fill_tokens(tokens, filled, present)
+            logits, att = head.forward(x, mask)
+            ks, qs = head.key_slots, head.query_slots
+            embedding = np.zeros(len(self.tokens.owner), bool)
+            embedding[[self.tokens.block(j).start for j in range(len(self.modalities))]] = True
+            summary = attention_summary(att, mask[:, ks], mask[:, qs], self.tokens.owner[ks],
+                                        [self.tokens.names[i] for i in ks], self.modalities, self.query, embedding[ks])
+            return logits, {**summary, "level": "tokens", "why_pooled": None}
+        logits, att = head.forward(filled)
+        others = np.array([j for j in range(len(self.modalities)) if j != self.query])
+        n, k = att.shape
+        summary = attention_summary(att[:, None, None, :], np.ones((n, k), bool), np.ones((n, 1), bool), others,
+                                    [self.modalities[j] for j in others], self.modalities, self.query)
+        return logits, {**summary, "level": "pooled", "why_pooled": self.why_pooled}
+
     def info(self) -> dict:
         return {"modalities": list(self.modalities), "classes": list(self.data.classes), "methods": list(self.methods),
                 "split": self.split.to_dict(), "seed": self.seed, "dropout": self.dropout, "fits": self.fits,
                 "fit_seconds": {name: sec for name, sec in self.fit_log},
-                "query": self.modalities[self.query]}
+                "query": self.modalities[self.query],
+                "attention": "tokens" if self.tokens is not None else "pooled", "why_pooled": self.why_pooled or None}

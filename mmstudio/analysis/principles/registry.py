@@ -36,11 +36,22 @@ PRINCIPLES = {
     "poe-moe": Principle("mmstudio.analysis.principles.poe_moe", "poe_moe",
                          "product vs mixture of two Gaussian experts: densities, means, variances", False),
     "dominance": Principle("mmstudio.analysis.principles.dominance", "dominance",
-                           "a two-branch model's per-modality gradient norms and accuracies per epoch: plain, "
-                           "OGM-GE, loss re-weighting", True),
+                           "a two-branch model's per-modality gradient norms per epoch, and its fused accuracy and "
+                           "the weak encoder's linear probe over seeds: plain, OGM-GE for a sweep of α, loss "
+                           "re-weighting", True),
     "sample-complexity": Principle("mmstudio.analysis.principles.sample_complexity", "sample_complexity",
-                                   "accuracy and a mutual-information bound vs training-set size, per "
-                                   "modality set", True),
+                                   "accuracy, samples to a target accuracy and a mutual-information bound "
+                                   "vs training-set size, per modality set", True),
+    "broken-assumptions": Principle("mmstudio.analysis.principles.broken_assumptions", "broken_assumptions",
+                                    "three assumptions broken: the logit sum without conditional independence, "
+                                    "imputation without correlation, two encoders as a rotation (Procrustes, CKA)",
+                                    True),
+    "negative-transfer": Principle("mmstudio.analysis.principles.negative_transfer", "negative_transfer",
+                                   "one modality mismatched at a rate: fusion without a gate vs the best single "
+                                   "modality, the label-free and the oracle gate, corruption at test vs training", True),
+    "interactions": Principle("mmstudio.analysis.principles.interactions", "interactions",
+                              "partial information decomposition: redundancy, information unique to each modality "
+                              "and synergy about a label, in bits (Liang et al. 2023)", True),
 }
 
 
@@ -54,12 +65,14 @@ def function(name: str):
 
 
 def run_principle(name: str, table=None, job=None, **options):
-    """Run one principle; options it does not take are left out (e.g. ``task`` for poe-moe)."""
+    """Run one principle; options it does not take are left out (e.g. ``task`` for poe-moe). A principle
+    that learns from a table needs one, unless its ``table`` defaults to None (it then says which of its
+    parts need it)."""
     fn = function(name)
     accepted = inspect.signature(fn).parameters
     kwargs = {k: v for k, v in options.items() if k in accepted and v is not None}
     if PRINCIPLES[name].uses_table:
-        if table is None:
+        if table is None and accepted["table"].default is inspect.Parameter.empty:
             raise ValueError(f"the principle {name} learns from a table: give one (the demo world's is "
                              "mmstudio.demo.table.demo_table())")
         kwargs["table"] = table
@@ -71,7 +84,7 @@ EXPORTS = {
     "emap": "principles.complementarity", "xor_pm1": "principles.complementarity",
     "poe_moments": "principles.poe_moe", "moe_moments": "principles.poe_moe", "gaussian": "principles.poe_moe",
     "late_fuse": "principles.late_fusion", "ogm_coefficients": "principles.dominance",
-    "paired": "common.pairing",
+    "paired": "common.pairing", "decompose": "principles.pid",
     "reliability": "common.classifier_metrics", "heldout_cross_entropy": "principles.fit",
 }
 

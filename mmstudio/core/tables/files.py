@@ -2,8 +2,9 @@
 
 Parquet columns: ``sample_id``, ``modality``, ``path``, ``label``, the extra columns,
 ``embedding`` (fixed-size list of float32) and ``error`` (null on embedded rows; on an error
-row the embedding is null and ``error`` holds the reason). The model name, dimension and
-other facts live in the schema metadata under the key ``mmstudio``. A folder of such Parquet
+row the embedding is null and ``error`` holds the reason), and, when the table carries token
+features, ``token_vectors`` and ``token_info`` (:mod:`mmstudio.core.tables.tokens`). The model name,
+dimension and other facts live in the schema metadata under the key ``mmstudio``. A folder of such Parquet
 files (the shards ``mmstudio embed --engine ray`` writes, ``part-00000.parquet``…) reads as one table.
 """
 
@@ -18,6 +19,7 @@ from mmstudio.core.errors import ItemError
 from mmstudio.core.names import is_utf8, path_bytes, path_text, shown
 from mmstudio.core.tables.checks import TableFormatError, check_finite, check_vectors, parse_meta
 from mmstudio.core.tables.table import BASE_COLUMNS, EmbeddingTable
+from mmstudio.core.tables.tokens import INFO, VECTORS, read_tokens, token_arrays
 
 FORMAT_VERSION = 1
 META_KEY = b"mmstudio"
@@ -27,8 +29,11 @@ __all__ = ["TableFormatError", "read_table", "write_table", "is_table_path", "is
 
 
 def _meta(table: EmbeddingTable) -> dict:
-    return {"format": FORMAT_VERSION, "model": table.model, "dim": table.dim, "rows": len(table),
+    meta = {"format": FORMAT_VERSION, "model": table.model, "dim": table.dim, "rows": len(table),
             "columns": list(table.columns), "info": table.info}
+    if table.tokens is not None:
+        meta["tokens"] = True
+    return meta
 
 
 def _text(value):
@@ -71,6 +76,8 @@ def write_parquet(table: EmbeddingTable, path: Path) -> None:
     missing = pa.array(np.r_[np.zeros(n_ok, bool), np.ones(n_err, bool)])
     arrays["embedding"] = pa.FixedSizeListArray.from_arrays(flat, dim, mask=missing)
     arrays["error"] = strings([None] * n_ok, [e.reason for e in err])
+    if table.tokens is not None:
+        arrays[VECTORS], arrays[INFO] = token_arrays(table.tokens, n_err)
     schema_meta = {META_KEY: json.dumps(_meta(table)).encode()}
     arrow = pa.table(arrays).replace_schema_metadata(schema_meta)
     atomic_write(path, lambda tmp: pq.write_table(arrow, tmp, compression="zstd", write_page_checksum=True))
@@ -111,6 +118,13 @@ def _from_arrow(arrow, meta: dict, path) -> EmbeddingTable:
     elif raw is not None:  # someone else's column of that name: kept, as a manifest's would be
         data[f"meta_{PATH_BYTES}"] = raw
     check_finite(vectors, base["sample_id"][ok], base["modality"][ok], path)
+    tokens = None
+    if meta.get("tokens") and VECTORS in data and INFO in data:
+        every = read_tokens(data.pop(VECTORS), data.pop(INFO), base["modality"], path)
+        tokens = [every[i] for i in np.flatnonzero(ok)]
+    for name in (VECTORS, INFO):   # someone else's columns of those names: kept, renamed as a manifest's would be
+        if name in data:
+            data[f"meta_{name}"] = data.pop(name)
     columns = {name: _column(col, name, path) for name, col in data.items()}
     errors = [ItemError(base["path"][i], base["modality"][i], error[i], base["sample_id"][i])
               for i in np.flatnonzero(~ok)]
@@ -118,7 +132,7 @@ def _from_arrow(arrow, meta: dict, path) -> EmbeddingTable:
         return EmbeddingTable(
             *(base[name][ok] for name in BASE_COLUMNS), vectors,
             {name: values[ok] for name, values in columns.items()},
-            model=meta.get("model", ""), info=meta.get("info", {}), errors=errors,
+            model=meta.get("model", ""), info=meta.get("info", {}), errors=errors, tokens=tokens,
         )
     except ValueError as exc:
         raise TableFormatError(f"{path}: {exc}") from None

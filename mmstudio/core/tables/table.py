@@ -16,7 +16,8 @@ from mmstudio.core.errors import ItemError
 from mmstudio.core.media.formats import MODALITIES
 
 BASE_COLUMNS = ("sample_id", "modality", "path", "label")
-RESERVED_COLUMNS = BASE_COLUMNS + ("embedding", "error", "path_bytes")  # path_bytes: see table_files
+# path_bytes, token_vectors, token_info: see core.tables.files and core.tables.tokens
+RESERVED_COLUMNS = BASE_COLUMNS + ("embedding", "error", "path_bytes", "token_vectors", "token_info")
 
 
 @dataclass
@@ -30,7 +31,7 @@ class EmbeddingTable:
     model: str = ""
     info: dict = field(default_factory=dict)
     errors: list[ItemError] = field(default_factory=list)
-    tokens: list | None = None  # per-row token features, kept in memory only
+    tokens: list | None = None  # per-row TokenFeatures (or None); Parquet keeps them (core.tables.tokens)
     notes: list[ItemError] = field(default_factory=list)  # items used with a remark (cp1252, cut, silent…); in memory only
 
     def __post_init__(self):
@@ -45,6 +46,8 @@ class EmbeddingTable:
         for name, values in [(n_, getattr(self, n_)) for n_ in BASE_COLUMNS] + list(self.columns.items()):
             if len(values) != n:
                 raise ValueError(f"column {name!r} has {len(values)} rows, the vectors {n}")
+        if self.tokens is not None and len(self.tokens) != n:
+            raise ValueError(f"token features for {len(self.tokens)} rows, the vectors {n}")
         clash = set(self.columns) & set(RESERVED_COLUMNS)
         if clash:
             raise ValueError(f"extra columns may not be named {sorted(clash)}")

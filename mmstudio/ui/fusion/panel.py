@@ -19,6 +19,7 @@ import time
 
 from PySide6 import QtCore, QtWidgets
 
+from mmstudio.analysis.fusion.attention import attention_words
 from mmstudio.ui.fusion.controls import IMPUTATIONS, QtFusionControls, label_columns
 from mmstudio.ui.fusion.plots import QtConfusion, QtFusionBars, QtFusionCurves, QtFusionTable, gate_words
 from mmstudio.ui.guard import guarded
@@ -87,11 +88,15 @@ class QtFusionPanel(QtWidgets.QWidget):
         self.bars = QtFusionBars()
         self.gate_text = QtWidgets.QLabel()
         self.gate_text.setWordWrap(True)
+        self.attention_text = QtWidgets.QLabel()   # what the cross-attention weights do (attention_words)
+        self.attention_text.setWordWrap(True)
+        self.attention_text.setTextFormat(QtCore.Qt.TextFormat.PlainText)
         left = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(left)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.bars, 1)
         column.addWidget(self.gate_text)
+        column.addWidget(self.attention_text)
 
         self.table = QtFusionTable()
         self.table.methodPicked.connect(self.select_method)
@@ -228,6 +233,7 @@ class QtFusionPanel(QtWidgets.QWidget):
             self.confusion.show_matrix([], [])
             self.confusion_title.setText("")
             self.gate_text.setText("")
+            self.attention_text.setText("")
             self.curves.clear()
             self.controls.status.setText(error)
         else:
@@ -322,6 +328,8 @@ class QtFusionPanel(QtWidgets.QWidget):
         self.table.show_scores(shown, self.selected)
         self._show_confusion()
         self.gate_text.setText(gate_words(scores))
+        attention = shown.get("cross-attention")
+        self.attention_text.setText(attention_words(attention.extra) if attention is not None else "")
         if self.curves.curve is not None:
             self._draw_curve(self.curves.curve)
 

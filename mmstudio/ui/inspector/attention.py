@@ -2,8 +2,10 @@
 words of a selected text matter for its picture or sound.
 
 The maps come from :class:`mmstudio.analysis.attention.heatmaps.AttentionSession` on a worker thread
-(the media side is cached, so a new text costs only the text); the overlay is drawn here from
-the same arrays the pane keeps (``result``, ``heat``), which the tests read.
+(the media side is cached, so a new text costs only the text). The pane keeps what it draws
+(``result``, ``grid``: the map of the word, layer and head shown; ``heat``; ``scale``: its colour
+scale), which the tests read; :class:`~mmstudio.ui.inspector.attention_canvas.QtAttentionCanvas`
+draws it: the image beside its overlay, or the whole sound's spectrogram with the model's window.
 """
 
 from __future__ import annotations
@@ -12,17 +14,21 @@ import html
 import threading
 
 import numpy as np
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
+from mmstudio.analysis.attention.contrast import DEFAULT, SCALES
+from mmstudio.ui.inspector.attention_canvas import QtAttentionCanvas
 from mmstudio.ui.thumbnail_loader import qimage as _qimage
 from mmstudio.ui.tooltips import item_text
 
 WHOLE = "(whole text)"
-MAX_SIDE = 512  # larger pictures are drawn at this size
+MAX_SIDE = 512           # larger pictures are drawn at this size
+SOUND_SECONDS = 600.0    # the spectrogram shows at most this much of a sound
 
 
 class QtAttentionPane(QtWidgets.QWidget):
-    """Controls (text, method, layer, head, opacity, colour map), the word strip and the overlay."""
+    """Controls (text, method, layer, head, colour map, contrast, opacity), the word strip, the picture
+    and a caption naming what it shows."""
 
     mapReady = QtCore.Signal()
 
@@ -30,9 +36,13 @@ class QtAttentionPane(QtWidgets.QWidget):
         super().__init__(parent)
         self.workspace = workspace
         self.row: int | None = None
-        self.media = None                 # decoded PIL image or audio samples of the shown row
+        self.media = None                 # decoded PIL image or audio samples of the shown row, as the model saw it
+        self.sound = None                 # the whole sound (up to SOUND_SECONDS) and its spectrogram
+        self.heard: tuple[float, float] | None = None   # the seconds of the sound the model saw
         self.result = None                # AttentionMap shown (for a text row: over its sample's media)
-        self.heat: np.ndarray | None = None   # what the overlay draws: upsampled map (image) or curve (audio)
+        self.grid: np.ndarray | None = None   # the map of the word, layer and head shown
+        self.heat: np.ndarray | None = None   # that map at the picture's size (image) or over time (audio)
+        self.scale = None                 # its colour scale (analysis.attention.contrast.Scale)
         self.word: str | None = None
         self._word_index: int | None = None
         self.token_relevance: list[tuple[str, float]] = []
@@ -40,7 +50,6 @@ class QtAttentionPane(QtWidgets.QWidget):
         self._session = None
         self._lock = threading.Lock()
         self._player = None
-        self._base_pixmap = None
         self._build()
         workspace.modelChanged.connect(lambda _: setattr(self, "_session", None))
 
@@ -54,57 +63,80 @@ class QtAttentionPane(QtWidgets.QWidget):
         self.text.lineEdit().setPlaceholderText("a text to look for, Enter to draw")
         self.text.activated.connect(lambda _: self.compute())
         self.text.lineEdit().returnPressed.connect(self.compute)
-        self.method = QtWidgets.QComboBox()
+        self.method = _combo([], "how the map is computed")
         self.method.activated.connect(lambda _: self.compute())
         self.layer = _spin("layer")
         self.head = _spin("head")
         for spin in (self.layer, self.head):
             spin.valueChanged.connect(lambda _: self.compute())
+        self.colormap = _combo(["inferno", "viridis", "turbo", "gray"], "colour map")
+        self.colormap.activated.connect(lambda _: self.draw())
+        self.contrast = _combo(list(SCALES), "how values become colours: log (decades below the peak), "
+                                             "percentile (2nd to 98th) or min–max")
+        self.contrast.setCurrentText(DEFAULT)
+        self.contrast.activated.connect(lambda _: self.draw())
         self.opacity = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
-        self.opacity.setValue(55)
-        self.opacity.setToolTip("opacity of the heatmap")
+        self.opacity.setValue(60)
+        self.opacity.setMinimumWidth(40)
+        self.opacity.setToolTip("opacity of the map over the image (the original is beside it)")
         self.opacity.valueChanged.connect(lambda _: self.draw())
-        self.colormap = QtWidgets.QComboBox()
-        self.colormap.addItems(["inferno", "viridis", "turbo", "gray"])
-        self.colormap.activated.connect(lambda _: self.draw())
         self.words = QtWidgets.QListWidget()
         self.words.setFlow(QtWidgets.QListView.Flow.LeftToRight)
         self.words.setWrapping(True)
         self.words.setResizeMode(QtWidgets.QListView.ResizeMode.Adjust)
-        self.words.setSpacing(2)
-        self.words.setMaximumHeight(64)
+        self.words.setSpacing(1)
+        self.words.setMaximumHeight(2 * self.fontMetrics().height() + 16)
         self.words.setToolTip("click a word to see its own map")
         self.words.itemClicked.connect(self._word_clicked)
-        self.picture = QtWidgets.QLabel()
-        self.picture.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.picture.setMinimumHeight(160)
-        self.picture.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        self.canvas = QtAttentionCanvas()
+        self.canvas.setToolTip("double-click: open the picture in a window of its own")
+        self.canvas.doubleClicked.connect(self.open_large)
+        self.large: QtWidgets.QWidget | None = None   # the picture in a window of its own, kept in step
+        self.caption = QtWidgets.QLabel()
+        self.caption.setWordWrap(True)
+        self.caption.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        self.caption.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         self.tokens = QtWidgets.QLabel()
         self.tokens.setWordWrap(True)
         self.tokens.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.play = QtWidgets.QPushButton("Play")
         self.play.clicked.connect(self.toggle_play)
-        self.status = QtWidgets.QLabel()
-        self.status.setWordWrap(True)
         controls = QtWidgets.QGridLayout()
-        controls.addWidget(QtWidgets.QLabel("Text"), 0, 0)
-        controls.addWidget(self.text, 0, 1, 1, 3)
-        controls.addWidget(self.method, 1, 0, 1, 2)
-        controls.addWidget(self.layer, 1, 2)
-        controls.addWidget(self.head, 1, 3)
-        controls.addWidget(self.colormap, 2, 0, 1, 2)
-        controls.addWidget(self.opacity, 2, 2, 1, 2)
-        for column in range(4):
+        controls.setSpacing(3)
+        controls.addWidget(self.text, 0, 0, 1, 3)
+        controls.addWidget(self.method, 1, 0)
+        controls.addWidget(self.layer, 1, 1)
+        controls.addWidget(self.head, 1, 2)
+        controls.addWidget(self.colormap, 2, 0)
+        controls.addWidget(self.contrast, 2, 1)
+        controls.addWidget(self.opacity, 2, 2)
+        controls.addWidget(self.play, 2, 2)        # a sound has Play where a picture has the opacity
+        for column in range(3):
             controls.setColumnStretch(column, 1)
-        layout = QtWidgets.QVBoxLayout(self)
+        for control in (self.method, self.layer, self.head, self.colormap, self.contrast):
+            control.setMinimumWidth(56)  # a narrow inspector elides them rather than scrolling sideways
+        self.text.setMinimumWidth(100)
+        inner = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(inner)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(3)
         layout.addLayout(controls)
         layout.addWidget(self.words)
-        layout.addWidget(self.picture)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.caption)
         layout.addWidget(self.tokens)
-        layout.addWidget(self.play)
-        layout.addWidget(self.status)
+        layout.addStretch()  # a text row has no picture: its words stay under the controls
+        # the picture fills the space the pane is given; only a pane squeezed below its controls scrolls
+        # (its minimum must not set the window's)
+        self.scroller = QtWidgets.QScrollArea()
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.scroller.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroller.setWidget(inner)
+        outer = QtWidgets.QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroller)
 
     # ------------------------------------------------------------------ what is shown
     def show_row(self, row: int) -> bool:
@@ -112,8 +144,11 @@ class QtAttentionPane(QtWidgets.QWidget):
         ws = self.workspace
         table, encoder = ws.table, ws.encoder
         self._stop()
-        self.row, self.result, self.heat, self.media, self.word = row, None, None, None, None
+        self.row, self.result, self.grid, self.heat, self.media, self.word = row, None, None, None, None, None
+        self.sound, self.heard, self.scale = None, None, None
         self.token_relevance = []
+        for canvas in self._canvases():
+            canvas.clear()
         if table is None or encoder is None:
             return False
         modality = table.modality[row]
@@ -136,9 +171,12 @@ class QtAttentionPane(QtWidgets.QWidget):
                 self.text.addItem(text)
         self.text.lineEdit().setCursorPosition(0)
         self.play.setVisible(modality == "audio")
-        self.picture.setVisible(modality != "text")
+        self.canvas.setVisible(modality != "text")
         self.tokens.setVisible(modality == "text")
         self.words.setVisible(modality != "text")
+        for control in (self.colormap, self.contrast):
+            control.setVisible(modality != "text")
+        self.opacity.setVisible(modality == "image")
         self.compute()
         return True
 
@@ -192,13 +230,21 @@ class QtAttentionPane(QtWidgets.QWidget):
             from mmstudio.core.media.decode import decode
 
             job.status("attention map")
-            media = decode(MediaRef(modality, path=path), audio_rate=encoder.audio_rate,
-                           max_audio_seconds=encoder.max_audio_seconds)
+            ref = MediaRef(modality, path=path)
+            media = decode(ref, audio_rate=encoder.audio_rate, max_audio_seconds=encoder.max_audio_seconds)
+            sound = None
+            if modality == "audio":  # the model hears the start (``media``); the picture shows the whole sound
+                from mmstudio.export.spectrogram import spectrogram
+
+                whole = decode(ref, audio_rate=encoder.audio_rate, max_audio_seconds=SOUND_SECONDS)
+                sound = whole, spectrogram(whole, encoder.audio_rate)
             with lock:
                 result = session.map(media, text, modality=modality, method=method, layers=layers, heads=heads)
-            return media, result
+            return media, sound, result
 
-        self.status.setText("drawing…")
+        self.caption.setText("drawing…")
+        if self.large is not None:
+            self.large.caption.setText("drawing…")
         self.workspace.runner.start("attention", work, label="attention map", on_done=self._computed,
                                     on_error=self._failed)
 
@@ -210,22 +256,29 @@ class QtAttentionPane(QtWidgets.QWidget):
         return self._session
 
     def _computed(self, payload) -> None:
-        self.media, self.result = payload
+        self.media, self.sound, self.result = payload
+        self.heard = None
+        if self.sound is not None:
+            rate, whole = self.workspace.encoder.audio_rate, self.sound[0]
+            self.heard = (0.0, min(len(self.media), len(whole)) / rate)
         self.error = ""
-        self.word = None
+        index, word = self._word_index, self.word     # a word picked before keeps its map at another layer or head
         self._fill_words()
+        kept = [i for i in range(self.words.count()) if word is not None and self.words.item(i).text() == word
+                and self.words.item(i).data(QtCore.Qt.ItemDataRole.UserRole) == index]
+        self.word, self._word_index = (word, index) if kept else (None, None)
+        self.words.setCurrentRow(kept[0] if kept else 0)
         self._limit_spins()
         if self.row is not None and self.workspace.table.modality[self.row] == "text":
             self._shade_tokens()
+            self.grid = self.result.grid
+            self.caption.setText(self.result.caption())
         self.draw()
-        r = self.result
-        self.status.setText(f"{r.method} of “{html.escape(r.query)}”"
-                            + (f" · {r.n_layers} layers × {r.n_heads} heads" if r.n_layers else ""))
         self.mapReady.emit()
 
     def _failed(self, message: str) -> None:
         self.error = message.splitlines()[0]
-        self.status.setText(html.escape(self.error))
+        self.caption.setText(self.error)
 
     def _fill_words(self) -> None:
         from mmstudio.analysis.attention.heatmaps import SPECIAL, clean_token
@@ -240,6 +293,8 @@ class QtAttentionPane(QtWidgets.QWidget):
             item = QtWidgets.QListWidgetItem(clean_token(token))
             item.setData(QtCore.Qt.ItemDataRole.UserRole, i)
             self.words.addItem(item)
+        row = self.words.sizeHintForRow(0) + 2 * self.words.spacing()
+        self.words.setMaximumHeight(2 * row + 2 * self.words.frameWidth() + 2)  # two lines; more scroll
 
     def _limit_spins(self) -> None:
         cross = self.result.method == "cross-attention" and self.result.n_layers > 0
@@ -272,28 +327,65 @@ class QtAttentionPane(QtWidgets.QWidget):
         return self.result.grid
 
     def draw(self) -> None:
+        """Draw the map of the word shown, on the scale the contrast control picks, and say what it is."""
         if self.result is None or self.media is None or self.workspace.table.modality[self.row] == "text":
             return
-        from mmstudio.export.overlay import audio_overlay, image_overlay
+        from mmstudio.analysis.attention.contrast import fit_scale
+        from mmstudio.analysis.attention.heatmaps import upsample
+        from mmstudio.export.overlay import image_overlay
 
         colormap = self.colormap.currentText()
+        self.grid = np.asarray(self._grid(), np.float32)
+        self.scale = fit_scale(self.grid, self.contrast.currentText())
         if self.result.modality == "image":
             image = self.media
             if max(image.size) > MAX_SIDE:
                 image = image.copy()
                 image.thumbnail((MAX_SIDE, MAX_SIDE))
-            self.heat = self.result.upsampled(image.size, self._grid())
-            picture = image_overlay(image, self.heat, colormap=colormap, opacity=self.opacity.value() / 100)
+            self.heat = self.result.upsampled(image.size, self.grid)
+            unit = upsample(self.scale.unit(self.grid), image.size)
+            picture = image_overlay(image, unit, colormap=colormap, opacity=self.opacity.value() / 100, min_size=0)
+            original, overlay = _qimage(image), _qimage(picture)
+            for canvas in self._canvases():
+                canvas.show_image(original, overlay, self.scale, colormap)
         else:
-            self.heat = np.asarray(self._grid(), np.float32)
-            picture = audio_overlay(self.media, self.workspace.encoder.audio_rate, self.heat, self.result.times,
-                                    colormap=colormap, width=320, height=140)
-        width = max(min(self.picture.width(), self.width()), 200)
-        pixmap = QtGui.QPixmap.fromImage(_qimage(picture))
-        if pixmap.width() > width:
-            pixmap = pixmap.scaledToWidth(width, QtCore.Qt.TransformationMode.SmoothTransformation)
-        self._base_pixmap = pixmap
-        self.picture.setPixmap(pixmap)
+            self.heat = self.grid
+            for canvas in self._canvases():
+                canvas.show_sound(self.sound[1], self.scale.unit(self.grid), self.result.times, self.heard,
+                                  self.scale, colormap)
+        self.caption.setText(self.describe())
+        if self.large is not None:
+            self.large.caption.setText(self.caption.text())
+            self.large.setWindowTitle(f"Attention — {self.result.query}")
+
+    def _canvases(self) -> list[QtAttentionCanvas]:
+        return [self.canvas] + ([self.large.canvas] if self.large is not None else [])
+
+    def open_large(self) -> None:
+        """The picture in a window of its own, as large as the window; it follows what the pane draws."""
+        if self.large is None:
+            self.large = QtWidgets.QWidget(self, QtCore.Qt.WindowType.Window)
+            self.large.canvas = QtAttentionCanvas()
+            self.large.caption = QtWidgets.QLabel()
+            self.large.caption.setWordWrap(True)
+            layout = QtWidgets.QVBoxLayout(self.large)
+            layout.addWidget(self.large.canvas, 1)
+            layout.addWidget(self.large.caption)
+            self.large.resize(960, 540)
+        self.draw()
+        self.large.show()
+        self.large.raise_()
+
+    def describe(self) -> str:
+        """The caption: the word, method, layers and heads of the map shown, its colour scale, and for a
+        sound the part the model heard."""
+        text = f"{self.result.caption(self._word_index if self.word is not None else None)} · {self.scale.describe()}"
+        if self.heard is not None:
+            shown = self.sound[1].duration
+            text += f" · the model heard {self.heard[0]:.3g}–{self.heard[1]:.3g} s of {shown:.3g} s"
+            if shown >= SOUND_SECONDS - 1e-6:
+                text += f" (first {SOUND_SECONDS:g} s drawn)"
+        return text
 
     def _shade_tokens(self) -> None:
         """A text row: each word shaded by how strongly it points into its sample's picture or sound."""
@@ -323,7 +415,7 @@ class QtAttentionPane(QtWidgets.QWidget):
         try:
             from PySide6 import QtMultimedia
         except ImportError as exc:  # pragma: no cover - depends on the Qt build
-            self.status.setText(f"cannot play sound: {exc}")
+            self.caption.setText(f"cannot play sound: {exc}")
             return
         if self._player is None:
             self._player = QtMultimedia.QMediaPlayer(self)
@@ -347,19 +439,8 @@ class QtAttentionPane(QtWidgets.QWidget):
 
     def _cursor(self, position_ms) -> None:
         """The play cursor: a line across the spectrogram at the playing time."""
-        if self._base_pixmap is None or self.media is None or self.result is None or self.result.modality != "audio":
-            return
-        if position_ms is None:
-            self.picture.setPixmap(self._base_pixmap)
-            return
-        shown = len(self.media) / self.workspace.encoder.audio_rate
-        x = int(min(position_ms / 1000 / max(shown, 1e-9), 1.0) * (self._base_pixmap.width() - 1))
-        pixmap = QtGui.QPixmap(self._base_pixmap)
-        painter = QtGui.QPainter(pixmap)
-        painter.setPen(QtGui.QPen(QtGui.QColor(80, 200, 255), 2))
-        painter.drawLine(x, 0, x, pixmap.height())
-        painter.end()
-        self.picture.setPixmap(pixmap)
+        for canvas in self._canvases():
+            canvas.set_cursor(None if position_ms is None else position_ms / 1000)
 
 
 def _spin(name: str) -> QtWidgets.QSpinBox:
@@ -370,3 +451,12 @@ def _spin(name: str) -> QtWidgets.QSpinBox:
     spin.setPrefix(f"{name} ")
     spin.setToolTip(f"cross-attention {name} (all: averaged)")
     return spin
+
+
+def _combo(items: list[str], tip: str) -> QtWidgets.QComboBox:
+    combo = QtWidgets.QComboBox()
+    combo.addItems(items)
+    combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(5)  # the inspector may be narrow
+    combo.setToolTip(tip)
+    return combo

@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtWidgets
 from mmstudio.ui.colors import MODALITY_COLORS, PALETTE
 
 CONTROLS_WIDTH = 250
+PLOTS_WIDTH = 440   # the least the plots of a page share: 1024 px minus the page list, controls and margins
 OPTIONS_DELAY_MS = 500    # a spin box stepped within this runs once
 def LABEL_FONT():  # noqa: N802 - a constant made on demand (a QFont needs the application)
     from PySide6 import QtGui
@@ -201,6 +202,16 @@ class QtPrinciplePage(QtWidgets.QWidget):
         layout.addWidget(side)
         layout.addLayout(right, 1)
         self.build()
+        self._fit_plots()
+
+    def _fit_plots(self) -> None:
+        """Side by side, the plots share what the controls leave: a page of three plots must still fit
+        a 1024-px-wide window, so they may shrink below one plot's usual minimum width."""
+        plots = [self.plots.itemAt(i).widget() for i in range(self.plots.count())]
+        plots = [p for p in plots if p is not None]
+        if len(plots) >= 3:
+            for plot in plots:
+                plot.setMinimumWidth(min(plot.minimumWidth(), PLOTS_WIDTH // len(plots)))
 
     # ------------------------------------------------------------------ for the subclasses
     def help_text(self) -> str:

@@ -19,6 +19,9 @@ from mmstudio.ui.principles.base import (
     modality_color,
     seeds_note,
 )
+from mmstudio.ui.principles.broken import QtBrokenAssumptionsPage
+from mmstudio.ui.principles.interactions import QtInteractionsPage
+from mmstudio.ui.principles.negative_transfer import QtNegativeTransferPage
 from mmstudio.ui.principles.poe import QtPoEMoEPage
 from mmstudio.ui.widgets.plots import make_plot
 from mmstudio.ui.widgets.spin import int_spin, spin
@@ -198,9 +201,10 @@ class QtDominancePage(QtPrinciplePage):
 
     def build(self) -> None:
         self.alpha = spin(0.05, 3.0, 0.5, 0.05)
-        self.alpha.setToolTip("OGM-GE's α: the branch ahead gets its gradient × (1 − tanh(α·ratio))")
+        self.alpha.setToolTip("the OGM-GE α the verdict is about (the sweep 0, 0.1, 0.3, 0.5, 1 is always run): "
+                              "the branch ahead gets its encoder's gradient × (1 − tanh(α·ratio))")
         self.epochs = int_spin(2, 80, 20)
-        self.ogm = _check("OGM-GE on", True, "show the run with on-the-fly gradient modulation "
+        self.ogm = _check("OGM-GE on", True, "draw the run with on-the-fly gradient modulation at α "
                                             "(off: the plain run)")
         self.reweight = _check("loss re-weighting run", True, "also draw the run that adds the weak branch's own "
                                                              "loss (dotted)")
@@ -213,15 +217,19 @@ class QtDominancePage(QtPrinciplePage):
         self.form.addRow("epochs", self.epochs)
         self.form.addRow(self.ogm)
         self.form.addRow(self.reweight)
-        self.grad_plot = make_plot("gradient norm per branch", "‖grad‖", "epoch")
+        self.grad_plot = make_plot("gradient norm per branch (mean over seeds)", "‖grad‖", "epoch")
         self.acc_plot = make_plot("each branch alone: test accuracy", "accuracy", "epoch")
+        self.sweep_plot = make_plot("after training: mean and 95 % interval over seeds", "accuracy",
+                                    "setting (α: OGM-GE with that α)")
         self.grad_plot.setLogMode(x=False, y=True)
         add_legend(self.grad_plot)
         add_legend(self.acc_plot, offset=(-6, -6))
-        for plot in (self.grad_plot, self.acc_plot):
+        add_legend(self.sweep_plot)
+        for plot in (self.grad_plot, self.acc_plot, self.sweep_plot):
             self.plots.addWidget(plot)
         self.shown_ratio = float("nan")     # mean dominant/weak gradient ratio of the run drawn solid
         self.shown_run = ""
+        self.sweep: dict[str, dict[str, tuple]] = {}   # series → setting → (mean, lo, hi) as drawn
 
     def options(self) -> dict:
         return {"alpha": round(self.alpha.value(), 4), "epochs": self.epochs.value()}
@@ -230,10 +238,12 @@ class QtDominancePage(QtPrinciplePage):
         return {"shape"}
 
     def draw(self) -> None:
+        from mmstudio.analysis.principles.result import ci_text
+
         r = self.result
-        self.shown_run = "OGM-GE" if self.ogm.isChecked() else "plain"
+        self.shown_run = f"OGM-GE α={r.alpha:g}" if self.ogm.isChecked() else "plain"
         runs = [(self.shown_run, QtCore.Qt.PenStyle.SolidLine, 2.5)]
-        if self.shown_run == "OGM-GE":
+        if self.shown_run != "plain":
             runs.append(("plain", QtCore.Qt.PenStyle.DashLine, 1.2))
         if self.reweight.isChecked():
             runs.append(("re-weighted", QtCore.Qt.PenStyle.DotLine, 1.8))
@@ -245,49 +255,86 @@ class QtDominancePage(QtPrinciplePage):
             for i, m in enumerate(r.modalities):
                 pen = pg.mkPen(modality_color(m, i), width=width, style=style)
                 name = f"{m} ({run})" if k == 0 else None   # the legend: colour = branch, line = run
-                self.grad_plot.plot(r.epochs, np.maximum(c.grad_norm[m], 1e-12), pen=pen, name=name)
-                self.acc_plot.plot(r.epochs, c.unimodal_accuracy[m], pen=pen, name=name)
+                self.grad_plot.plot(r.epochs, np.maximum(c.grad_norm[m].mean(axis=0), 1e-12), pen=pen, name=name)
+                self.acc_plot.plot(r.epochs, c.unimodal_accuracy[m].mean(axis=0), pen=pen, name=name)
         for run, style, width in runs[1:]:
             for plot in (self.grad_plot, self.acc_plot):
                 plot.plotItem.legend.addItem(pg.PlotDataItem(pen=pg.mkPen((90, 90, 90), width=width, style=style)), run)
         ratio = {run: float(np.mean(c.grad_ratio(r.dominant, r.weak))) for run, c in r.runs.items()}
+        drawn = {run for run, _, _ in runs}
         self.shown_ratio = ratio[self.shown_run]
         self.acc_plot.setYRange(0, 1.05, padding=0)
+        self._draw_sweep(r)
+        h = r.headline
+        gain = h[f"fused accuracy gain: {self.shown_run} − plain"] if self.shown_run != "plain" else None
+        probe = h[f"{r.weak} probe: {self.shown_run}"]
         self.readout.setText(
-            f"dominant <b>{r.dominant}</b>, weak <b>{r.weak}</b><br>"
+            f"dominant <b>{r.dominant}</b>, weak <b>{r.weak}</b> ({len(r.seeds)} seeds)<br>"
             f"mean gradient ratio {r.dominant}/{r.weak}: <b>{self.shown_ratio:.2f}</b> ({self.shown_run}); "
-            + ", ".join(f"{k} {v:.2f}" for k, v in ratio.items() if k != self.shown_run)
-            + f"<br>{r.weak} trained alone: {r.alone[r.weak]:.2f}")
+            + ", ".join(f"{k} {v:.2f}" for k, v in ratio.items() if k in drawn and k != self.shown_run)
+            + (f"<br>fused accuracy {self.shown_run} − plain: <b>{ci_text(gain)}</b>" if gain else "")
+            + f"<br>{r.weak} linear probe ({self.shown_run}): <b>{ci_text(probe)}</b>, "
+              f"trained alone {ci_text(h[f'{r.weak} probe: {r.weak} alone'])}")
 
+    def _draw_sweep(self, r) -> None:
+        """Fused accuracy and the weak encoder's probe per setting, each a mean with its 95 % interval."""
+        plot = self.sweep_plot
+        plot.clear()
+        plot.plotItem.legend.clear()
+        settings = list(r.runs)
+        self.sweep = {}
+        series = {"fused": ("fused accuracy: {}", color(2)), f"{r.weak} probe": (f"{r.weak} probe: {{}}",
+                                                                                 modality_color(r.weak, 1))}
+        for j, (label, (key, rgb)) in enumerate(series.items()):
+            x = np.arange(len(settings)) + (j - 0.5) * 0.18
+            est = [r.headline[key.format(s)] for s in settings]
+            mean = np.array([e["mean"] for e in est])
+            lo, hi = np.array([e["ci95"][0] for e in est]), np.array([e["ci95"][1] for e in est])
+            plot.plot(x, mean, pen=None, symbol="o", symbolSize=7, symbolBrush=rgb, symbolPen=None, name=label)
+            plot.plot(np.repeat(x, 2), np.column_stack([lo, hi]).ravel(), pen=pg.mkPen(rgb, width=2), connect="pairs")
+            self.sweep[label] = {s: (float(m), float(a), float(b)) for s, m, a, b in zip(settings, mean, lo, hi)}
+        plain = r.headline["fused accuracy: plain"]["mean"]
+        plot.plot([-0.5, len(settings) - 0.5], [plain, plain], name="fused, plain",
+                  pen=pg.mkPen(color(2), width=1, style=QtCore.Qt.PenStyle.DashLine))
+        names = {"plain": "plain", "re-weighted": "re-\nweighted"}
+        bottom = plot.getAxis("bottom")
+        bottom.setTicks([[(i, names.get(s, s.replace("OGM-GE ", ""))) for i, s in enumerate(settings)]])
+        bottom.setHeight(46)
+        ends = [v for series in self.sweep.values() for _, lo, hi in series.values() for v in (lo, hi)]
+        plot.setXRange(-0.5, len(settings) - 0.5, padding=0.02)
+        plot.setYRange(max(min(ends) - 0.03, 0.0), min(max(ends) + 0.12, 1.15), padding=0)   # room for the legend
 
 
 class QtSampleComplexityPage(QtPrinciplePage):
     name = "sample-complexity"
     title = "Sample complexity"
     short = "Sample complexity"
+    TASKS = {"shape, two noisy views": {"task": "shape"},
+             "shape": {"task": "shape", "noise": {}},
+             "xor": {"task": "xor"}}
 
     def build(self) -> None:
-        self.task = _combo(["xor", "shape"], "the label column to predict")
+        self.task = _combo(list(self.TASKS), "the label column to predict; two noisy views: each modality's "
+                                             "embeddings with independent noise (3× their spread), so each alone "
+                                             "is a weak witness of the shape")
         self.points = int_spin(3, 10, 6)
         self.points.setToolTip("how many training-set sizes (log-spaced)")
-        self.repeats = int_spin(1, 5, 2)
-        self.repeats.setToolTip("draws of the training set per size (averaged)")
         self.task.currentIndexChanged.connect(self.options_changed)
         self.points.valueChanged.connect(self.options_changed)
-        self.repeats.valueChanged.connect(self.options_changed)
-        self.knobs = {"task": self.task, "points": self.points, "repeats": self.repeats}
+        self.knobs = {"task": self.task, "points": self.points}
         self.form.addRow("task", self.task)
         self.form.addRow("sizes", self.points)
-        self.form.addRow("repeats", self.repeats)
-        self.acc_plot = make_plot("test accuracy vs training-set size", "accuracy", "training samples n")
+        self.acc_plot = make_plot("test accuracy vs training-set size (95 % intervals over seeds)", "accuracy",
+                                  "training samples n")
         self.mi_plot = make_plot("mutual information I(inputs; label) ≥", "bits", "training samples n")
         for plot in (self.acc_plot, self.mi_plot):
             plot.setLogMode(x=True, y=False)
             add_legend(plot, offset=(6, 6))
             self.plots.addWidget(plot)
+        self.to_target: dict[str, tuple | None] = {}   # set → (n, lo, hi) drawn on the target line, None: not reached
 
     def options(self) -> dict:
-        return {"task": self.task.currentText(), "points": self.points.value(), "repeats": self.repeats.value()}
+        return {**self.TASKS[self.task.currentText()], "points": self.points.value()}
 
     def columns(self, options: dict) -> set[str]:
         return {options["task"]}
@@ -298,26 +345,50 @@ class QtSampleComplexityPage(QtPrinciplePage):
         for plot in (self.acc_plot, self.mi_plot):
             plot.clear()
             plot.plotItem.legend.clear()
+        self.to_target = {}
         for i, s in enumerate(r.sets):
             rgb = modality_color(s, i) if "+" not in s else color(2)
             pen = pg.mkPen(rgb, width=2.5 if "+" in s else 1.8)
             style = dict(symbol="o", symbolSize=6, symbolBrush=rgb, symbolPen=None)
-            self.acc_plot.plot(sizes, r.accuracy[s], pen=pen, name=s, **style)
-            self.mi_plot.plot(sizes, r.mi_bits[s], pen=pen, name=s, **style)
+            ci = r.accuracy_ci(s)
+            self.acc_plot.plot(sizes, r.mean_accuracy(s), pen=pen, name=s, **style)
+            self.acc_plot.plot(np.repeat(sizes, 2), ci.ravel(), pen=pg.mkPen(rgb, width=1), connect="pairs")
+            self.mi_plot.plot(sizes, r.mi_bits[s].mean(axis=0), pen=pen, name=s, **style)
+            e = r.headline.get(f"samples to target: {s}")
+            if e is not None:     # reached in every seed: where, with its interval, on the target line
+                self.to_target[s] = (e["mean"], *e["ci95"])
+                level = r.target + (i - (len(r.sets) - 1) / 2) * 0.012   # side by side where intervals overlap
+                self.acc_plot.plot([e["mean"]], [level], pen=None, symbol="d", symbolSize=11, symbolBrush=rgb,
+                                   symbolPen=pg.mkPen("k"))
+                self.acc_plot.plot(e["ci95"], [level] * 2, pen=pg.mkPen(rgb, width=3))
+            else:
+                self.to_target[s] = None
         span = [sizes.min(), sizes.max()]
         self.acc_plot.plot(span, [r.chance] * 2, pen=pg.mkPen(**CHANCE_PEN), name="chance")
+        self.acc_plot.plot(span, [r.target] * 2, pen=pg.mkPen((60, 60, 60), width=1, style=QtCore.Qt.PenStyle.DotLine),
+                           name=f"target {r.target:.2f}")
         self.mi_plot.plot(span, [r.label_entropy_bits] * 2, pen=pg.mkPen(**CHANCE_PEN), name="H(label)")
         for plot in (self.acc_plot, self.mi_plot):
             log_ticks(plot, sizes)
         self.acc_plot.setYRange(0, 1.05, padding=0)
         self.mi_plot.setYRange(0, max(r.label_entropy_bits, 0.1) * 1.1, padding=0)
         fused = r.sets[-1]
-        self.readout.setText(f"H({r.task}) = {r.label_entropy_bits:.2f} bits<br>at n = {int(sizes[-1])}: "
-                             + ", ".join(f"{s} ≥ <b>{r.mi_bits[s][-1]:.2f}</b> bits" for s in r.sets)
-                             + f"<br>{fused}: accuracy {r.accuracy[fused][-1]:.2f}")
+        def reached(s, v):
+            if v is not None:
+                return f"{s} <b>n ≈ {v[0]:.0f}</b> [{v[1]:.0f}, {v[2]:.0f}]"
+            some = sum(x is not None for x in r.to_target[s])
+            return f"{s} <b>not reached</b>" + (f" in {len(r.seeds) - some} of {len(r.seeds)} seeds" if some else "")
+
+        reach = ", ".join(reached(s, v) for s, v in self.to_target.items())
+        self.readout.setText(f"samples to reach {r.target:.2f} (◆, over {len(r.seeds)} seeds): {reach}<br>"
+                             f"H({r.task}) = {r.label_entropy_bits:.2f} bits; at n = {int(sizes[-1])}: "
+                             + ", ".join(f"{s} ≥ <b>{r.mi_bits[s][:, -1].mean():.2f}</b> bits" for s in r.sets)
+                             + f"<br>{fused}: accuracy {r.mean_accuracy(fused)[-1]:.2f}")
 
 
 
 # principle name → page, in the order of the page list
 PAGES = {page.name: page for page in (QtComplementarityPage, QtPoEMoEPage, QtLateFusionPage, QtDominancePage,
-                                      QtSampleComplexityPage, QtRedundancyPage)}
+                                      QtSampleComplexityPage, QtRedundancyPage,
+                                      QtNegativeTransferPage, QtInteractionsPage,
+                                      QtBrokenAssumptionsPage)}
