@@ -142,14 +142,19 @@ def test_a_box_drag_selects_the_points_inside_and_shift_adds(demo_window, qtbot)
         maybe = np.flatnonzero(((xy > a - tol) & (xy < b + tol)).all(axis=1))
         return set(sure.tolist()), set(maybe.tolist())
 
-    a, b = np.quantile(xy, 0.15, axis=0), np.quantile(xy, 0.6, axis=0)
+    span = hi - lo
+    # boxes around points of this layout (a fixed quantile box may hold none): one around the point
+    # nearest the middle, one around the point farthest from it, shift-added
+    middle = xy[np.argmin(((xy - np.median(xy, axis=0)) ** 2).sum(axis=1))]
+    far = xy[np.argmax(((xy - middle) ** 2).sum(axis=1))]
+    a, b = middle - 0.15 * span, middle + 0.15 * span
     drag_on_map(view, qtbot, [a, (a + b) / 2, b])
     sure, maybe = box(a, b)
     assert sure and sure <= set(ws.selection.tolist()) <= maybe
-    c, d = np.quantile(xy, 0.7, axis=0), np.quantile(xy, 0.95, axis=0)
+    c, d = far - 0.05 * span, far + 0.05 * span
     drag_on_map(view, qtbot, [c, (c + d) / 2, d], QtCore.Qt.KeyboardModifier.ShiftModifier)
     sure2, maybe2 = box(c, d)
-    assert sure2 and sure | sure2 <= set(ws.selection.tolist()) <= maybe | maybe2
+    assert sure2 - maybe and sure | sure2 <= set(ws.selection.tolist()) <= maybe | maybe2
 
 
 def test_a_query_highlights_and_lists_its_neighbours(demo_window, qtbot):
