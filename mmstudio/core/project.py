@@ -1,7 +1,8 @@
 """Projects: what the window was showing, saved as a small human-readable JSON file (``.mmstudio``).
 
 A project records what to re-open and how to look at it — the sources, the model, the projection
-parameters, the colouring, the selection, the query, each panel's settings and the window layout —
+parameters, the colouring (with each category value's colour, so a value keeps it when the project is
+reopened or data is added), the selection, the query, each panel's settings and the window layout —
 not the embeddings themselves, which come back from the embedding cache. Sources under the
 project's folder are stored relative to it, so a folder moved or copied elsewhere (with its media)
 still opens; sources that no longer exist are reported and the rest kept.
@@ -63,6 +64,7 @@ class Colouring:
     colour_by: str = "modality"     # "modality", "label" or a metadata column
     hidden_modalities: list[str] = field(default_factory=list)
     link_samples: bool = False
+    categories: dict[str, dict[str, str]] = field(default_factory=dict)  # column → value → "#rrggbb"
     extra: dict = field(default_factory=dict)
 
 
@@ -97,9 +99,13 @@ _BOOL = (lambda v: isinstance(v, bool), "true or false")
 _OPT_INT = (lambda v: v is None or _INT[0](v), "an integer or null")
 _TEXTS = (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of strings")
 _OBJECT = (lambda v: isinstance(v, dict), "an object")
+_HEX = re.compile(r"#[0-9a-fA-F]{6}")
+_CATEGORIES = (lambda v: isinstance(v, dict) and all(isinstance(c, dict) and all(
+    isinstance(x, str) and _HEX.fullmatch(x) for x in c.values()) for c in v.values()),
+    'an object of columns, each an object of values and "#rrggbb" colours')
 
 PROJECTION_KEYS = {"method": _TEXT, "n_neighbors": _INT, "min_dist": _NUMBER, "metric": _TEXT, "seed": _OPT_INT}
-COLOURING_KEYS = {"colour_by": _TEXT, "hidden_modalities": _TEXTS, "link_samples": _BOOL}
+COLOURING_KEYS = {"colour_by": _TEXT, "hidden_modalities": _TEXTS, "link_samples": _BOOL, "categories": _CATEGORIES}
 PROJECT_KEYS = {"model": _TEXT, "device": _TEXT, "precision": _TEXT, "query": _TEXT, "window_state": _TEXT}
 
 
@@ -136,7 +142,8 @@ def project_to_dict(project: Project, base=None) -> dict:
         "projection": {**project.projection.extra, **project.projection.as_dict()},
         "colouring": {**project.colouring.extra, "colour_by": project.colouring.colour_by,
                       "hidden_modalities": list(project.colouring.hidden_modalities),
-                      "link_samples": project.colouring.link_samples},
+                      "link_samples": project.colouring.link_samples,
+                      "categories": {column: dict(colours) for column, colours in project.colouring.categories.items()}},
         "selection": [sample_id if not modality else [sample_id, modality] for sample_id, modality in project.selection],
         "query": project.query,
         "panels": {name: dict(settings) for name, settings in project.panels.items()},
@@ -219,6 +226,8 @@ def _section(data: dict, name: str, keys: dict, cls, where):
               for key, check in keys.items()}
     if "hidden_modalities" in values:
         values["hidden_modalities"] = list(values["hidden_modalities"])
+    if "categories" in values:
+        values["categories"] = {column: dict(colours) for column, colours in values["categories"].items()}
     return cls(**values, extra={k: v for k, v in section.items() if k not in keys})
 
 

@@ -40,11 +40,14 @@ class _Work:
 
 @dataclass
 class EmbeddedBatch:
-    """A partial result: rows that just finished (sent through ``job.partial``)."""
+    """A partial result: rows that just finished (sent through ``job.partial``): a batch the model
+    embedded, or every item found in the cache at once. ``table`` holds the same rows as the final
+    table will (labels, paths, metadata), so a window can show them before the rest is done."""
 
     sample_ids: list[str]
     modalities: list[str]
     vectors: np.ndarray
+    table: EmbeddingTable | None = None
 
 
 @dataclass
@@ -81,6 +84,10 @@ def embed_dataset(dataset: Dataset, encoder: Encoder, *, batch_size: int | None 
             for index, key in keys.items():
                 if key in hits:
                     state.vectors[index] = hits[key]
+        # the rows found in the cache, grouped by modality like the batches the model runs: a folder
+        # shows its rows in the same order whether it was embedded now or before
+        _report_rows([w for m in encoder.modalities for w in work if w.index in state.vectors and w.ref.modality == m],
+                     encoder, state, job)
         job.progress(len(state.vectors) + len(state.failed), len(work))
         todo = [w for w in work if w.index not in state.vectors and w.index not in state.failed]
         _run_model(todo, encoder, batch_size, pool, workers + 1, tokens, cache, keys, state, job)
@@ -144,14 +151,19 @@ def _run_model(todo, encoder, batch_size, pool, depth, tokens, cache, keys, stat
             if cache is not None and done:
                 cache.put_many(encoder.identity, {keys[i]: state.vectors[i] for i in done if i in keys})
             if done:
-                finished = [w for w, _ in decoded if w.index in state.vectors]
-                job.partial(EmbeddedBatch([w.sample.id for w in finished], [modality] * len(finished),
-                                          np.stack([state.vectors[w.index] for w in finished])))
+                _report_rows([w for w, _ in decoded if w.index in state.vectors], encoder, state, job)
             job.progress(len(state.vectors) + len(state.failed))
     except Cancelled:
         for _, future in pending:
             future.cancel()
         raise
+
+
+def _report_rows(finished: list[_Work], encoder: Encoder, state: _State, job) -> None:
+    """Rows that just got their vectors, as a partial result (nothing when there are none)."""
+    if finished:
+        rows = _table(finished, encoder, state, [])
+        job.partial(EmbeddedBatch(rows.sample_id.tolist(), rows.modality.tolist(), rows.vectors, rows))
 
 
 def _decode_batch(encoder: Encoder, modality: str, items: list[_Work]):

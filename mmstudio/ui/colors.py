@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from mmstudio.export.colormaps import apply
@@ -17,17 +19,41 @@ PALETTE = np.array([
 MISSING = (160, 160, 160)
 
 
-def categorical(values) -> tuple[np.ndarray, list[tuple[str, tuple]]]:
-    """Per-row colours and the legend [(category, colour)], most frequent categories first."""
+def categorical(values, assigned: dict[str, str] | None = None) -> tuple[np.ndarray, list[tuple[str, tuple]]]:
+    """Per-row colours and the legend [(category, colour)], most frequent categories first.
+
+    ``assigned`` (value → ``"#rrggbb"``) keys the colours by value: a value it holds keeps its colour,
+    whatever else is added; values it lacks take the palette colours it does not use yet (the most
+    frequent value first, then by name) and are written into it. Without it, colours go by frequency.
+    Blank values (None) are grey and never assigned.
+    """
     values = np.asarray([("—" if v is None else str(v)) for v in values], dtype=object)
     names, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
     order = np.argsort(-counts, kind="stable")
-    rank = np.empty(len(names), np.int64)
-    rank[order] = np.arange(len(names))
-    colours = np.array([PALETTE[r % len(PALETTE)] if names[i] != "—" else MISSING for i, r in enumerate(rank)],
+    assigned = {} if assigned is None else assigned
+    uses = None
+    for i in order:
+        name = str(names[i])
+        if name != "—" and name not in assigned:
+            if uses is None:  # how often each palette colour is taken (counted once)
+                taken = Counter(v.lower() for v in assigned.values())
+                uses = [taken[rgb_to_hex(colour)] for colour in PALETTE]
+            pick = int(np.argmin(uses))  # the first unused palette colour; once all are, the least used
+            uses[pick] += 1
+            assigned[name] = rgb_to_hex(PALETTE[pick])
+    colours = np.array([hex_to_rgb(assigned[str(name)]) if name != "—" else MISSING for name in names],
                        np.uint8).reshape(-1, 3)
     legend = [(str(names[i]), tuple(int(c) for c in colours[i])) for i in order]
     return colours[inverse.reshape(-1)], legend
+
+
+def hex_to_rgb(text: str) -> tuple[int, int, int]:
+    text = text.lstrip("#")
+    return int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16)
+
+
+def rgb_to_hex(rgb) -> str:
+    return "#" + "".join(f"{int(c):02x}" for c in rgb)
 
 
 def continuous(values: np.ndarray, colormap: str = "viridis") -> tuple[np.ndarray, tuple[float, float]]:

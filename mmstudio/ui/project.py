@@ -44,7 +44,8 @@ def current_project(window) -> Project:
         projection=Projection(**{k: ws.projection[k] for k in ("method", "n_neighbors", "min_dist", "metric", "seed")}),
         colouring=Colouring(colour_by=view.color_by.currentText() or "modality",
                             hidden_modalities=[m for m, box in view.modality_boxes.items() if not box.isChecked()],
-                            link_samples=view.links.isChecked()),
+                            link_samples=view.links.isChecked(),
+                            categories={column: dict(colours) for column, colours in ws.category_colours.items()}),
         selection=selection, query=ws.query[0] if ws.query is not None else "", panels=panels,
         window_state=base64.b64encode(bytes(window.saveState())).decode("ascii"))
 
@@ -54,6 +55,7 @@ def apply_project(window, project: Project) -> None:
     there, put back the colouring, selection, query and panel settings."""
     ws, view = window.workspace, window.view
     ws.clear()
+    ws.category_colours = {column: dict(colours) for column, colours in project.colouring.categories.items()}
     ws.projection.update(project.projection.as_dict())
     if project.model != ws.model_name or project.device != ws.device or ws.encoder is None:
         ws.set_model(project.model, project.device)

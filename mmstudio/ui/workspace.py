@@ -4,6 +4,13 @@ The workspace holds the samples (a :class:`Dataset`), the current encoder, the e
 table of everything encoded so far, the 2-D layout of its rows and the selection. Every
 long step (loading a model, encoding, projecting) is a job on the :class:`QtRunner`; the
 window listens to the signals below.
+
+The map is stable: rows join it as their batches are encoded, placed among their nearest
+neighbours on the map as it is (:class:`~mmstudio.ui.map.feed.MapFeed`), and no point already
+there moves. A new fit of every row happens when the user asks (Refit, Reproject…), or by
+itself once nothing is left to add when the map is still the first preview or when more than
+``AUTO_REFIT_SHARE`` of its points were placed rather than fitted; the old layout stays on the
+screen until the fit is done, then the view glides to it.
 """
 
 from __future__ import annotations
@@ -11,9 +18,17 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore
 
+from mmstudio.analysis.projection.growing import GrowingMap
 from mmstudio.core.dataset import Dataset
 from mmstudio.core.tables.table import EmbeddingTable
+from mmstudio.ui.map.feed import MapFeed
 from mmstudio.ui.workers import QtRunner
+
+# A fit of every row starts by itself when the points placed since the last fit are more than half of
+# the map: the fitted ones are then a minority, and groups new to the map are piled onto their nearest
+# old points. Below that the map keeps its layout and Refit is the user's choice.
+AUTO_REFIT_SHARE = 0.5
+UMAP_MIN_ROWS = 20   # fewer rows are laid out by PCA
 
 
 class PcaLayout:
@@ -27,6 +42,7 @@ class Workspace(QtCore.QObject):
     datasetChanged = QtCore.Signal()
     tableChanged = QtCore.Signal()          # rows added or replaced
     layoutChanged = QtCore.Signal(bool)     # new xy; True when it is the final layout (not an animation frame)
+    pointsAdded = QtCore.Signal(int)        # rows from this one on joined table and xy; the others did not move
     selectionChanged = QtCore.Signal()
     modelChanged = QtCore.Signal(str)
     modelFailed = QtCore.Signal(str, str)   # the model asked for, why it cannot be loaded
@@ -43,8 +59,12 @@ class Workspace(QtCore.QObject):
         self.cache = None
         self.table: EmbeddingTable | None = None
         self.opened_tables: list[EmbeddingTable] = []  # read from disk, not encoded here: kept across models
-        self.xy = np.zeros((0, 2), np.float32)
+        self.xy = np.zeros((0, 2), np.float32)   # the layout shown: map.xy (the aligner lends it frames)
+        self.map = GrowingMap()                   # fitted rows, then rows placed on them
+        self.fit_method: str | None = None        # what laid out the fitted rows ("umap", "pca"; None: a preview)
         self.layout_final = False
+        self.category_colours: dict[str, dict[str, str]] = {}   # column → value → "#rrggbb", kept as rows come
+        self.feed = MapFeed(self)
         self.projection = {"method": "umap", "n_neighbors": 15, "min_dist": 0.1, "metric": "cosine", "seed": None}
         self.selection = np.zeros(0, np.int64)
         self.query: tuple[str, np.ndarray] | None = None     # text and its vector
@@ -80,18 +100,32 @@ class Workspace(QtCore.QObject):
 
     def clear(self) -> None:
         """Forget every sample, item, layout, selection and query (before opening a project)."""
-        for job in list(self.runner.running):
-            if job.kind in ("open", "project") or job.kind.startswith("encode-"):
-                job.cancel()
-        self.runner.latest = {k: v for k, v in self.runner.latest.items()
-                              if not (k in ("open", "project") or k.startswith("encode-"))}
+        self._stop_map_jobs("open")
         self.dataset, self.sources, self._pending_samples, self.opened_tables = Dataset(), [], [], []
         self._reported = set()
-        self.table, self.xy, self.layout_final = None, np.zeros((0, 2), np.float32), False
+        self._forget_map()
+        self.category_colours = {}
         self.selection, self.query = np.zeros(0, np.int64), None
         self.datasetChanged.emit()
         self.tableChanged.emit()
         self.selectionChanged.emit()
+
+    def _stop_map_jobs(self, *kinds) -> None:
+        """Cancel the jobs that feed the map (encodings, placing, fits, and ``kinds``); their results are dropped."""
+        def stops(kind):
+            return kind in ("place", "project", *kinds) or kind.startswith("encode-")
+
+        for job in list(self.runner.running):
+            if stops(job.kind):
+                job.dropped = True   # not the user's Cancel: what replaces it may refit by itself
+                job.cancel()
+        self.runner.latest = {k: v for k, v in self.runner.latest.items() if not stops(k)}
+
+    def _forget_map(self) -> None:
+        """No rows and no layout (what is on its way to the map is dropped)."""
+        self.feed.clear()
+        self.map.clear()
+        self.table, self.xy, self.layout_final, self.fit_method = None, self.map.xy, False, None
 
     def _opened(self, result) -> None:
         dataset, tables, problems = result
@@ -106,9 +140,13 @@ class Workspace(QtCore.QObject):
         self.message.emit(f"opened {len(table):,} embedded items of {table.model or 'an unknown model'} from {path}")
         if self.table is not None and len(self.table) and len(table) and self.table.dim != table.dim:
             self.message.emit(f"  its {table.dim}-d vectors replace the {self.table.dim}-d ones shown")
-            self.table, self.opened_tables = None, []
+            self._stop_map_jobs()
+            self._forget_map()
+            self.opened_tables = []
+            self.tableChanged.emit()
         self.opened_tables.append(table)
-        self._encoded(table)
+        self._report(table)
+        self.feed.add(f"table-{id(table)}", table)
 
     def _media_opened(self, dataset: Dataset) -> None:
         self.dataset.extend(dataset)
@@ -153,13 +191,13 @@ class Workspace(QtCore.QObject):
             self.message.emit(f"model {self.encoder.describe()}")
             if len(self.dataset):  # encoded rows join them: only tables of the new model's dimension stay
                 self.opened_tables = [t for t in self.opened_tables if t.dim == self.encoder.dim]
-            self.table = EmbeddingTable.concat(self.opened_tables) if self.opened_tables else None
-            self.xy = np.zeros((0, 2), np.float32)
+            self._stop_map_jobs()   # what the old model was encoding
+            self._forget_map()
             self.tableChanged.emit()
+            for table in self.opened_tables:
+                self.feed.add(f"table-{id(table)}", table)
             if len(self.dataset):
                 self.encode(self.dataset)
-            elif self.table is not None:
-                self.reproject()
 
         job = self.runner.start("model", load, label=f"load model {name}", on_done=loaded,
                                 on_error=lambda _message: self._model_failed(name, job.error))
@@ -186,10 +224,19 @@ class Workspace(QtCore.QObject):
 
             return embed_dataset(dataset, encoder, cache=cache, job=job)
 
-        self.runner.start(f"encode-{id(dataset)}", work, label=f"encode {len(dataset)} samples",
-                          on_done=self._encoded)
+        key = f"encode-{id(dataset)}"
+        self.runner.start(key, work, label=f"encode {len(dataset)} samples",
+                          on_partial=lambda batch: self.feed.add(key, batch.table),
+                          on_done=lambda table: self._encoded(key, table))
 
-    def _encoded(self, table: EmbeddingTable) -> None:
+    def _encoded(self, key: str, table: EmbeddingTable) -> None:
+        """An encoding is done: its rows are on the map already (they came batch by batch); its final
+        table replaces them (with its errors) once they are all in."""
+        self._report(table)
+        self.feed.finish(key, table)
+
+    def _report(self, table: EmbeddingTable) -> None:
+        """The table's errors and notes in the Log, each once."""
         errors = self._unreported(table.errors)
         if errors:
             self.message.emit(f"{len(errors)} items could not be embedded:")
@@ -198,56 +245,75 @@ class Workspace(QtCore.QObject):
         told = set(self.dataset.notes)  # told when the files were opened
         for note in [n for n in table.notes if n not in told][:200]:
             self.message.emit(f"note: {note}")
-        self.table = table if self.table is None else EmbeddingTable.concat([self.table, table])
-        self.tableChanged.emit()
-        self.reproject()
 
     def modelReady(self) -> bool:
         return self.encoder is not None
 
     # ------------------------------------------------------------------ layout
     def reproject(self, **params) -> None:
-        """PCA, then UMAP (or only PCA), in one background job; the PCA preview arrives as its first
-        partial result, and the view animates from it to the UMAP layout."""
+        """A new layout of every row with these parameters (UMAP, or PCA) in a background job; the map
+        keeps its layout until the job is done, then the view animates to the new one."""
         self.projection.update(params)
-        if self.table is None or len(self.table) == 0:
-            return
-        table, vectors = self.table, self.table.vectors
-        umap = self.projection["method"] != "pca" and len(vectors) >= 20
-        self.layout_final = False
+        self._fit(from_current=False)
+
+    def refit(self) -> None:
+        """A new UMAP of every row that starts from the map as it is (placed points included), so the
+        points move rather than jump; the old layout stays until it is done."""
+        self._fit(from_current=True)
+
+    def fitting(self) -> bool:
+        return "project" in self.runner.latest
+
+    def _fit(self, from_current: bool) -> bool:
+        """Start the fit; False when there is nothing to fit."""
+        if self.table is None or len(self.table) == 0 or len(self.map) != len(self.table):
+            return False
+        table, vectors, n = self.table, self.table.vectors, len(self.table)
+        umap = self.projection["method"] != "pca" and n >= UMAP_MIN_ROWS
+        init = self.map.xy.copy() if from_current and umap and self.fit_method is not None else None
         options = {k: v for k, v in self.projection.items() if k != "method"}
+        generation = self.feed.generation
 
         def work(job):
-            from mmstudio.analysis.projection.project import pca_2d, project
+            from mmstudio.analysis.projection.project import pca_2d, project, refit
             from mmstudio.ui.colors import modality_codes
 
             modality_codes(table)  # what the view colours and shapes the points by, computed here once
-            job.status("PCA preview")
-            preview = pca_2d(vectors) if len(vectors) > 2 else np.zeros((len(vectors), 2), np.float32)
             if not umap:
-                return PcaLayout(preview)
-            job.partial(PcaLayout(preview))
-            return project(vectors, "umap", job=job, **options)
+                job.status("PCA")
+                return PcaLayout(pca_2d(vectors) if n > 2 else np.zeros((n, 2), np.float32))
+            if init is not None:
+                return refit(vectors, init, snapshots=0, job=job, **options)
+            return project(vectors, "umap", preview=False, snapshots=0, job=job, **options)
 
-        self.runner.start("project", work, label="UMAP" if umap else "PCA", on_done=self._projected,
-                          on_partial=self._projected_part)
+        label = ("refit" if init is not None else "UMAP") if umap else "PCA"
+        job = self.runner.start("project", work, label=label,
+                                on_done=lambda result: self._fitted(result, n, generation, job))
+        return True
 
-    def _projected_part(self, layout) -> None:
-        xy = getattr(layout, "xy", None)
-        if xy is not None and self.table is not None and len(xy) == len(self.table):
-            self.xy = np.asarray(xy, np.float32)
-            self.layoutChanged.emit(False)
-
-    def _projected(self, result) -> None:
-        if self.table is None or len(result.xy) != len(self.table):
-            return  # rows changed meanwhile; a newer projection is on its way
-        self.xy = np.asarray(result.xy, np.float32)
+    def _fitted(self, result, n: int, generation: int, job) -> None:
+        if generation != self.feed.generation or len(self.map) < n or job.cancelled():
+            return  # the rows were replaced meanwhile, or the user cancelled it: the map stays as it is
+        self.map.fitted_layout(result.xy)
+        self.xy = self.map.xy
+        self.fit_method = "pca" if isinstance(result, PcaLayout) else "umap"
         self.layout_final = True
         self.layoutChanged.emit(True)
-        if isinstance(result, PcaLayout):
+        if not isinstance(result, PcaLayout):
+            self.message.emit(f"UMAP of {n:,} points" + (" (from the layout cache)" if result.cached else
+                                                         f" in {sum(result.timing.values()):.1f} s"))
+        self.feed.pump()
+
+    def rows_settled(self) -> None:
+        """Nothing left to place: refit by itself when the map is a preview or mostly placed points
+        (see ``AUTO_REFIT_SHARE``), once no encoding, opening or fit is on its way; else the layout
+        is final (``layout_final``: nothing more is coming to it)."""
+        busy = [j for j in self.runner.running if j.kind in ("open", "model", "project") or j.kind.startswith("encode-")]
+        if busy or len(self.map) == 0 or self.fitting():
             return
-        self.message.emit(f"UMAP of {len(self.xy):,} points" + (" (from the layout cache)" if result.cached else
-                                                                f" in {sum(result.timing.values()):.1f} s"))
+        wanted = self.fit_method is None or self.map.placed_share() > AUTO_REFIT_SHARE
+        if not (wanted and not self.feed.held and self._fit(from_current=self.fit_method is not None)):
+            self.layout_final = True
 
     # ------------------------------------------------------------------ selection and query
     def select(self, rows) -> None:

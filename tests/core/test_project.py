@@ -46,7 +46,8 @@ def full_project(folder: Path, outside: Path) -> Project:
         sources=[str(folder / "dogs"), str(folder / "manifest.csv"), str(outside)],
         model="clip-vit-b32", device="cuda", precision="fp16",
         projection=Projection(method="umap", n_neighbors=30, min_dist=0.25, metric="euclidean", seed=7),
-        colouring=Colouring(colour_by="label", hidden_modalities=["audio"], link_samples=True),
+        colouring=Colouring(colour_by="label", hidden_modalities=["audio"], link_samples=True,
+                            categories={"label": {"dog": "#1f77b4", "cat": "#ff7f0e"}, "breed": {"pug": "#2ca02c"}}),
         selection=[("dog", "image"), ("cat", "")],
         query="a dog on a beach",
         panels={"Fusion lab": {"label": "label", "missing_rate": {"image": 0.3}, "methods": ["late", "gated"]},
@@ -74,6 +75,7 @@ def test_round_trip_equal_and_human_readable(tmp_path):
     assert data["selection"] == [["dog", "image"], "cat"]
     assert data["projection"] == {"method": "umap", "n_neighbors": 30, "min_dist": 0.25, "metric": "euclidean",
                                   "seed": 7}
+    assert data["colouring"]["categories"] == {"label": {"dog": "#1f77b4", "cat": "#ff7f0e"}, "breed": {"pug": "#2ca02c"}}
 
 
 def test_relative_sources_follow_a_moved_folder(tmp_path):
@@ -292,6 +294,8 @@ def test_recovery_under_a_cache_folder_that_cannot_exist(tmp_path, monkeypatch):
     ({"precision": "fp8"}, 'precision must be "auto" or "fp32" or "fp16" or "bf16", not "fp8"'),
     ({"model": " "}, 'model must be a model name, not " "'),
     ({"colouring": {"hidden_modalities": ["smell"]}}, "colouring.hidden_modalities must be a list of"),
+    ({"colouring": {"categories": {"label": {"dog": "blue"}}}}, "colouring.categories must be an object of columns"),
+    ({"colouring": {"categories": {"label": ["#1f77b4"]}}}, "colouring.categories must be an object of columns"),
 ])
 def test_values_the_window_cannot_use_are_refused_naming_the_key(tmp_path, values, reason):
     path = tmp_path / "odd.mmstudio"

@@ -148,6 +148,38 @@ def test_progress_partial_results_and_metadata_columns(clip, tmp_path):
     assert table.label.tolist()[:3] == ["even", "odd", "even"]
 
 
+def test_each_partial_holds_its_rows_as_the_final_table_has_them_and_cached_rows_come_at_once(clip, tmp_path):
+    """What a window draws before the end: every row once, with the label and metadata the final table
+    gives it; a second run finds everything in the cache and reports it as one partial, in the same order."""
+    samples = [Sample(f"s{i}", {"text": MediaRef("text", text=f"caption {i}")}, label=f"l{i % 3}",
+                      metadata={"n": str(i)}) for i in range(10)]
+
+    class Recorder(Job):
+        def __init__(self):
+            super().__init__()
+            self.partials = []
+
+        def partial(self, result):
+            self.partials.append(result)
+
+    cache = EmbeddingCache(tmp_path / "cache")
+    runs = []
+    for _ in range(2):
+        job = Recorder()
+        final = embed_dataset(Dataset(samples), clip, batch_size=4, cache=cache, job=job)
+        runs.append(job.partials)
+        shown = [p.table for p in job.partials]
+        assert sum(len(t) for t in shown) == len(final)
+        rows = {(s, m): i for i, (s, m) in enumerate(zip(final.sample_id, final.modality))}
+        for part in shown:
+            at = [rows[key] for key in zip(part.sample_id, part.modality)]
+            np.testing.assert_array_equal(part.vectors, final.vectors[at])
+            assert part.label.tolist() == final.label[at].tolist()
+            np.testing.assert_array_equal(part.columns["n"], final.columns["n"][at])
+    assert [len(p.table) for p in runs[0]] == [4, 4, 2] and [len(p.table) for p in runs[1]] == [10]
+    assert np.concatenate([p.table.sample_id for p in runs[0]]).tolist() == runs[1][0].table.sample_id.tolist()
+
+
 def test_cancel_stops_the_work(clip):
     samples = [Sample(f"s{i}", {"text": MediaRef("text", text=f"caption {i}")}) for i in range(40)]
 

@@ -113,8 +113,10 @@ def test_a_five_second_sound_is_drawn_whole_with_the_second_the_model_heard_mark
     (tmp_path / "long.txt").write_text("a red star")
     window = make_window([tmp_path])
     ws = window.workspace
-    qtbot.waitUntil(lambda: ws.table is not None and ws.encoder is not None, timeout=120_000)
+    qtbot.waitUntil(lambda: ws.table is not None and ws.encoder is not None and "audio" in ws.table.modality,
+                    timeout=120_000)
     pane = window.inspector.attention
+    # selected as soon as the sound is on the map: its caption may join later, and the map is drawn then
     _wait_map(qtbot, pane, lambda: ws.select([int(np.flatnonzero(ws.table.modality == "audio")[0])]))
     qtbot.waitUntil(lambda: pane.canvas.isVisible() and pane.canvas.height() > 0)
 

@@ -1,4 +1,5 @@
-"""2-D maps of an embedding table: PCA at once, UMAP (umap-learn, made fast), exact kNN, layouts on disk.
+"""2-D maps of an embedding table: PCA at once, UMAP (umap-learn, made fast), exact kNN, layouts on disk,
+and maps that grow (rows placed without moving the others).
 
 May import: ``analysis.common``, ``encoders``, ``core``.
 """

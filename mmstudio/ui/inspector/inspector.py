@@ -63,7 +63,24 @@ class QtInspector(QtWidgets.QWidget):
         self._picture_key = None             # the picture the inspector waits for
         self.pictures.ready.connect(self._picture_ready)
         workspace.selectionChanged.connect(self.refresh)
+        workspace.tableChanged.connect(self._rows_joined)
+        self._shown_sample = None            # (sample id, how many of its rows were in the table) last shown
         self.refresh()
+
+    def _shown(self) -> tuple | None:
+        ws, table = self.workspace, self.workspace.table
+        if table is None or len(ws.selection) == 0 or int(ws.selection[0]) >= len(table):
+            return None
+        sample = table.sample_id[int(ws.selection[0])]
+        return sample, int((table.sample_id == sample).sum())
+
+    def _rows_joined(self) -> None:
+        """Rows joined the table: when the selected item's sample gained one (its caption, its picture),
+        show the item again, so an attention map that waited for its caption is drawn."""
+        shown = self._shown()
+        if shown is not None and self._shown_sample is not None and shown[0] == self._shown_sample[0] \
+                and shown[1] != self._shown_sample[1]:
+            self.refresh()
 
     def _picture_ready(self, key) -> None:
         """The selected item's picture was decoded (off the GUI thread)."""
@@ -78,6 +95,7 @@ class QtInspector(QtWidgets.QWidget):
         ws = self.workspace
         table = ws.table
         self._picture_key = None
+        self._shown_sample = self._shown()
         self.neighbours.clear()
         self.attention.setVisible(False)
         self.picture.setVisible(True)

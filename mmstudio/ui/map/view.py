@@ -7,10 +7,15 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from mmstudio.ui import colors
+from mmstudio.ui.map.colouring import MapColours
 from mmstudio.ui.map.point_cloud import PointCloudItem
 from mmstudio.ui.thumbnail_loader import shared as shared_thumbnails
 from mmstudio.ui.tooltips import picture_request, tooltip_html
+from mmstudio.ui.workspace import AUTO_REFIT_SHARE
 
+REFIT_TIP = ("Items added to the map are placed among their nearest neighbours and nothing moves. Refit lays "
+             "out every point again, starting from the map as it is; the points glide to their new places when "
+             f"it is done. It starts by itself when more than {AUTO_REFIT_SHARE:.0%} of the points were placed.")
 FRAME_SAMPLE = 100_000  # the centre and spread of a larger layout come from this many of its points
 
 
@@ -23,11 +28,12 @@ def frame(xy: np.ndarray) -> tuple[np.ndarray, float]:
     return centre, float(spread)
 
 
-def normalised(xy: np.ndarray) -> np.ndarray:
-    """Layouts centred and scaled to a common size, so PCA → UMAP animates smoothly."""
+def normalised(xy: np.ndarray, where: tuple[np.ndarray, float] | None = None) -> np.ndarray:
+    """Layouts centred and scaled to a common size, so PCA → UMAP animates smoothly; ``where``: the
+    frame (centre, spread) to use instead of the layout's own."""
     if len(xy) == 0:
         return xy
-    centre, spread = frame(xy)
+    centre, spread = where or frame(xy)
     return ((xy - centre) / spread).astype(np.float32)
 
 
@@ -78,12 +84,16 @@ class QtEmbeddingView(QtWidgets.QWidget):
         super().__init__(parent)
         self.workspace = workspace
         self._display = np.zeros((0, 2), np.float32)
+        self._frame = (np.zeros(2), 1.0)   # the layout's centre and spread: points that join it keep them
+        self._colours = MapColours()
         self._animation = None
         self._legend_items = []
+        self._legend_shown: list = []   # the entries the legend shows now
         self.hovered: int | None = None
         self._build()
         workspace.tableChanged.connect(self._table_changed)
         workspace.layoutChanged.connect(self._layout_changed)
+        workspace.pointsAdded.connect(self._points_added)
         workspace.selectionChanged.connect(self._emphasis_changed)
         workspace.queryCleared.connect(self.query.clear)
 
@@ -126,6 +136,11 @@ class QtEmbeddingView(QtWidgets.QWidget):
         reproject.setToolTip("UMAP or PCA with your parameters")
         reproject.clicked.connect(self.reprojectRequested)
         bar.addWidget(reproject)
+        self.refit = QtWidgets.QPushButton("Refit")
+        self.refit.setToolTip(REFIT_TIP)
+        self.refit.clicked.connect(self.workspace.refit)
+        self.refit.setEnabled(False)
+        bar.addWidget(self.refit)
         self.query = QtWidgets.QLineEdit()
         self.query.setPlaceholderText("Query: type a text, press Enter")
         self.query.setToolTip("The text is embedded by the current model, drawn as a star, and its nearest "
@@ -168,22 +183,28 @@ class QtEmbeddingView(QtWidgets.QWidget):
         table = self.workspace.table
         current = self.color_by.currentText() or "modality"
         options = ["modality", "label"] + ([c for c in table.columns if c not in ("x", "y")] if table is not None else [])
-        self.color_by.blockSignals(True)
-        self.color_by.clear()
-        self.color_by.addItems(options)
-        self.color_by.setCurrentText(current if current in options else "modality")
-        self.color_by.blockSignals(False)
+        if options != [self.color_by.itemText(i) for i in range(self.color_by.count())]:
+            self.color_by.blockSignals(True)
+            self.color_by.clear()
+            self.color_by.addItems(options)
+            self.color_by.setCurrentText(current if current in options else "modality")
+            self.color_by.blockSignals(False)
         if table is None or len(table) == 0:
             self._stop_animation()
+            self._display = np.zeros((0, 2), np.float32)
             self.cloud.set_points(np.zeros((0, 2)), np.zeros((0, 3)), np.zeros(0))
             self.lines.setData([], [])
             self.status.setText("")
+        elif len(self.cloud.xy) == len(table):  # the same rows, their columns replaced: colour them again
+            self._recolor()
+        self._update_status()
 
     def _layout_changed(self, final: bool) -> None:
         table = self.workspace.table
         if table is None or len(self.workspace.xy) != len(table):
             return
-        target = normalised(self.workspace.xy)
+        self._frame = frame(self.workspace.xy) if len(self.workspace.xy) else (np.zeros(2), 1.0)
+        target = normalised(self.workspace.xy, self._frame)
         if len(self._display) != len(target) or len(self.cloud.xy) != len(target):
             self._stop_animation()  # its frames are for the old points
             self._display = target
@@ -197,9 +218,39 @@ class QtEmbeddingView(QtWidgets.QWidget):
             self.cloud.set_xy(target)
         self._update_links()
         self._emphasis_changed()
-        n = len(table)
-        self.status.setText(f"{n:,} points · {'final' if final else 'preview'} layout "
-                            f"({self.workspace.projection['method'].upper() if final else 'PCA / partial'})")
+        self._update_status()
+
+    def _points_added(self, start: int) -> None:
+        """Rows from ``start`` on joined the map, placed without moving the others: they are drawn in the
+        layout's frame as it is, and the zoom, the selection and every other point stay."""
+        ws, table = self.workspace, self.workspace.table
+        if table is None or len(ws.xy) != len(table):
+            return
+        if start != len(self.cloud.xy):  # the view missed rows (it should not): draw the whole layout
+            self._layout_changed(ws.layout_final)
+            return
+        if self._animation is not None:  # a refit is gliding in: land it first
+            self._animation.finish()
+        added = normalised(ws.xy[start:], self._frame)
+        self._display = np.concatenate([self._display[:start], added])
+        self.cloud.set_points(self._display, self._colors(start), colors.shapes_of(colors.modality_codes(table)))
+        self._visibility_changed()
+        self._update_links()
+        self._emphasis_changed()
+        self._update_status()
+
+    def _update_status(self) -> None:
+        ws = self.workspace
+        placed = ws.map.n_placed if ws.fit_method is not None else len(ws.map)   # a preview: all of it
+        self.refit.setEnabled(placed > 0)   # its text stays: a count in it would shift the bar as items arrive
+        self.refit.setToolTip(REFIT_TIP + (f"\n\n{placed:,} points are placed now." if placed else ""))
+        if ws.table is None or len(ws.table) == 0 or len(self.cloud.xy) != len(ws.table):
+            return
+        text = f"{len(ws.table):,} points · " + (f"{ws.fit_method.upper()} layout" if ws.fit_method
+                                                 else "preview layout (PCA of the first items)")
+        if placed and ws.fit_method:
+            text += f" · {placed:,} placed on it without moving the others (Refit lays them all out)"
+        self.status.setText(text)
 
     def _stop_animation(self) -> None:
         if self._animation is not None:
@@ -208,47 +259,29 @@ class QtEmbeddingView(QtWidgets.QWidget):
 
     def _animate(self, start: np.ndarray, end: np.ndarray, steps: int = 12) -> None:
         self._stop_animation()
-        timer = QtCore.QTimer(self)
-        state = {"i": 0}
+        self._animation = _Glide(self, start, end, steps)
 
-        def step():
-            state["i"] += 1
-            t = state["i"] / steps
-            t = t * t * (3 - 2 * t)  # smoothstep
-            self._display = (start * (1 - t) + end * t).astype(np.float32)
-            self.cloud.set_xy(self._display)
-            self._update_links()
-            if state["i"] >= steps:
-                timer.stop()
-                self._animation = None
-                self._emphasis_changed()
-                self.viewbox.autoRange(padding=0.05)
+    def _glided(self, xy: np.ndarray, done: bool) -> None:
+        """One frame of the animation (the last one when ``done``)."""
+        self._display = xy
+        self.cloud.set_xy(xy)
+        self._update_links()
+        if done:
+            self._animation = None
+            self._emphasis_changed()
+            self.viewbox.autoRange(padding=0.05)
 
-        timer.timeout.connect(step)
-        timer.start(30)
-        self._animation = timer
-
-    def _colors(self) -> np.ndarray:
+    def _colors(self, start: int = 0) -> np.ndarray:
+        """Every row's colour (rows before ``start`` are coloured already), and the legend drawn."""
         table = self.workspace.table
         key = self.color_by.currentText() or "modality"
+        rgb, legend = self._colours.colours(table, key, self.workspace.category_colours, start)
+        if legend == self._legend_shown:
+            return rgb  # the same entries: rebuilding them cost ~40 ms, for every batch that joined
+        self._legend_shown = legend
         for item in self._legend_items:
             self.legend.removeItem(item)
         self._legend_items = []
-        if key == "modality":
-            codes = colors.modality_codes(table)
-            rgb = colors.by_modality(codes)
-            present = np.bincount(codes, minlength=len(colors.MODALITY_ORDER) + 1)
-            legend = [(m, colors.MODALITY_COLORS[m], "ost"[colors.MODALITY_SHAPES[m]])
-                      for i, m in enumerate(colors.MODALITY_ORDER) if present[i]]
-        elif key == "label" or (key in table.columns and table.columns[key].dtype.kind != "f"):
-            rgb, legend = colors.categorical(table.label if key == "label" else table.columns[key])
-            legend = legend[:15]
-        else:
-            rgb, (lo, hi) = colors.continuous(table.columns[key])
-            steps = np.linspace(hi, lo, 5)  # a colour bar: five swatches, the highest on top
-            ramp = colors.continuous(steps)[0] if hi > lo else np.repeat(rgb[:1], 5, axis=0)
-            legend = [(f"{key} = {v:.3g}" if i in (0, 4) else f"{v:.3g}", tuple(int(c) for c in ramp[i]), "s")
-                      for i, v in enumerate(steps)]
         for name, colour, *symbol in legend:
             sample = pg.ScatterPlotItem(symbol=symbol[0] if symbol else "o", size=10, brush=pg.mkBrush(*colour), pen=None)
             self.legend.addItem(sample, name)
@@ -297,8 +330,8 @@ class QtEmbeddingView(QtWidgets.QWidget):
             neighbours = np.concatenate([neighbours, getattr(ws, "query_rows", np.zeros(0, np.int64))])
             position = ws.query_position()
             if position is not None:
-                self.star.setData([float(v) for v in normalised_like(position, ws.xy)[:1, 0]],
-                                  [float(v) for v in normalised_like(position, ws.xy)[:1, 1]])
+                star = normalised(np.atleast_2d(position), self._frame)
+                self.star.setData([float(star[0, 0])], [float(star[0, 1])])
         else:
             self.star.setData([], [])
         self.cloud.set_emphasis(selected=selected, neighbours=neighbours)
@@ -389,7 +422,30 @@ class QtEmbeddingView(QtWidgets.QWidget):
                               yRange=(float(lo[1] - pad[1]), float(hi[1] + pad[1])))
 
 
-def normalised_like(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Put raw layout points into the same normalised frame as :func:`normalised` put ``reference``."""
-    centre, spread = frame(reference)
-    return ((np.atleast_2d(points) - centre) / spread).astype(np.float32)
+class _Glide(QtCore.QObject):
+    """The points gliding from one layout to the next (12 frames, 30 ms apart, smoothstep)."""
+
+    def __init__(self, view: QtEmbeddingView, start: np.ndarray, end: np.ndarray, steps: int):
+        super().__init__(view)
+        self.view, self.start, self.end, self.steps, self.i = view, start, end, steps, 0
+        self.timer = QtCore.QTimer(self)
+        self.timer.timeout.connect(self.step)
+        self.timer.start(30)
+
+    def step(self) -> None:
+        self.i += 1
+        t = min(1.0, self.i / self.steps)
+        t = t * t * (3 - 2 * t)
+        done = self.i >= self.steps
+        if done:
+            self.stop()
+        self.view._glided(self.end if done else (self.start * (1 - t) + self.end * t).astype(np.float32), done)
+
+    def finish(self) -> None:
+        """Jump to the last frame now."""
+        self.i = self.steps - 1
+        self.step()
+
+    def stop(self) -> None:
+        self.timer.stop()
+        self.deleteLater()
