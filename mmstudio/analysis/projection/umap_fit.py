@@ -19,6 +19,7 @@ so it is slower.
 from __future__ import annotations
 
 import math
+import pickle
 import sys
 import time
 from dataclasses import dataclass, field
@@ -99,8 +100,27 @@ def _enable_numba_caching(packages) -> int:
                     value.enable_caching()
                     count += 1
                 except RuntimeError:  # no writable cache location: it just compiles, as before
-                    pass
+                    continue
+                _save_what_can_be_saved(value._cache)
     return count
+
+
+def _save_what_can_be_saved(cache) -> None:
+    """numba adds a compiled overload to the function before it saves it to the disk cache, and a
+    failed save raises out of the call. Some of pynndescent's kernels take a distance function as
+    an argument, and a signature holding a function that numba cannot pickle ("underlying object
+    has vanished") cannot be saved: nearest-neighbour descent then failed in any process that had
+    run an exact-kNN UMAP first (the window's warm-up, a large folder opened after the demo).
+    Such an overload stays compiled in memory only, as it would without the cache."""
+    save = cache.save_overload
+
+    def save_overload(sig, data):
+        try:
+            save(sig, data)
+        except (ReferenceError, TypeError, AttributeError, pickle.PicklingError):
+            pass
+
+    cache.save_overload = save_overload
 
 
 def nn_descent_compiled() -> bool:
