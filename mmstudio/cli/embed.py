@@ -67,6 +67,7 @@ def run(args) -> int:
     except ModelError as exc:
         print(f"mmstudio embed: {exc}", file=sys.stderr)
         return 2
+    print_duplicates(dataset.duplicates)
     job = TqdmJob("embedding")
     try:
         table = embed_dataset(dataset, encoder, batch_size=args.batch_size, cache=cache, job=job,
@@ -131,6 +132,16 @@ def run_ray(args) -> int:
           f"{'s' if len(result.files) != 1 else ''})", file=sys.stderr)
     print_skipped(result.errors)
     return 0 if result.rows else 1
+
+
+def print_duplicates(duplicates, limit: int = 5, stream=None) -> None:
+    """One warning line per sample whose id was taken already (kept under a new id), the first few."""
+    stream = stream or sys.stderr
+    for entry in duplicates[:limit]:
+        print(f"mmstudio embed: warning: {entry}", file=stream)
+    if len(duplicates) > limit:
+        print(f"mmstudio embed: warning: and {len(duplicates) - limit} more duplicate sample ids, each kept "
+              "under a new id", file=stream)
 
 
 def print_skipped(errors, limit: int = 5, stream=None) -> None:

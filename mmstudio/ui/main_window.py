@@ -301,8 +301,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.device_label.setText(f"device: {encoder.device if encoder else ws.device}"
                                   + (f" ({encoder.precision})" if encoder else ""))
         items = len(ws.table) if ws.table is not None else 0
-        bad = len(ws.problems())
-        self.count_label.setText(f"{len(ws.dataset):,} samples · {items:,} items" + (f" · {bad} skipped" if bad else ""))
+        self.count_label.setText(f"{len(ws.dataset):,} samples · {items:,} items" + ws.problems_counted())
         self.setWindowTitle(f"mmstudio {__version__} — {ws.model_name}")
 
     @guarded(None)
