@@ -15,6 +15,7 @@ from mmstudio.ui.inspector.inspector import QtInspector
 from mmstudio.ui.inspector.library import QtLibrary
 from mmstudio.ui.job_progress import QtJobProgress
 from mmstudio.ui.map.view import QtEmbeddingView
+from mmstudio.ui.model_note import QtModelNote
 from mmstudio.ui.panel_visibility import watch_dock
 from mmstudio.ui.project import ProjectActions
 from mmstudio.ui.workers import QtRunner
@@ -54,6 +55,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.projects = ProjectActions(self)
         self._menus()
         self._panels()
+        self.model_note = QtModelNote(self)   # over the map: the built-in model on media it does not know
         self.workspace.message.connect(self.log_line)
         self.workspace.modelFailed.connect(self._model_failed)
         self.workspace.modelChanged.connect(lambda _: self._update_status())
