@@ -47,6 +47,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.docks = {}
         self._told_log_file = False
         self.model_error: QtWidgets.QMessageBox | None = None
+        self.model_dialog: ModelDialog | None = None
         self._dock("Library", self.library, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         self._dock("Inspector", self.inspector, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self._dock("Log", self.log, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -222,9 +223,18 @@ class QtMainWindow(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------------ model, view, export
     def choose_model(self) -> None:
-        dialog = ModelDialog(self.workspace.model_name, self.settings.value("recent_models", []) or [], self)
-        if dialog.exec() and dialog.value():
-            name = dialog.value()
+        """The model dialog, window-modal (open(), not exec(): the window keeps running)."""
+        if self.model_dialog is not None:
+            self.model_dialog.close()
+            self.model_dialog.deleteLater()
+        dialog = ModelDialog(self.workspace.model_name, self.settings.value("recent_models", []) or [], self,
+                             runner=self.runner)
+        dialog.accepted.connect(lambda: self._model_chosen(dialog.value()))
+        self.model_dialog = dialog
+        dialog.open()
+
+    def _model_chosen(self, name: str) -> None:
+        if name:
             recent = [m for m in self.settings.value("recent_models", []) or [] if m != name]
             self.settings.setValue("recent_models", [name] + recent[:8])
             self.workspace.set_model(name)
@@ -313,8 +323,9 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.settings.setValue("state", self.saveState())
         self.settings.sync()
         self.hide()                  # gone from the screen at once; the jobs stop behind it
-        if self.model_error is not None:
-            self.model_error.close()
+        for dialog in (self.model_error, self.model_dialog):
+            if dialog is not None:
+                dialog.close()
         self.runner.shutdown(QUIT_WAIT_MS)
         super().closeEvent(event)
 
