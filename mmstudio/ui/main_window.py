@@ -11,6 +11,7 @@ from mmstudio.core.project import SUFFIX
 from mmstudio.ui.dialogs import ModelDialog, PreferencesDialog, ProjectionDialog, about_text
 from mmstudio.ui.export import add_figure_menu, export_figure_dialog, export_metrics_dialog, export_table_dialog
 from mmstudio.ui.guard import guarded
+from mmstudio.ui.help import add_help_menu
 from mmstudio.ui.inspector.inspector import QtInspector
 from mmstudio.ui.inspector.library import QtLibrary
 from mmstudio.ui.job_progress import QtJobProgress
@@ -173,6 +174,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         edit = menu.addMenu("&Edit")
         edit.addAction("&Preferences…", QtGui.QKeySequence.StandardKey.Preferences, self.preferences)
         help_menu = menu.addMenu("&Help")
+        add_help_menu(self, help_menu)
         help_menu.addAction("&About mmstudio", self.about)
 
     # ------------------------------------------------------------------ opening
