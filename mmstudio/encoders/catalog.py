@@ -136,6 +136,8 @@ def describe(folder: Path, hub_id: str, name: str) -> CachedModel:
     architectures = tuple(a for a in config.get("architectures") or () if isinstance(a, str))
     fam = family(model_type)
     reason = _unusable(folder, model_type, architectures, fam)
+    if fam is not None and fam.model_type == "blip" and BLIP_ITM not in architectures:
+        fam = None   # another BLIP head: not the family mmstudio embeds with
     dim = _dim(config, fam) if fam is not None else None
     return CachedModel(hub_id, folder, name, model_type, architectures, fam.name if fam else None,
                        fam.modalities if fam else (), dim, reason)
@@ -143,11 +145,10 @@ def describe(folder: Path, hub_id: str, name: str) -> CachedModel:
 
 def _unusable(folder: Path, model_type: str, architectures: tuple[str, ...], fam: Family | None) -> str | None:
     if fam is None:
-        kinds = ", ".join(f.name for f in FAMILIES)
-        what = f"a '{model_type}' model" if model_type else "a model without model_type"
-        return f"{what}; mmstudio embeds with {kinds}"
+        kinds = ", ".join(f.name for f in FAMILIES[:-1]) + f" or {FAMILIES[-1].name}"
+        return f"'{model_type}' is not {kinds}" if model_type else "config.json has no model_type"
     if fam.model_type == "blip" and BLIP_ITM not in architectures:
-        return f"a BLIP {', '.join(architectures) or 'model'}, not image-text matching ({BLIP_ITM})"
+        return f"{', '.join(architectures) or 'BLIP'}: not {BLIP_ITM}"
     if not any(folder.glob("*.safetensors")):
         return "no .safetensors weights (mmstudio loads safetensors only)"
     if not any((folder / f).is_file() for f in ("preprocessor_config.json", "processor_config.json")):

@@ -43,7 +43,7 @@ class ModelDialog(QtWidgets.QDialog):
         layout.addWidget(self.checkpoints, 1)
         layout.addWidget(note)
         layout.addWidget(buttons)
-        self.resize(720, 420)
+        self.resize(860, 420)
         if runner is None:
             self.show_checkpoints(_scan(None))
         else:  # reading config.json files: off the window's thread

@@ -68,10 +68,11 @@ def test_a_cached_clip_is_found_with_its_dimension_and_loads_by_its_hub_id(hub_e
 def test_checkpoints_mmstudio_cannot_use_are_listed_with_why(hub_env):
     models = {m.hub_id: m for m in cached_models()}
     assert not any(m.supported for k, m in models.items() if k != "acme/tiny-clip")
-    assert models["acme/a-bert"].reason == "a 'bert' model; mmstudio embeds with CLIP, SigLIP, CLAP, BLIP ITM"
-    assert models["acme/blip-captions"].reason == ("a BLIP BlipForConditionalGeneration, not image-text matching "
-                                                   "(BlipForImageTextRetrieval)")
+    assert models["acme/a-bert"].reason == "'bert' is not CLIP, SigLIP, CLAP or BLIP ITM"
+    assert models["acme/blip-captions"].reason == "BlipForConditionalGeneration: not BlipForImageTextRetrieval"
     assert models["acme/no-weights"].reason == "no .safetensors weights (mmstudio loads safetensors only)"
+    assert (models["acme/blip-captions"].family, models["acme/blip-captions"].dim) == (None, None)
+    assert (models["acme/no-weights"].family, models["acme/no-weights"].dim) == ("CLIP", 512)  # the default
     assert [m.hub_id for m in cached_models()][0] == "acme/tiny-clip"   # usable ones first
 
 
@@ -105,7 +106,7 @@ def test_mmstudio_models_lists_families_and_the_cache(hub_env, capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "acme/tiny-clip  CLIP      image, text  24-d" in out
-    assert "acme/a-bert  cannot be used: a 'bert' model" in out
+    assert "acme/a-bert  cannot be used: 'bert' is not CLIP, SigLIP, CLAP or BLIP ITM" in out
     for family in FAMILIES:
         assert f"{family.name:<10} {', '.join(family.modalities):<20} e.g. {family.example}" in out
     assert main(["models", "--json"]) == 0

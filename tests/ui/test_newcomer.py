@@ -108,7 +108,7 @@ def test_foreign_media_get_the_note_and_its_button_opens_the_model_dialog(make_w
     dialog = window.model_dialog
     qtbot.waitUntil(lambda: dialog.isVisible() and len(dialog.listed()) == 3, timeout=30_000)
     assert dialog.listed() == [("builtin", True, "the demo world only"), ("acme/clip-small", True, ""),
-                               ("acme/bert", False, "a 'bert' model; mmstudio embeds with CLIP, SigLIP, CLAP, BLIP ITM")]
+                               ("acme/bert", False, "'bert' is not CLIP, SigLIP, CLAP or BLIP ITM")]
     row = dialog.checkpoints.topLevelItem(1)
     assert [row.text(c) for c in range(4)] == ["acme/clip-small", "CLIP", "image, text", "384-d"]
     dialog.checkpoints.itemClicked.emit(row, 0)
