@@ -17,6 +17,7 @@ from mmstudio import __version__
 COMMANDS = {
     "embed": ("mmstudio.cli.embed", "encode files, folders and manifests into an embedding table"),
     "info": ("mmstudio.cli.info", "versions, devices and the cache (same as --info)"),
+    "models": ("mmstudio.cli.models", "the model families mmstudio uses and those in the local Hugging Face cache"),
     "attend": ("mmstudio.cli.attend", "draw where a text looks in an image or a sound (attention heatmap)"),
     "align": ("mmstudio.cli.align", "how well the modalities of a table line up: retrieval, gap, Procrustes, losses"),
     "project": ("mmstudio.cli.project", "a 2-D map of a table (UMAP or PCA), written as x and y columns"),

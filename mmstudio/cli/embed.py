@@ -67,6 +67,8 @@ def run(args) -> int:
     except ModelError as exc:
         print(f"mmstudio embed: {exc}", file=sys.stderr)
         return 2
+    print_duplicates(dataset.duplicates)
+    warn_unfamiliar(dataset, encoder)
     job = TqdmJob("embedding")
     try:
         table = embed_dataset(dataset, encoder, batch_size=args.batch_size, cache=cache, job=job,
@@ -131,6 +133,30 @@ def run_ray(args) -> int:
           f"{'s' if len(result.files) != 1 else ''})", file=sys.stderr)
     print_skipped(result.errors)
     return 0 if result.rows else 1
+
+
+def print_duplicates(duplicates, limit: int = 5, stream=None) -> None:
+    """One warning line per sample whose id was taken already (kept under a new id), the first few."""
+    stream = stream or sys.stderr
+    for entry in duplicates[:limit]:
+        print(f"mmstudio embed: warning: {entry}", file=stream)
+    if len(duplicates) > limit:
+        print(f"mmstudio embed: warning: and {len(duplicates) - limit} more duplicate sample ids, each kept "
+              "under a new id", file=stream)
+
+
+def warn_unfamiliar(dataset, encoder, stream=None) -> None:
+    """With the built-in model, a warning when the data is not like the demo world it was trained on
+    (:mod:`mmstudio.encoders.builtin.domain`): the numbers and the criterion."""
+    from mmstudio.encoders.builtin.domain import builtin_fit
+
+    fit = builtin_fit(dataset, encoder)
+    note = fit.note() if fit is not None else None
+    if note:
+        stream = stream or sys.stderr
+        print(f"mmstudio embed: warning: {note}. Give another model with --model (`mmstudio models` lists "
+              "those in the Hugging Face cache)", file=stream)
+        print(f"  {fit.criterion()}", file=stream)
 
 
 def print_skipped(errors, limit: int = 5, stream=None) -> None:

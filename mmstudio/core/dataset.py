@@ -7,7 +7,7 @@ one broken file costs only itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mmstudio.core.errors import ItemError
 from mmstudio.core.media.formats import MODALITIES
@@ -51,23 +51,30 @@ class Sample:
 
 @dataclass
 class Dataset:
-    """Samples plus what was skipped on the way (unsupported files, unreadable manifest rows) and
-    notes about what was used but changed (a path given twice, a renamed metadata column)."""
+    """Samples plus what was skipped on the way (unsupported files, unreadable manifest rows),
+    notes about what was used but changed (a path given twice, a renamed metadata column), and
+    the samples whose id was taken already (``duplicates``: kept, under a new id; see
+    :func:`duplicate_id`)."""
 
     samples: list[Sample] = field(default_factory=list)
     skipped: list[ItemError] = field(default_factory=list)
     notes: list[ItemError] = field(default_factory=list)
+    duplicates: list[ItemError] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def extend(self, other: "Dataset") -> None:
-        """Append another dataset, renaming sample ids that are already taken."""
-        taken = {s.id for s in self.samples}
+        """Append another dataset; a sample whose id is already taken is kept under a new id, and
+        listed in ``duplicates``."""
+        first = {s.id: s for s in self.samples}
+        taken = set(first)
+        self.duplicates.extend(other.duplicates)
         for sample in other.samples:
             if sample.id in taken:
-                sample.id = unique_id(sample.id, taken)
+                self.duplicates.append(duplicate_id(sample, first[sample.id], taken))
             taken.add(sample.id)
+            first.setdefault(sample.id, sample)
             self.samples.append(sample)
         self.skipped.extend(other.skipped)
         self.notes.extend(other.notes)
@@ -89,8 +96,34 @@ class Dataset:
         return list(seen)
 
 
-def unique_id(wanted: str, taken: set[str]) -> str:
-    """``wanted`` if free, else ``wanted#2``, ``wanted#3``…"""
+def duplicate_id(sample: Sample, first: Sample, taken: set[str], given: str = "") -> ItemError:
+    """``sample`` has the id of ``first``: give it a free one (``id#2``, ``id#3``…; nothing is dropped)
+    and return the report naming both: which id, and the files of each. ``given``: where the second
+    was listed, when its files alone do not say (a manifest's line). Adds the new id to ``taken``."""
+    wanted = sample.id
+    sample.id = unique_id(wanted, taken)
+    taken.add(sample.id)
+    sample.errors = [replace(e, sample_id=sample.id) if e.sample_id == wanted else e for e in sample.errors]
+    return duplicate_report(sample, first, wanted, given)
+
+
+def duplicate_report(sample: Sample, first: Sample, wanted: str, given: str = "") -> ItemError:
+    """What :func:`duplicate_id` returns, for a sample already renamed from ``wanted``."""
+    return ItemError(files_of(sample), None, f"duplicate sample id '{wanted}'{given}, already the id of "
+                                             f"{files_of(first)}; kept as '{sample.id}'", sample.id)
+
+
+def files_of(sample: Sample) -> str:
+    """The sample's files (or caption) for a message: its first item, and how many more it has."""
+    refs = list(sample.items.values())
+    if not refs:
+        return f"sample '{sample.id}'"
+    more = len(refs) - 1
+    return refs[0].where + (f" (+{more} more)" if more else "")
+
+
+def unique_id(wanted: str, taken) -> str:
+    """``wanted`` if free (not in ``taken``: a set or a dict), else ``wanted#2``, ``wanted#3``…"""
     if wanted not in taken:
         return wanted
     n = 2

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from mmstudio import __version__
 
 
 class ModelDialog(QtWidgets.QDialog):
-    """builtin, a Hugging Face hub id, or a local folder."""
+    """builtin, a Hugging Face hub id, or a local folder; with the checkpoints found in the local Hugging
+    Face cache listed (:mod:`mmstudio.encoders.catalog`): those mmstudio can use with their family,
+    modalities and embedding size, the others greyed with the reason. A click picks one."""
 
-    def __init__(self, current: str, recent: list[str], parent=None):
+    def __init__(self, current: str, recent: list[str], parent=None, runner=None):
         super().__init__(parent)
         self.setWindowTitle("Model")
         self.name = QtWidgets.QComboBox()
@@ -23,14 +25,70 @@ class ModelDialog(QtWidgets.QDialog):
         row = QtWidgets.QHBoxLayout()
         row.addWidget(self.name, 1)
         row.addWidget(browse)
+        self.cache_label = QtWidgets.QLabel("Looking in the local Hugging Face cache…")
+        self.cache_label.setWordWrap(True)
+        self.checkpoints = QtWidgets.QTreeWidget()
+        self.checkpoints.setHeaderLabels(["Checkpoint", "Family", "Modalities", "Size", "Note"])
+        self.checkpoints.setRootIsDecorated(False)
+        self.checkpoints.setMinimumHeight(170)
+        self.checkpoints.itemClicked.connect(self._picked)
+        self.checkpoints.itemDoubleClicked.connect(lambda item, _col: self._picked(item) and self.accept())
         note = QtWidgets.QLabel("Switching re-encodes everything in the background; items already in the cache "
                                 "for that model are instant. If the model cannot be loaded, the current one stays.")
         note.setWordWrap(True)
         buttons = ok_cancel(self)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(row)
+        layout.addWidget(self.cache_label)
+        layout.addWidget(self.checkpoints, 1)
         layout.addWidget(note)
         layout.addWidget(buttons)
+        self.resize(860, 420)
+        if runner is None:
+            self.show_checkpoints(_scan(None))
+        else:  # reading config.json files: off the window's thread
+            runner.start("model-list", _scan, label="looking for models", on_done=self.show_checkpoints)
+
+    def show_checkpoints(self, found) -> None:
+        """``found``: (the cache folders, the :class:`CachedModel` list) of :func:`_scan`."""
+        from mmstudio.encoders.catalog import BUILTIN, default_hub_cache
+
+        folders, models = found
+        self.checkpoints.clear()
+        self._add_row("builtin", BUILTIN.name, BUILTIN.modalities, BUILTIN.dim_default, "the demo world only")
+        for model in models:
+            self._add_row(model.name if model.supported else model.hub_id, model.family or "—", model.modalities,
+                          model.dim, model.reason or "", usable=model.supported, tip=str(model.folder))
+        usable = sum(m.supported for m in models)
+        where = ", ".join(str(f) for f in folders) or f"{default_hub_cache()} (not there)"
+        if models:
+            self.cache_label.setText(f"{usable} of {len(models)} checkpoint{'s' if len(models) != 1 else ''} in the "
+                                     f"local Hugging Face cache ({where}) can be used:")
+        else:
+            self.cache_label.setText(f"No checkpoint in the local Hugging Face cache ({where}). Type a hub id "
+                                     "(downloaded when there is internet) or press Folder… for a model folder.")
+        for column in range(4):
+            self.checkpoints.resizeColumnToContents(column)
+
+    def _add_row(self, name, family, modalities, dim, note, usable=True, tip="") -> None:
+        item = QtWidgets.QTreeWidgetItem([name, family, ", ".join(modalities), f"{dim}-d" if dim else "", note])
+        item.setData(0, QtCore.Qt.ItemDataRole.UserRole, name if usable else None)
+        item.setToolTip(0, tip or name)
+        item.setToolTip(4, note)
+        if not usable:
+            item.setFlags(item.flags() & ~QtCore.Qt.ItemFlag.ItemIsEnabled)   # greyed, not pickable
+        self.checkpoints.addTopLevelItem(item)
+
+    def _picked(self, item) -> bool:
+        name = item.data(0, QtCore.Qt.ItemDataRole.UserRole)
+        if name:
+            self.name.setCurrentText(name)
+        return bool(name)
+
+    def listed(self) -> list[tuple[str, bool, str]]:
+        """(checkpoint, can be picked, note) of each row, as shown."""
+        return [(it.text(0), bool(it.flags() & QtCore.Qt.ItemFlag.ItemIsEnabled), it.text(4))
+                for it in (self.checkpoints.topLevelItem(i) for i in range(self.checkpoints.topLevelItemCount()))]
 
     def _browse(self) -> None:
         folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Model folder (config.json + safetensors)")
@@ -39,6 +97,13 @@ class ModelDialog(QtWidgets.QDialog):
 
     def value(self) -> str:
         return self.name.currentText().strip()
+
+
+def _scan(_job):
+    from mmstudio.encoders.catalog import cached_models, hub_cache_dirs
+
+    folders = hub_cache_dirs()
+    return folders, cached_models(folders)
 
 
 class ProjectionDialog(QtWidgets.QDialog):

@@ -11,10 +11,12 @@ from mmstudio.core.project import SUFFIX
 from mmstudio.ui.dialogs import ModelDialog, PreferencesDialog, ProjectionDialog, about_text
 from mmstudio.ui.export import add_figure_menu, export_figure_dialog, export_metrics_dialog, export_table_dialog
 from mmstudio.ui.guard import guarded
+from mmstudio.ui.help import add_help_menu
 from mmstudio.ui.inspector.inspector import QtInspector
 from mmstudio.ui.inspector.library import QtLibrary
 from mmstudio.ui.job_progress import QtJobProgress
 from mmstudio.ui.map.view import QtEmbeddingView
+from mmstudio.ui.model_note import QtModelNote
 from mmstudio.ui.panel_visibility import watch_dock
 from mmstudio.ui.project import ProjectActions
 from mmstudio.ui.workers import QtRunner
@@ -46,6 +48,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.docks = {}
         self._told_log_file = False
         self.model_error: QtWidgets.QMessageBox | None = None
+        self.model_dialog: ModelDialog | None = None
         self._dock("Library", self.library, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         self._dock("Inspector", self.inspector, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self._dock("Log", self.log, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -54,6 +57,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.projects = ProjectActions(self)
         self._menus()
         self._panels()
+        self.model_note = QtModelNote(self)   # over the map: the built-in model on media it does not know
         self.workspace.message.connect(self.log_line)
         self.workspace.modelFailed.connect(self._model_failed)
         self.workspace.modelChanged.connect(lambda _: self._update_status())
@@ -170,6 +174,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         edit = menu.addMenu("&Edit")
         edit.addAction("&Preferences…", QtGui.QKeySequence.StandardKey.Preferences, self.preferences)
         help_menu = menu.addMenu("&Help")
+        add_help_menu(self, help_menu)
         help_menu.addAction("&About mmstudio", self.about)
 
     # ------------------------------------------------------------------ opening
@@ -220,9 +225,18 @@ class QtMainWindow(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------------ model, view, export
     def choose_model(self) -> None:
-        dialog = ModelDialog(self.workspace.model_name, self.settings.value("recent_models", []) or [], self)
-        if dialog.exec() and dialog.value():
-            name = dialog.value()
+        """The model dialog, window-modal (open(), not exec(): the window keeps running)."""
+        if self.model_dialog is not None:
+            self.model_dialog.close()
+            self.model_dialog.deleteLater()
+        dialog = ModelDialog(self.workspace.model_name, self.settings.value("recent_models", []) or [], self,
+                             runner=self.runner)
+        dialog.accepted.connect(lambda: self._model_chosen(dialog.value()))
+        self.model_dialog = dialog
+        dialog.open()
+
+    def _model_chosen(self, name: str) -> None:
+        if name:
             recent = [m for m in self.settings.value("recent_models", []) or [] if m != name]
             self.settings.setValue("recent_models", [name] + recent[:8])
             self.workspace.set_model(name)
@@ -301,8 +315,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.device_label.setText(f"device: {encoder.device if encoder else ws.device}"
                                   + (f" ({encoder.precision})" if encoder else ""))
         items = len(ws.table) if ws.table is not None else 0
-        bad = len(ws.problems())
-        self.count_label.setText(f"{len(ws.dataset):,} samples · {items:,} items" + (f" · {bad} skipped" if bad else ""))
+        self.count_label.setText(f"{len(ws.dataset):,} samples · {items:,} items" + ws.problems_counted())
         self.setWindowTitle(f"mmstudio {__version__} — {ws.model_name}")
 
     @guarded(None)
@@ -312,8 +325,9 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.settings.setValue("state", self.saveState())
         self.settings.sync()
         self.hide()                  # gone from the screen at once; the jobs stop behind it
-        if self.model_error is not None:
-            self.model_error.close()
+        for dialog in (self.model_error, self.model_dialog):
+            if dialog is not None:
+                dialog.close()
         self.runner.shutdown(QUIT_WAIT_MS)
         super().closeEvent(event)
 

@@ -149,21 +149,35 @@ class Workspace(QtCore.QObject):
         self.feed.add(f"table-{id(table)}", table)
 
     def _media_opened(self, dataset: Dataset) -> None:
-        self.dataset.extend(dataset)
+        told = len(self.dataset.duplicates)
+        self.dataset.extend(dataset)   # a sample whose id is taken already is renamed and listed in duplicates
         skipped = self._unreported(dataset.skipped)
         self.message.emit(f"opened {len(dataset)} samples" + (f", {len(skipped)} files skipped" if skipped else ""))
         for error in skipped:
             self.message.emit(f"  skipped {error}")
         for note in dataset.notes:
             self.message.emit(f"  note: {note}")
+        duplicates = self.dataset.duplicates[told:]
+        if duplicates:
+            more = f" (and {len(duplicates) - 1} more, listed in the Library)" if len(duplicates) > 1 else ""
+            self.message.emit(f"  {len(duplicates)} duplicate sample id{'s' if len(duplicates) > 1 else ''}, "
+                              f"nothing dropped: {duplicates[0]}{more}")
         self.datasetChanged.emit()
         self.encode(dataset)
 
     def problems(self) -> list:
         """Every file or item that was skipped or could not be embedded, once (the encoded table
-        repeats the dataset's own errors): what the library lists and the status bar counts."""
+        repeats the dataset's own errors), and every sample kept under a new id because its id was
+        taken (``dataset.duplicates``): what the library lists and the status bar counts."""
         table_errors = self.table.errors if self.table is not None else []
-        return list(dict.fromkeys([*self.dataset.errors, *table_errors]))
+        return list(dict.fromkeys([*self.dataset.errors, *table_errors, *self.dataset.duplicates]))
+
+    def problems_counted(self) -> str:
+        """What :meth:`problems` holds, counted for a status line: ' · 3 skipped · 1 duplicate id' ('' if none)."""
+        duplicates = len(self.dataset.duplicates)
+        skipped = len(self.problems()) - duplicates
+        return ((f" · {skipped} skipped" if skipped else "")
+                + (f" · {duplicates} duplicate id{'s' if duplicates > 1 else ''}" if duplicates else ""))
 
     def _unreported(self, errors) -> list:
         """The errors not yet said in the Log (each is said once)."""

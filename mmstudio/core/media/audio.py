@@ -91,6 +91,16 @@ def read_audio(path, *, target_rate: int | None = None, min_duration: float = 0.
     return Audio(samples, out_rate, rate, channels, "; ".join(notes) or None)
 
 
+def audio_header(path) -> tuple[int, int, int]:
+    """(sample rate, channels, frames) from the file's header alone: no sample is decoded."""
+    file_size(path, MODALITY)
+    try:
+        info = sf.info(_native(path))
+    except Exception as exc:
+        raise MediaError(path, MODALITY, _open_reason(path, exc)) from exc
+    return info.samplerate, info.channels, info.frames
+
+
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
     """(n_mels, n_fft // 2 + 1) triangular filters on the HTK mel scale."""
     def mel(f):

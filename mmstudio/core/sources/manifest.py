@@ -13,10 +13,9 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from dataclasses import replace
 from pathlib import Path
 
-from mmstudio.core.dataset import Dataset, MediaRef, Sample, unique_id
+from mmstudio.core.dataset import Dataset, MediaRef, Sample, duplicate_id
 from mmstudio.core.errors import ItemError
 from mmstudio.core.names import shown
 from mmstudio.core.paths import leaves_folder
@@ -35,6 +34,7 @@ def read_manifest(path) -> Dataset:
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         dataset.skipped.append(ItemError(str(manifest), None, f"cannot read manifest ({exc})"))
         return dataset
+    first: dict[str, Sample] = {}
     taken: set[str] = set()
     outside: list[str] = []
     for line, row in rows:
@@ -42,9 +42,9 @@ def read_manifest(path) -> Dataset:
         if sample is None:
             continue
         if sample.id in taken:
-            sample.id = unique_id(sample.id, taken)
-            sample.errors = [replace(e, sample_id=sample.id) for e in sample.errors]
+            dataset.duplicates.append(duplicate_id(sample, first[sample.id], taken, f" ({manifest.name} line {line})"))
         taken.add(sample.id)
+        first.setdefault(sample.id, sample)
         dataset.samples.append(sample)
     if outside:
         shown_paths = ", ".join(shown(p) for p in outside[:3]) + (f" and {len(outside) - 3} more" if len(outside) > 3 else "")

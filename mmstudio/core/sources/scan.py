@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mmstudio.core.dataset import Dataset, MediaRef, Sample, unique_id
+from mmstudio.core.dataset import Dataset, MediaRef, Sample, duplicate_report, unique_id
 from mmstudio.core.errors import ItemError
 from mmstudio.core.media.formats import is_manifest, modality_of, unsupported_reason
 from mmstudio.core.names import shown
@@ -36,7 +36,7 @@ def scan_folder(folder) -> Dataset:
         dataset.skipped.append(ItemError(str(root), None, "not a folder"))
         return dataset
     visited: set[tuple[int, int]] = set()
-    taken: set[str] = set()
+    taken: dict[str, Sample] = {}   # id → the sample that has it
     for directory, files in _walk(root, visited, dataset.skipped):
         _group(root, directory, files, dataset, taken)
     return dataset
@@ -80,10 +80,12 @@ def _walk(root: Path, visited: set, skipped: list):
         stack.extend(reversed(subdirs))
 
 
-def _group(root: Path, directory: Path, files: list[str], dataset: Dataset, taken: set[str]) -> None:
+def _group(root: Path, directory: Path, files: list[str], dataset: Dataset, taken: dict[str, Sample]) -> None:
     """The files of one folder, paired by stem. Sample ids and labels are names to show: a file or
-    folder name that is not UTF-8 appears with U+FFFD (ids made unique again); paths stay exact."""
+    folder name that is not UTF-8 appears with U+FFFD (an id that two names share is made unique
+    again, and listed in ``dataset.duplicates``); paths stay exact."""
     samples: dict[str, Sample] = {}
+    clashes: list[tuple[Sample, Sample, str]] = []  # a sample whose shown id was taken, the one that has it, the id
     rel = directory.relative_to(root)
     label = shown(directory.name) or None
     for name in files:
@@ -97,15 +99,20 @@ def _group(root: Path, directory: Path, files: list[str], dataset: Dataset, take
         stem = path.stem
         sample = samples.get(stem)
         if sample is None:
-            sample_id = unique_id(shown(stem if rel == Path(".") else f"{rel.as_posix()}/{stem}"), taken)
-            taken.add(sample_id)
-            sample = samples[stem] = Sample(id=sample_id, label=label)
+            sample = samples[stem] = Sample(id=shown(stem if rel == Path(".") else f"{rel.as_posix()}/{stem}"),
+                                            label=label)
+            if sample.id in taken:
+                clashes.append((sample, taken[sample.id], sample.id))
+                sample.id = unique_id(sample.id, taken)
+            taken[sample.id] = sample
         if modality in sample.items:
             first = Path(sample.items[modality].path).name
             dataset.skipped.append(ItemError(
                 str(path), modality, f"sample '{sample.id}' already has an {modality} ({first})"))
             continue
         sample.items[modality] = MediaRef(modality, path=str(path))
+    for sample, first, wanted in clashes:  # reported once their files are known
+        dataset.duplicates.append(duplicate_report(sample, first, wanted))
     for stem in sorted(samples):
         dataset.samples.append(samples[stem])
 

@@ -163,7 +163,7 @@ class QtLibrary(QtWidgets.QWidget):
         ws = self.workspace
         problems = ws.problems()
         self.model.reset(ws.dataset, problems)
-        self.counts.setText(f"{len(ws.dataset):,} samples" + (f" · {len(problems)} skipped" if problems else ""))
+        self.counts.setText(f"{len(ws.dataset):,} samples" + ws.problems_counted())
         self.follow()
 
     def follow(self) -> None:
