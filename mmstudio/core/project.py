@@ -2,7 +2,8 @@
 
 A project records what to re-open and how to look at it — the sources, the model, the projection
 parameters, the colouring (with each category value's colour, so a value keeps it when the project is
-reopened or data is added), the selection, the query, each panel's settings and the window layout —
+reopened or data is added), the selection, the named subsets (each a colour and its (sample id,
+modality) members), the query, each panel's settings and the window layout —
 not the embeddings themselves, which come back from the embedding cache. Sources under the
 project's folder are stored relative to it, so a folder moved or copied elsewhere (with its media)
 still opens; sources that no longer exist are reported and the rest kept.
@@ -29,6 +30,7 @@ from pathlib import Path, PurePath
 
 from mmstudio.core.atomic import atomic_write_text
 from mmstudio.core.paths import leaves_folder
+from mmstudio.core.subsets import Subset
 
 FORMAT = "mmstudio-project"
 FORMAT_VERSION = 1
@@ -77,6 +79,7 @@ class Project:
     projection: Projection = field(default_factory=Projection)
     colouring: Colouring = field(default_factory=Colouring)
     selection: list[tuple[str, str]] = field(default_factory=list)  # (sample id, modality); "" = every modality
+    subsets: dict[str, Subset] = field(default_factory=dict)        # name → colour and members (as the selection)
     query: str = ""
     panels: dict[str, dict] = field(default_factory=dict)  # panel name -> its JSON-able settings
     window_state: str = ""          # base64 of QMainWindow.saveState(); opaque here
@@ -144,7 +147,9 @@ def project_to_dict(project: Project, base=None) -> dict:
                       "hidden_modalities": list(project.colouring.hidden_modalities),
                       "link_samples": project.colouring.link_samples,
                       "categories": {column: dict(colours) for column, colours in project.colouring.categories.items()}},
-        "selection": [sample_id if not modality else [sample_id, modality] for sample_id, modality in project.selection],
+        "selection": _members_json(project.selection),
+        "subsets": {name: {"colour": s.colour, "members": _members_json(s.members)}
+                    for name, s in project.subsets.items()},
         "query": project.query,
         "panels": {name: dict(settings) for name, settings in project.panels.items()},
         "window_state": project.window_state,
@@ -176,10 +181,11 @@ def project_from_dict(data, base=None, where=None) -> tuple[Project, list[str]]:
         if not isinstance(settings, dict):
             raise ProjectError(where, f"panels.{name} must be an object, not {_json_type(settings)}")
     selection = _checked(data, "selection", (lambda v: isinstance(v, list), "a list"), [], where)
-    known = {"format", "version", "sources", "projection", "colouring", "panels", "selection", *PROJECT_KEYS}
+    subsets = _subsets(_checked(data, "subsets", _OBJECT, {}, where), where)
+    known = {"format", "version", "sources", "projection", "colouring", "panels", "selection", "subsets", *PROJECT_KEYS}
     project = Project(
         projection=projection, colouring=colouring, panels={k: dict(v) for k, v in panels.items()},
-        selection=[_selection_item(item, where) for item in selection], version=version,
+        selection=[_selection_item(item, where) for item in selection], subsets=subsets, version=version,
         extra={k: v for k, v in data.items() if k not in known},
         **{key: _checked(data, key, check, getattr(Project, key), where) for key, check in PROJECT_KEYS.items()},
     )
@@ -231,12 +237,34 @@ def _section(data: dict, name: str, keys: dict, cls, where):
     return cls(**values, extra={k: v for k, v in section.items() if k not in keys})
 
 
-def _selection_item(item, where) -> tuple[str, str]:
+def _selection_item(item, where, what: str = "selection") -> tuple[str, str]:
     if isinstance(item, str):
         return (item, "")
     if isinstance(item, (list, tuple)) and len(item) == 2 and all(isinstance(x, str) for x in item):
         return (item[0], item[1])
-    raise ProjectError(where, f"selection entries must be a sample id or [sample id, modality], not {item!r}"[:200])
+    raise ProjectError(where, f"{what} entries must be a sample id or [sample id, modality], not {item!r}"[:200])
+
+
+def _members_json(members) -> list:
+    return [sample_id if not modality else [sample_id, modality] for sample_id, modality in members]
+
+
+def _subsets(data: dict, where) -> dict[str, Subset]:
+    """``subsets``: name → {"colour": "#rrggbb", "members": [sample id or [sample id, modality], …]}."""
+    out = {}
+    for name, entry in data.items():
+        at = f"subsets.{name}"
+        if not name.strip():
+            raise ProjectError(where, "subsets must have names (found an empty one)")
+        if not isinstance(entry, dict):
+            raise ProjectError(where, f"{at} must be an object with a colour and members, not {_json_type(entry)}")
+        colour, members = entry.get("colour"), entry.get("members")
+        if not (isinstance(colour, str) and _HEX.fullmatch(colour)):
+            raise ProjectError(where, f'{at}.colour must be "#rrggbb", not {json.dumps(colour)[:60]}')
+        if not isinstance(members, list):
+            raise ProjectError(where, f"{at}.members must be a list, not {json.dumps(members)[:60]}")
+        out[name] = Subset(colour.lower(), [_selection_item(item, where, f"{at}.members") for item in members])
+    return out
 
 
 def _json_type(value) -> str:

@@ -79,6 +79,11 @@ class QtMainWindow(QtWidgets.QMainWindow):
 
     def _panels(self) -> None:
         """The analysis panels, as tabs below the map (the Log is the last tab)."""
+        from mmstudio.ui.selection.panel import QtSelectionPanel
+
+        selection = QtSelectionPanel(self.workspace, self.view)
+        selection.lazy = True
+        self.add_panel("Selection", selection)
         from mmstudio.ui.alignment.panel import QtAlignmentPanel
 
         alignment = QtAlignmentPanel(self.workspace, self.view)

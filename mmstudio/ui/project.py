@@ -46,7 +46,8 @@ def current_project(window) -> Project:
                             hidden_modalities=[m for m, box in view.modality_boxes.items() if not box.isChecked()],
                             link_samples=view.links.isChecked(),
                             categories={column: dict(colours) for column, colours in ws.category_colours.items()}),
-        selection=selection, query=ws.query[0] if ws.query is not None else "", panels=panels,
+        selection=selection, subsets=ws.subsets.saved(),
+        query=ws.query[0] if ws.query is not None else "", panels=panels,
         window_state=base64.b64encode(bytes(window.saveState())).decode("ascii"))
 
 
@@ -56,6 +57,7 @@ def apply_project(window, project: Project) -> None:
     ws, view = window.workspace, window.view
     ws.clear()
     ws.category_colours = {column: dict(colours) for column, colours in project.colouring.categories.items()}
+    ws.subsets.restore(project.subsets)   # members by sample id and modality: they find their rows as they come
     ws.projection.update(project.projection.as_dict())
     if project.model != ws.model_name or project.device != ws.device or ws.encoder is None:
         ws.set_model(project.model, project.device)

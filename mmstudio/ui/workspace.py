@@ -1,7 +1,8 @@
 """What the window shows, and the background work that keeps it current.
 
 The workspace holds the samples (a :class:`Dataset`), the current encoder, the embedding
-table of everything encoded so far, the 2-D layout of its rows and the selection. Every
+table of everything encoded so far, the 2-D layout of its rows, the selection and the named
+subsets (:class:`~mmstudio.core.subsets.Subsets`). Every
 long step (loading a model, encoding, projecting) is a job on the :class:`QtRunner`; the
 window listens to the signals below.
 
@@ -20,6 +21,7 @@ from PySide6 import QtCore
 
 from mmstudio.analysis.projection.growing import GrowingMap
 from mmstudio.core.dataset import Dataset
+from mmstudio.core.subsets import Subsets
 from mmstudio.core.tables.table import EmbeddingTable
 from mmstudio.ui.map.feed import MapFeed
 from mmstudio.ui.workers import QtRunner
@@ -44,6 +46,7 @@ class Workspace(QtCore.QObject):
     layoutChanged = QtCore.Signal(bool)     # new xy; True when it is the final layout (not an animation frame)
     pointsAdded = QtCore.Signal(int)        # rows from this one on joined table and xy; the others did not move
     selectionChanged = QtCore.Signal()
+    subsetsChanged = QtCore.Signal()        # a named subset was added, renamed, recoloured or removed
     modelChanged = QtCore.Signal(str)
     modelFailed = QtCore.Signal(str, str)   # the model asked for, why it cannot be loaded
     queryCleared = QtCore.Signal()          # the query was dropped (its star and its text go)
@@ -67,6 +70,7 @@ class Workspace(QtCore.QObject):
         self.feed = MapFeed(self)
         self.projection = {"method": "umap", "n_neighbors": 15, "min_dist": 0.1, "metric": "cosine", "seed": None}
         self.selection = np.zeros(0, np.int64)
+        self.subsets = Subsets(lambda: self.table, self.subsetsChanged.emit)  # name → mask over the rows shown
         self.query: tuple[str, np.ndarray] | None = None     # text and its vector
         self._query_placement = None                          # its nearest rows and their weights on the map
         self._pending_samples = []
@@ -106,6 +110,7 @@ class Workspace(QtCore.QObject):
         self._forget_map()
         self.category_colours = {}
         self.selection, self.query = np.zeros(0, np.int64), None
+        self.subsets.clear()
         self.datasetChanged.emit()
         self.tableChanged.emit()
         self.selectionChanged.emit()
@@ -333,6 +338,10 @@ class Workspace(QtCore.QObject):
     def select(self, rows) -> None:
         self.selection = np.unique(np.asarray(list(rows), dtype=np.int64))
         self.selectionChanged.emit()
+
+    def subset_rows(self, name: str) -> np.ndarray:
+        """The rows shown now that belong to the named subset (members are kept by sample id and modality)."""
+        return self.subsets.rows(name)
 
     def neighbours(self, rows, k: int = 5) -> np.ndarray:
         """For the selected rows, the k nearest rows of every other modality (cosine)."""

@@ -1,4 +1,5 @@
-"""The inspector: the selected item — its picture, sound or caption, label, metadata, neighbours."""
+"""The inspector: the selected item — its picture, sound or caption, label, metadata, neighbours — and, for
+several, a summary of them all (:mod:`~mmstudio.ui.inspector.summary`) above the first one."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from mmstudio.ui.inspector.attention import QtAttentionPane
+from mmstudio.ui.inspector.summary import summary_html
 from mmstudio.ui.thumbnail_loader import PENDING
 from mmstudio.ui.thumbnail_loader import shared as shared_thumbnails
 from mmstudio.ui.tooltips import item_text
@@ -61,6 +63,7 @@ class QtInspector(QtWidgets.QWidget):
         layout.addWidget(splitter)
         self.pictures = shared_thumbnails()
         self._picture_key = None             # the picture the inspector waits for
+        self._summary = (set(), [])          # a multi-selection's pictures waited for, the first item's lines
         self.pictures.ready.connect(self._picture_ready)
         workspace.selectionChanged.connect(self.refresh)
         workspace.tableChanged.connect(self._rows_joined)
@@ -84,6 +87,8 @@ class QtInspector(QtWidgets.QWidget):
 
     def _picture_ready(self, key) -> None:
         """The selected item's picture was decoded (off the GUI thread)."""
+        if key in self._summary[0]:
+            self._show_details(self._summary[1])
         if key == self._picture_key:
             picture = self.pictures.done.get(key)
             if picture is not None:
@@ -96,6 +101,7 @@ class QtInspector(QtWidgets.QWidget):
         table = ws.table
         self._picture_key = None
         self._shown_sample = self._shown()
+        self._summary = (set(), [])
         self.neighbours.clear()
         self.attention.setVisible(False)
         self.picture.setVisible(True)
@@ -128,8 +134,6 @@ class QtInspector(QtWidgets.QWidget):
             self.attention.setVisible(True)
             self.picture.setVisible(modality == "text")
         lines = [f"<b>{html.escape(str(table.label[row]))}</b> · {modality} · sample {html.escape(str(table.sample_id[row]))}"]
-        if len(ws.selection) > 1:
-            lines.append(f"{len(ws.selection)} items selected")
         text = item_text(table, row)
         if text and modality == "text":
             lines.append(f"<i>{html.escape(text)}</i>")
@@ -142,8 +146,18 @@ class QtInspector(QtWidgets.QWidget):
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             lines.append(f"{html.escape(name)}: {html.escape(str(value))}")
-        self.details.setText("<br>".join(lines))
+        self._show_details(lines)
         self._list(ws.neighbours(ws.selection), table.vectors[ws.selection].mean(axis=0))
+
+    def _show_details(self, lines) -> None:
+        """The item's lines; for a multi-selection, its summary first and these as its first item's."""
+        rows = self.workspace.selection
+        if len(rows) < 2:
+            self.details.setText("<br>".join(lines))
+            return
+        summary, waiting = summary_html(self.workspace.table, rows, self.pictures)
+        self._summary = (waiting, lines)
+        self.details.setText(summary + "<hr><b>First item</b><br>" + "<br>".join(lines))
 
     def _list(self, rows, centre) -> None:
         table = self.workspace.table

@@ -9,6 +9,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from mmstudio.ui import colors
 from mmstudio.ui.map.colouring import MapColours
 from mmstudio.ui.map.point_cloud import PointCloudItem
+from mmstudio.ui.map.subset_colouring import subset_colours, subset_options
 from mmstudio.ui.thumbnail_loader import shared as shared_thumbnails
 from mmstudio.ui.tooltips import picture_request, tooltip_html
 from mmstudio.ui.workspace import AUTO_REFIT_SHARE
@@ -95,6 +96,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         workspace.layoutChanged.connect(self._layout_changed)
         workspace.pointsAdded.connect(self._points_added)
         workspace.selectionChanged.connect(self._emphasis_changed)
+        workspace.subsetsChanged.connect(self._table_changed)   # "Colour by" lists them; recoloured
         workspace.queryCleared.connect(self.query.clear)
 
     # ------------------------------------------------------------------ widgets
@@ -102,7 +104,8 @@ class QtEmbeddingView(QtWidgets.QWidget):
         bar = QtWidgets.QHBoxLayout()
         bar.setContentsMargins(4, 4, 4, 0)
         self.color_by = QtWidgets.QComboBox()
-        self.color_by.setToolTip("Colour the points by modality, label or a metadata column")
+        self.color_by.setToolTip("Colour the points by modality, label, a metadata column or a named subset")
+        self.color_by.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)  # "subset: NAME"
         self.color_by.currentTextChanged.connect(lambda _: self._recolor())
         bar.addWidget(QtWidgets.QLabel("Colour by"))
         bar.addWidget(self.color_by)
@@ -183,6 +186,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         table = self.workspace.table
         current = self.color_by.currentText() or "modality"
         options = ["modality", "label"] + ([c for c in table.columns if c not in ("x", "y")] if table is not None else [])
+        options += subset_options(self.workspace)
         if options != [self.color_by.itemText(i) for i in range(self.color_by.count())]:
             self.color_by.blockSignals(True)
             self.color_by.clear()
@@ -275,7 +279,8 @@ class QtEmbeddingView(QtWidgets.QWidget):
         """Every row's colour (rows before ``start`` are coloured already), and the legend drawn."""
         table = self.workspace.table
         key = self.color_by.currentText() or "modality"
-        rgb, legend = self._colours.colours(table, key, self.workspace.category_colours, start)
+        rgb, legend = (subset_colours(self.workspace, key)
+                       or self._colours.colours(table, key, self.workspace.category_colours, start))
         if legend == self._legend_shown:
             return rgb  # the same entries: rebuilding them cost ~40 ms, for every batch that joined
         self._legend_shown = legend
