@@ -42,16 +42,27 @@ LAZY_THIRD_PARTY = [
 
 # Packages collected whole (collect_submodules): mmstudio itself (its commands and encoder backends
 # are imported by name) and the transformers families the encoder registry can load, with the
-# tokenizer / processor modules their checkpoints name (CLAP uses RoBERTa's, BLIP uses BERT's).
+# tokenizer / processor modules their checkpoints name (CLAP uses RoBERTa's, BLIP uses BERT's, ALIGN
+# EfficientNet's image processor, AltCLIP and MetaCLIP 2 XLM-R's tokenizer, SigLIP's T5's or Gemma's):
+# mmstudio.encoders.hf.families lists them (Family.packages).
 SUBMODULE_PACKAGES = [
     "mmstudio",
     "transformers.models.auto",
     "transformers.models.clip",
     "transformers.models.siglip",
+    "transformers.models.siglip2",
+    "transformers.models.align",
+    "transformers.models.altclip",
+    "transformers.models.chinese_clip",
+    "transformers.models.metaclip_2",
     "transformers.models.clap",
     "transformers.models.blip",
     "transformers.models.bert",
     "transformers.models.roberta",
+    "transformers.models.xlm_roberta",
+    "transformers.models.efficientnet",
+    "transformers.models.t5",
+    "transformers.models.gemma",
     "tokenizers",
     "safetensors",
     "umap",

@@ -37,3 +37,11 @@ def checkpoints(tmp_path_factory) -> dict[str, Path]:
     import tiny_models
 
     return tiny_models.build_all(tmp_path_factory.mktemp("checkpoints"))
+
+
+@pytest.fixture(scope="session")
+def family_checkpoints(tmp_path_factory) -> dict[str, Path]:
+    """Tiny random SigLIP 2, ALIGN, AltCLIP, Chinese-CLIP, MetaCLIP 2 and fused CLAP folders (tests/tiny_families.py)."""
+    import tiny_families
+
+    return tiny_families.build_families(tmp_path_factory.mktemp("families"))

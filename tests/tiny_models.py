@@ -10,6 +10,9 @@ mmstudio's loader can open it with ``local_files_only=True`` exactly as it would
 * ``clap``: ``ClapModel``, ``RobertaTokenizer`` (byte-level BPE), ``ClapFeatureExtractor``
 * ``blip``: ``BlipForImageTextRetrieval``, ``BertTokenizer`` (WordPiece), ``BlipImageProcessor``
 
+The other families (SigLIP 2, ALIGN, AltCLIP, Chinese-CLIP, MetaCLIP 2, fused CLAP) are built by
+``tests/tiny_families.py`` with the helpers here.
+
 The weights are random (``torch.manual_seed(0)`` inside a forked RNG, so the caller's RNG state
 is untouched). The tokenizers are small vocabularies learnt from the built-in English corpus
 :data:`CORPUS`, split by the ``tokenizers`` normalizers/pre-tokenizers of the same transformers
@@ -133,10 +136,10 @@ def _bytes_to_unicode() -> list[str]:
     return [chr(c) for c in cs]
 
 
-def _corpus_words(normalizer, pre_tokenizer) -> Counter:
-    """Word counts of CORPUS as the tokenizer's own normalizer and pre-tokenizer split it."""
+def _corpus_words(normalizer, pre_tokenizer, corpus=CORPUS) -> Counter:
+    """Word counts of ``corpus`` as the tokenizer's own normalizer and pre-tokenizer split it."""
     counts: Counter = Counter()
-    for line in CORPUS:
+    for line in corpus:
         text = normalizer.normalize_str(line) if normalizer is not None else line
         counts.update(piece for piece, _ in pre_tokenizer.pre_tokenize_str(text))
     return counts
@@ -270,8 +273,8 @@ def _roberta_tokenizer(model_max_length: int, num_merges: int):
     return RobertaTokenizer(vocab=vocab, merges=merges, model_max_length=model_max_length)
 
 
-def _bert_tokenizer(model_max_length: int, max_words: int):
-    """A lower-casing BertTokenizer with a WordPiece vocabulary written from CORPUS.
+def _bert_tokenizer(model_max_length: int, max_words: int, corpus=CORPUS):
+    """A lower-casing BertTokenizer with a WordPiece vocabulary written from ``corpus`` (CORPUS).
 
     Layout: [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4, every character and its ``##`` form,
     the corpus' words (most frequent first, at most ``max_words``), then ``[DEC]`` (the bos
@@ -281,7 +284,7 @@ def _bert_tokenizer(model_max_length: int, max_words: int):
 
     template = BertTokenizer()
     backend = template.backend_tokenizer
-    words = _corpus_words(backend.normalizer, backend.pre_tokenizer)
+    words = _corpus_words(backend.normalizer, backend.pre_tokenizer, corpus)
     chars = sorted({c for word in words for c in word})
     ranked = sorted(words, key=lambda w: (-words[w], w))
     tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *("##" + c for c in chars)]

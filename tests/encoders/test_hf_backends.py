@@ -132,9 +132,10 @@ def test_a_modality_the_model_lacks_is_refused_with_a_reason(encoders):
 def test_unsupported_architecture_is_named(checkpoints, tmp_path):
     folder = shutil.copytree(checkpoints["clip"], tmp_path / "weird")
     config = json.loads((folder / "config.json").read_text())
-    config["model_type"] = "llama"
+    config["model_type"], config["architectures"] = "llama", ["LlamaForCausalLM"]
     (folder / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ModelError, match="'llama' checkpoint; mmstudio supports blip, clap, clip, siglip"):
+    with pytest.raises(ModelError, match=r"'llama' checkpoint \(LlamaForCausalLM\), which mmstudio does not load; it loads "
+                                         r"CLIPModel \(CLIP\), SiglipModel \(SigLIP\), Siglip2Model"):
         load_encoder(str(folder), device="cpu")
 
 

@@ -9,8 +9,16 @@ from mmstudio.encoders.hf.image_prep import FastImagePrep
 
 def processors():
     from transformers import BlipImageProcessorPil, CLIPImageProcessorPil, SiglipImageProcessorPil
+    from transformers.models.chinese_clip.image_processing_pil_chinese_clip import ChineseCLIPImageProcessorPil
+    from transformers.models.efficientnet.image_processing_pil_efficientnet import EfficientNetImageProcessorPil
 
     return {
+        # ALIGN (kakaobrain/align-base): pixels into [-1, 1] by rescale_offset, no mean/std
+        "align-289": EfficientNetImageProcessorPil(size={"height": 346, "width": 346}, do_center_crop=True,
+                                                   rescale_factor=1 / 127.5, rescale_offset=True, do_normalize=False,
+                                                   include_top=False),
+        "efficientnet-include-top": EfficientNetImageProcessorPil(size={"height": 64, "width": 48}),
+        "chinese-clip-224": ChineseCLIPImageProcessorPil(size={"height": 224, "width": 224}, do_center_crop=False),
         "clip-224": CLIPImageProcessorPil(),
         "clip-336-small-crop": CLIPImageProcessorPil(size={"shortest_edge": 336}, crop_size={"height": 300, "width": 320}),
         "clip-crop-larger-than-resize": CLIPImageProcessorPil(size={"shortest_edge": 20}, crop_size={"height": 32, "width": 24}),

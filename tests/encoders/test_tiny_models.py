@@ -272,3 +272,15 @@ def test_clip_benchmark_shape(tmp_path):
     assert pixel_values.shape == (1, 3, 224, 224)
     assert model.vision_model(pixel_values=pixel_values).last_hidden_state.shape == (1, 50, 256)
     assert _embedding(model.get_image_features(pixel_values=pixel_values)).shape == (1, 128)
+
+
+def test_family_builds_are_deterministic(family_checkpoints, tmp_path):
+    import tiny_families
+
+    again = tiny_families.build_families(tmp_path)
+    assert set(again) == set(family_checkpoints)
+    for key, folder in family_checkpoints.items():
+        names = sorted(p.name for p in folder.iterdir())
+        assert names == sorted(p.name for p in again[key].iterdir()) and set(FILES) <= set(names), key
+        for name in names:
+            assert (folder / name).read_bytes() == (again[key] / name).read_bytes(), (key, name)

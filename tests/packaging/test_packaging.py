@@ -128,10 +128,14 @@ def test_every_lazily_imported_third_party_module_is_collected():
 
 
 def test_transformers_families_of_the_registry_are_collected():
+    from mmstudio.encoders.hf.families import FAMILIES
     from mmstudio.encoders.registry import BACKENDS
 
     for model_type in BACKENDS:
         assert f"transformers.models.{model_type}" in H.SUBMODULE_PACKAGES, model_type
+    for family in FAMILIES:  # the tokenizers and processors their checkpoints name
+        for package in family.packages:
+            assert f"transformers.models.{package}" in H.SUBMODULE_PACKAGES, (family.name, package)
     assert "transformers.models.auto" in H.SUBMODULE_PACKAGES
 
 

@@ -5,9 +5,11 @@ Three methods, as the model allows (``encoder.attention_methods``):
 - ``cross-attention``: the attention of the text's tokens over the media tokens in a
   cross-attention head (built-in, BLIP ITM); layers and heads averaged or picked;
 - ``patch-similarity``: cosine of each projected patch (or sound frame) token with the text
-  embedding, training-free, for dual encoders (CLIP, SigLIP, CLAP, built-in); optionally
-  minus the map of the empty prompt (CLIP Surgery's trick against background bias);
-- ``relevance``: gradient-weighted attention rollout (Chefer et al. 2021) for ViTs (CLIP).
+  embedding, training-free, for dual encoders (the CLIP family, SigLIP, SigLIP 2, ALIGN, CLAP,
+  built-in); optionally minus the map of the empty prompt (CLIP Surgery's trick against
+  background bias);
+- ``relevance``: gradient-weighted attention rollout (Chefer et al. 2021) for ViTs with a CLS
+  token (CLIP, MetaCLIP 2, AltCLIP, Chinese-CLIP).
 
 An :class:`AttentionSession` caches each image's (or sound's) tokens, so a new query costs
 only the text. Maps come back as plain arrays with their token words, per word and for the
@@ -164,13 +166,14 @@ class AttentionSession:
             empty = self.encoder.embed("text", [""]).vectors[0]
             whole = whole - patches @ empty
         words = list(text.tokens[0].tokens or [])
-        return self._shape(modality, "patch-similarity", query, whole, words, per_word, tokens.times)
+        return self._shape(modality, "patch-similarity", query, whole, words, per_word, tokens.times, tokens.grid)
 
-    def _shape(self, modality, method, query, whole, words, per_token, times=None) -> AttentionMap:
+    def _shape(self, modality, method, query, whole, words, per_token, times=None, grid=None) -> AttentionMap:
         if modality == "image":
-            side = int(round(whole.shape[-1] ** 0.5))
-            whole = whole.reshape(side, side)
-            per_token = per_token.reshape(len(per_token), side, side)
+            # the encoder's grid (SigLIP 2 keeps each image's aspect ratio), else a square one
+            rows, cols = grid if grid is not None else (int(round(whole.shape[-1] ** 0.5)),) * 2
+            whole = whole.reshape(rows, cols)
+            per_token = per_token.reshape(len(per_token), rows, cols)
             times = None
         elif times is None:
             step = getattr(getattr(self.encoder, "cfg", None), "audio_seconds", 1.0) / max(1, whole.shape[-1])

@@ -8,18 +8,26 @@ from mmstudio.encoders.hf.loader import load_image_processor, load_model, load_t
 
 
 class ClipEncoder(HFEncoder):
+    """CLIP, and the families built like it (a CLIP vision tower with ``visual_projection``, a text
+    tower with ``text_projection``): subclasses name their model class and how their text pools."""
+
     model_type = "clip"
+    model_class = "CLIPModel"
     modalities = ("image", "text")
 
     def load(self, source):
-        from transformers import CLIPModel
+        import transformers
 
         self.tokenizer = load_tokenizer(source.folder)
         self.image_processor = load_image_processor(source.folder)
-        model = load_model(CLIPModel, source.folder)
+        model = load_model(getattr(transformers, self.model_class), source.folder)
         self.dim = model.config.projection_dim
-        self.max_text_length = model.config.text_config.max_position_embeddings
+        self.max_text_length = min(self.tokenizer.model_max_length, self.text_positions(model.config.text_config))
         return model
+
+    def text_positions(self, text_config) -> int:
+        """How many tokens the text tower takes."""
+        return text_config.max_position_embeddings
 
     def prepare_text(self, texts):
         return self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_text_length,
@@ -34,10 +42,13 @@ class ClipEncoder(HFEncoder):
         return pooled, patches
 
     def forward_text(self, batch, tokens):
-        out = self.model.text_model(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"))
-        pooled = self.model.text_projection(out.pooler_output)
-        return pooled, self.model.text_projection(out.last_hidden_state) if tokens else None
+        pooled, states = self.text_states(batch)
+        return self.model.text_projection(pooled), self.model.text_projection(states) if tokens else None
 
+    def text_states(self, batch):
+        """The text tower's pooled state and its token states, before the projection."""
+        out = self.model.text_model(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"))
+        return out.pooler_output, out.last_hidden_state
 
     attention_methods = {"image": ("patch-similarity", "relevance")}
 
@@ -57,9 +68,8 @@ class ClipEncoder(HFEncoder):
             attentions = list(out.attentions)
             image_emb = torch.nn.functional.normalize(self.model.visual_projection(out.pooler_output), dim=-1)
             with torch.no_grad():
-                text_out = self.model.text_model(input_ids=tokens["input_ids"].to(self.device),
-                                                 attention_mask=tokens["attention_mask"].to(self.device))
-                text_emb = torch.nn.functional.normalize(self.model.text_projection(text_out.pooler_output), dim=-1)
+                text_pooled, _ = self.forward_text({k: v.to(self.device) for k, v in tokens.items()}, False)
+                text_emb = torch.nn.functional.normalize(text_pooled, dim=-1)
             score = (image_emb * text_emb).sum()
             chosen = attentions[-layers:]
             grads = torch.autograd.grad(score, chosen)

@@ -2,8 +2,8 @@
 
 The processor resizes with PIL, centre-crops, then rescales and normalises each image in
 float64/float32 numpy. Here the resize and crop are the same PIL/numpy calls, and rescale +
-normalise, which only ever see the 256 values of a uint8 channel, become one lookup table
-computed with the same dtype steps: the result is bit-identical, at a fraction of the cost.
+normalise (and EfficientNet's offset and second division by the std), which only ever see the
+256 values of a uint8 channel, become one lookup table computed with the same dtype steps: the result is bit-identical, at a fraction of the cost.
 Processors with settings this does not cover (padding, longest-edge limits) fall back to
 the processor itself.
 """
@@ -58,10 +58,14 @@ class FastImagePrep:
         x = values.astype(np.float32)
         if getattr(proc, "do_rescale", False):
             x = (values.astype(np.float64) * proc.rescale_factor).astype(np.float32)
+            if getattr(proc, "rescale_offset", False):  # EfficientNet (ALIGN): into [-1, 1]
+                x -= 1
         if getattr(proc, "do_normalize", False):
             mean = np.array(proc.image_mean, dtype=np.float32)
             std = np.array(proc.image_std, dtype=np.float32)
             x = (x - mean) / std
+        if getattr(proc, "include_top", False):  # EfficientNet: divided by the std once more
+            x = (x - np.zeros(3, np.float32)) / np.array(proc.image_std, dtype=np.float32)
         return np.ascontiguousarray(x.T, dtype=np.float32)  # (3, 256)
 
     @property
