@@ -4,7 +4,8 @@ A file written by another tool, an older mmstudio or by hand can hold anything; 
 here turns one way of being wrong into a :class:`TableFormatError` naming the file and the
 reason (and the rows, where rows are at fault), instead of a crash later or a silently wrong
 answer: the ``mmstudio`` metadata (JSON object, text model name), the text columns, the
-embeddings (numbers, one length, no nulls, every value finite).
+embeddings (numbers, one length, no nulls, every value finite), and the rows of a sample (one per
+modality, but for the text rows of several captions, each with its own ``caption_index``).
 """
 
 from __future__ import annotations
@@ -71,3 +72,41 @@ def check_vectors(vectors, where) -> np.ndarray:
         raise TableFormatError(f"{where}: the embeddings have no dimensions")
     return vectors.astype(np.float32, copy=False)
 
+
+
+def check_samples(table, where) -> None:
+    """Only text rows may repeat within a sample, each with its own ``caption_index`` (a whole number
+    ≥ 0, on text rows only; :mod:`mmstudio.core.tables.captions`). Rows without a sample id are not
+    compared."""
+    from mmstudio.core.tables.captions import CAPTION_INDEX
+
+    sample_id, modality = table.sample_id, table.modality
+    values = table.columns.get(CAPTION_INDEX)
+    index = None
+    if values is not None:
+        if values.dtype.kind != "f":
+            raise TableFormatError(f"{where}: column '{CAPTION_INDEX}' holds text, not caption numbers")
+        given = np.isfinite(values)
+        for bad, what in ((given & (modality != "text"), "a caption_index on a row that is not text"),
+                          (given & ((values < 0) | (values != np.floor(values))), "a caption_index that is not a "
+                                                                                  "whole number ≥ 0")):
+            rows = np.flatnonzero(bad)
+            if len(rows):
+                raise TableFormatError(f"{where}: {len(rows)} row{'s have' if len(rows) != 1 else ' has'} {what}: "
+                                       f"{row_names(sample_id, modality, rows)}")
+        index = np.where(given, values, -1).tolist()
+    keys = zip(sample_id.tolist(), modality.tolist(), index if index is not None else [-1] * len(table))
+    seen: set = set()
+    repeated = []
+    for row, (sid, mod, caption) in enumerate(keys):
+        if sid is None:
+            continue
+        key = (sid, mod, caption if mod == "text" else -1)
+        if key in seen:
+            repeated.append(row)
+        seen.add(key)
+    if repeated:
+        rows = "row repeats" if len(repeated) == 1 else "rows repeat"
+        raise TableFormatError(f"{where}: {len(repeated)} {rows} a sample's modality: "
+                               f"{row_names(sample_id, modality, repeated)}; only text rows may repeat within a "
+                               f"sample, each with its own '{CAPTION_INDEX}' (several captions)")
