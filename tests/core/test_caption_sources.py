@@ -141,3 +141,15 @@ def test_tables_whose_samples_repeat_anything_but_captions_are_refused(tmp_path,
     with pytest.raises(TableFormatError, match="only text rows may repeat|not text|whole number") as info:
         EmbeddingTable.read(path)
     assert str(path) in str(info.value) and message in str(info.value)
+
+
+def test_sample_ids_arrow_cannot_hold_are_compared_too():
+    from mmstudio.core.tables.checks import check_samples
+
+    table = _captions_table()
+    table.sample_id[:] = ["x\udcff"] * 4 + [None, None]    # a lone surrogate; rows without an id are not compared
+    check_samples(table, "t")
+    table.modality[1] = "image"
+    table.columns["caption_index"][1] = np.nan
+    with pytest.raises(TableFormatError, match=r"t: 1 row repeats a sample's modality: x\udcff \[image\]"):
+        check_samples(table, "t")
