@@ -143,12 +143,16 @@ def test_tables_whose_samples_repeat_anything_but_captions_are_refused(tmp_path,
     assert str(path) in str(info.value) and message in str(info.value)
 
 
-def test_sample_ids_arrow_cannot_hold_are_compared_too():
+def test_sample_ids_arrow_cannot_hold_are_compared_too_and_rows_without_an_id_are_not():
     from mmstudio.core.tables.checks import check_samples
 
     table = _captions_table()
-    table.sample_id[:] = ["x\udcff"] * 4 + [None, None]    # a lone surrogate; rows without an id are not compared
+    table.sample_id[:] = ["x\udcff"] * 4 + ["y\udcfe"] * 2     # lone surrogates: Arrow refuses them
     check_samples(table, "t")
+    unnamed = _captions_table(caption_index=[np.nan, 0, 1, 2, np.nan, np.nan])
+    unnamed.sample_id[4:] = None
+    unnamed.modality[5] = "image"
+    check_samples(unnamed, "t")
     table.modality[1] = "image"
     table.columns["caption_index"][1] = np.nan
     with pytest.raises(TableFormatError, match=r"t: 1 row repeats a sample's modality: x\udcff \[image\]"):
