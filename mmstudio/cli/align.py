@@ -58,6 +58,8 @@ def format_report(report: dict, name: str = "") -> str:
         if "note" in pair:
             lines.append(f"  {pair['note']}")
             continue
+        if "captions" in pair:
+            lines += [f"  {pair['captions']['protocol']}", f"  ({pair['captions']['paired']})"]
         lines += _retrieval_lines(pair["retrieval"])
         lines += _gap_lines(pair["gap"], a, b)
         p = pair["procrustes"]
@@ -83,9 +85,14 @@ def _retrieval_lines(results: list[dict]) -> list[str]:
                      f"{num(r['R@10']):>6} {num(r['median_rank'], 1):>7} {num(r['mean_rank'], 2):>7} "
                      f"{num(r['mAP@10']):>7} {num(r['label_R@1']):>10} {num(r['label_mAP@10']):>13}")
     for r in results:
-        worst = ", ".join(f"{w['sample_id']} ({w['rank']})" for w in r["worst"][:5])
+        worst = ", ".join(f"{w['sample_id']}{_caption(w)} ({w['rank']})" for w in r["worst"][:5])
         lines.append(f"  worst aligned {r['query']} → {r['gallery']} (rank): {worst}")
     return lines
+
+
+def _caption(worst: dict) -> str:
+    """`` caption 3`` for a caption query of the any-caption protocol (numbered from 1), else nothing."""
+    return f" caption {worst['caption_index'] + 1}" if "caption_index" in worst else ""
 
 
 def _gap_lines(gap: dict, a: str, b: str) -> list[str]:

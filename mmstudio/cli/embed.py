@@ -12,7 +12,9 @@ from mmstudio.encoders.registry import DEFAULT_MODEL
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files, folders and manifests (.csv, .jsonl), mixed")
+    parser.add_argument("paths", nargs="+", metavar="PATH",
+                        help="files, folders, manifests (.csv, .jsonl) and caption files (COCO captions .json, "
+                             "AudioCaps or Clotho .csv), mixed")
     parser.add_argument("--out", required=True, metavar="FILE",
                         help="output table: FILE.parquet or FILE.npz; with --engine ray a folder of Parquet shards")
     parser.add_argument("--model", default=DEFAULT_MODEL, type=non_empty_text,
@@ -30,6 +32,16 @@ def add_arguments(parser) -> None:
                         help="also keep each item's token features (image patches, audio frames, text tokens) in "
                              "the table, for token-level cross-attention in `mmstudio fuse`; Parquet only, much "
                              "larger files, and every item runs through the model (the cache holds vectors only)")
+    parser.add_argument("--captions", default="first", choices=("first", "all"),
+                        help="samples with several captions (COCO, AudioCaps, Clotho): embed the first as the "
+                             "sample's text row, or each as its own text row of the sample, numbered in a "
+                             "caption_index column (default: first)")
+    parser.add_argument("--images", type=_folder, default=None, metavar="DIR",
+                        help="the pictures of a COCO captions file (default: a folder beside it named like its "
+                             "split, e.g. val2017/, or images/)")
+    parser.add_argument("--audio", type=_folder, default=None, metavar="DIR",
+                        help="the sounds of an AudioCaps or Clotho CSV (default: a folder beside it named like "
+                             "the CSV or its split, or audio/)")
     parser.add_argument("--engine", default="local", choices=("local", "ray"),
                         help="local: this process; ray: a Ray cluster, needs mmstudio[distributed] (default: local)")
     parser.add_argument("--address", default=None, metavar="ADDR",
@@ -51,6 +63,10 @@ def run(args) -> int:
     if args.tokens and args.engine == "ray":
         print("mmstudio embed: --tokens: the Ray engine writes vectors only; leave out --engine ray", file=sys.stderr)
         return 2
+    if args.captions == "all" and args.engine == "ray":
+        print("mmstudio embed: --captions all: the Ray engine embeds each sample's first caption; leave out "
+              "--engine ray", file=sys.stderr)
+        return 2
     if args.engine == "ray":
         return run_ray(args)
     problem = output_problem(args.out, (".parquet",) if args.tokens else tuple(READERS), make_parents=True)
@@ -60,7 +76,7 @@ def run(args) -> int:
         print(f"mmstudio embed: --out {problem}", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    dataset = load_paths(args.paths)
+    dataset = load_paths(args.paths, _folders(args))
     cache = None if args.no_cache else EmbeddingCache()
     try:
         encoder = load_encoder(args.model, device=args.device, precision=args.precision, cache=cache)
@@ -72,7 +88,7 @@ def run(args) -> int:
     job = TqdmJob("embedding")
     try:
         table = embed_dataset(dataset, encoder, batch_size=args.batch_size, cache=cache, job=job,
-                              workers=args.workers, tokens=args.tokens)
+                              workers=args.workers, tokens=args.tokens, captions=args.captions)
     finally:
         job.close()
     if not len(table):  # nothing done: no empty table in place of what the user expected
@@ -118,7 +134,7 @@ def run_ray(args) -> int:
         result = embed_with_ray(args.paths, args.out, args.model, address=args.address,
                                 gpus_per_worker=args.gpus_per_worker, workers=args.workers,
                                 batch_size=args.batch_size, cache=not args.no_cache, device=args.device,
-                                precision=args.precision, job=job)
+                                precision=args.precision, folders=_folders(args), job=job)
     except (DistributedError, ModelError) as exc:
         print(f"mmstudio embed: {exc}", file=sys.stderr)
         return 2
@@ -157,6 +173,21 @@ def warn_unfamiliar(dataset, encoder, stream=None) -> None:
         print(f"mmstudio embed: warning: {note}. Give another model with --model (`mmstudio models` lists "
               "those in the Hugging Face cache)", file=stream)
         print(f"  {fit.criterion()}", file=stream)
+
+
+def _folder(text: str) -> str:
+    """An existing folder (``--images``, ``--audio``)."""
+    import argparse
+    import os
+
+    if not os.path.isdir(os.path.expanduser(text)):
+        raise argparse.ArgumentTypeError(f"{text}: {'not a folder' if os.path.exists(text) else 'no such folder'}")
+    return os.path.expanduser(text)
+
+
+def _folders(args) -> dict:
+    """modality → the folder of a caption file's media (``--images``, ``--audio``)."""
+    return {m: f for m, f in (("image", args.images), ("audio", args.audio)) if f is not None}
 
 
 def print_skipped(errors, limit: int = 5, stream=None) -> None:

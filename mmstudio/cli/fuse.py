@@ -128,7 +128,9 @@ def format_report(report: dict) -> str:
              f"{split['test']} test samples; {lab['fits']} heads trained in "
              f"{sum(lab['fit_seconds'].values()):.2f} s",
              f"knobs: missing {_levels(knobs['missing'])} (imputed: {knobs['impute']}), noise {_levels(knobs['noise'])}, "
-             f"mismatch {_levels(knobs['mismatch'])}, gate threshold {knobs['gate']:g} ({knobs['agreement']})", ""]
+             f"mismatch {_levels(knobs['mismatch'])}, gate threshold {knobs['gate']:g} ({knobs['agreement']})"]
+    lines += [f"several captions per sample: {lab['captions']}"] if lab.get("captions") else []
+    lines.append("")
     mods = lab["modalities"]
     width = max(len(name) for name in sc["methods"])
     head = (f"{'method':<{width}}  {'accuracy':>8} {'macro-F1':>8} {'NLL':>7} {'ECE':>6} {'entropy':>7}  "

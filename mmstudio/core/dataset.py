@@ -38,11 +38,16 @@ class MediaRef:
 
 @dataclass
 class Sample:
+    """``captions``: every caption of a sample that has several (a COCO image, an AudioCaps or Clotho
+    clip), in the source's order; ``items["text"]`` is the first. Embedding keeps the first, or each as
+    its own text row (``embed_dataset(captions="all")``)."""
+
     id: str
     items: dict[str, MediaRef] = field(default_factory=dict)
     label: str | None = None
     metadata: dict[str, object] = field(default_factory=dict)
     errors: list[ItemError] = field(default_factory=list)
+    captions: tuple[str, ...] = ()
 
     @property
     def modalities(self) -> tuple[str, ...]:

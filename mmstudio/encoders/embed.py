@@ -21,6 +21,7 @@ from mmstudio.core.dataset import Dataset, MediaRef, Sample
 from mmstudio.core.errors import ItemError, MediaError
 from mmstudio.core.jobs import Cancelled, Job
 from mmstudio.core.media.decode import DECODE_VERSION, decode
+from mmstudio.core.tables.captions import CAPTION_INDEX
 from mmstudio.core.tables.columns import metadata_column_names
 from mmstudio.core.tables.table import RESERVED_COLUMNS, EmbeddingTable
 from mmstudio.encoders.base import Encoder, TokenFeatures
@@ -33,6 +34,7 @@ class _Work:
     index: int
     sample: Sample
     ref: MediaRef
+    caption: int | None = None   # with every caption embedded: which of the sample's captions a text row is
 
     def error(self, reason: str) -> ItemError:
         return ItemError(self.ref.path or self.ref.where, self.ref.modality, reason, self.sample.id)
@@ -60,20 +62,30 @@ class _State:
 
 def embed_dataset(dataset: Dataset, encoder: Encoder, *, batch_size: int | None = None,
                   cache: EmbeddingCache | None = None, tokens: bool = False, job: Job | None = None,
-                  workers: int | None = None) -> EmbeddingTable:
-    """Embed every item of ``dataset`` the encoder understands; return the table with its errors."""
+                  workers: int | None = None, captions: str = "first") -> EmbeddingTable:
+    """Embed every item of ``dataset`` the encoder understands; return the table with its errors.
+
+    ``captions``: for samples with several captions (``Sample.captions``), ``"first"`` embeds the first
+    as the sample's text row, ``"all"`` each as its own text row, numbered in a ``caption_index``
+    column (:mod:`mmstudio.core.tables.captions`)."""
+    if captions not in ("first", "all"):
+        raise ValueError(f"captions must be 'first' or 'all', not {captions!r}")
     job = job or Job()
+    every = captions == "all"
     if cache is not None and not cache.available:  # it said why, once; hashing the files would be wasted
         cache = None
     errors = list(dataset.errors)
     work: list[_Work] = []
     for sample in dataset.samples:
         for modality in sample.modalities:
-            item = _Work(len(work), sample, sample.items[modality])
+            item = _Work(len(work), sample, sample.items[modality], 0 if every and modality == "text" else None)
             if modality in encoder.modalities:
                 work.append(item)
             else:
                 errors.append(item.error(f"model {encoder.name} does not embed {modality}"))
+        if every and "text" in encoder.modalities and "text" in sample.items:
+            for k, caption in enumerate(sample.captions[1:], start=1):
+                work.append(_Work(len(work), sample, MediaRef("text", text=caption), k))
     state = _State()
     job.progress(0, len(work))
     workers = workers or min(8, os.cpu_count() or 1)
@@ -87,11 +99,11 @@ def embed_dataset(dataset: Dataset, encoder: Encoder, *, batch_size: int | None 
         # the rows found in the cache, grouped by modality like the batches the model runs: a folder
         # shows its rows in the same order whether it was embedded now or before
         _report_rows([w for m in encoder.modalities for w in work if w.index in state.vectors and w.ref.modality == m],
-                     encoder, state, job)
+                     encoder, state, job, every)
         job.progress(len(state.vectors) + len(state.failed), len(work))
         todo = [w for w in work if w.index not in state.vectors and w.index not in state.failed]
-        _run_model(todo, encoder, batch_size, pool, workers + 1, tokens, cache, keys, state, job)
-    table = _table(work, encoder, state, errors + [state.failed[i] for i in sorted(state.failed)])
+        _run_model(todo, encoder, batch_size, pool, workers + 1, tokens, cache, keys, state, job, every)
+    table = _table(work, encoder, state, errors + [state.failed[i] for i in sorted(state.failed)], every)
     table.notes = list(dataset.notes) + table.notes + [state.notes[i] for i in sorted(state.notes) if i in state.vectors]
     return table
 
@@ -120,7 +132,7 @@ def cache_key(modality: str, digest: str) -> str:
     return f"v{DECODE_VERSION}:{modality}:{digest}"
 
 
-def _run_model(todo, encoder, batch_size, pool, depth, tokens, cache, keys, state, job) -> None:
+def _run_model(todo, encoder, batch_size, pool, depth, tokens, cache, keys, state, job, every) -> None:
     batches = []
     for modality in encoder.modalities:
         items = [w for w in todo if w.ref.modality == modality]
@@ -151,7 +163,7 @@ def _run_model(todo, encoder, batch_size, pool, depth, tokens, cache, keys, stat
             if cache is not None and done:
                 cache.put_many(encoder.identity, {keys[i]: state.vectors[i] for i in done if i in keys})
             if done:
-                _report_rows([w for w, _ in decoded if w.index in state.vectors], encoder, state, job)
+                _report_rows([w for w, _ in decoded if w.index in state.vectors], encoder, state, job, every)
             job.progress(len(state.vectors) + len(state.failed))
     except Cancelled:
         for _, future in pending:
@@ -159,10 +171,10 @@ def _run_model(todo, encoder, batch_size, pool, depth, tokens, cache, keys, stat
         raise
 
 
-def _report_rows(finished: list[_Work], encoder: Encoder, state: _State, job) -> None:
+def _report_rows(finished: list[_Work], encoder: Encoder, state: _State, job, every: bool = False) -> None:
     """Rows that just got their vectors, as a partial result (nothing when there are none)."""
     if finished:
-        rows = _table(finished, encoder, state, [])
+        rows = _table(finished, encoder, state, [], every)
         job.partial(EmbeddedBatch(rows.sample_id.tolist(), rows.modality.tolist(), rows.vectors, rows))
 
 
@@ -236,14 +248,22 @@ def _encode(encoder, modality, decoded, prepared, tokens, state) -> list[int]:
     return done
 
 
-def _table(work: list[_Work], encoder: Encoder, state: _State, errors: list[ItemError]) -> EmbeddingTable:
+def _value(item: _Work, key: str):
+    """A row's value of a metadata column: the sample's, but a caption row's own ``caption``."""
+    return item.ref.text if key == "caption" and item.caption is not None else item.sample.metadata.get(key)
+
+
+def _table(work: list[_Work], encoder: Encoder, state: _State, errors: list[ItemError],
+           every: bool = False) -> EmbeddingTable:
     rows = [w for w in work if w.index in state.vectors]
     names: dict[str, None] = {}
     for w in rows:
         for key in w.sample.metadata:
             names.setdefault(key, None)
-    renamed, notes = metadata_column_names(names, RESERVED_COLUMNS)
-    columns = {renamed[k]: [w.sample.metadata.get(k) for w in rows] for k in names}
+    renamed, notes = metadata_column_names(names, RESERVED_COLUMNS + (CAPTION_INDEX,))
+    columns = {renamed[k]: [_value(w, k) for w in rows] for k in names}
+    if every:  # numbers on text rows, blank elsewhere (float even in a batch without text)
+        columns[CAPTION_INDEX] = np.array([np.nan if w.caption is None else w.caption for w in rows], np.float64)
     vectors = np.stack([state.vectors[w.index] for w in rows]) if rows else np.zeros((0, encoder.dim), np.float32)
     return EmbeddingTable(
         sample_id=[w.sample.id for w in rows],

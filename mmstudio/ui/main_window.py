@@ -206,7 +206,9 @@ class QtMainWindow(QtWidgets.QMainWindow):
             self.open_paths([folder])
 
     def open_manifest(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a manifest", filter="Manifests (*.csv *.jsonl)")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Open a manifest or a caption file",
+            filter="Manifests and caption files (*.csv *.jsonl *.json);;COCO captions (*.json);;All files (*)")
         if path:
             self.open_paths([path])
 

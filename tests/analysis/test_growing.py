@@ -86,3 +86,20 @@ def test_an_encoding_whose_items_all_failed_leaves_no_rows_but_its_errors():
     assert len(growth.table) == 0 and [e.reason for e in growth.table.errors] == ["not an image file"]
     later = grow(growth.table, 0, [table(x)])                          # rows that come later start the map
     assert len(later.table) == 5 and later.preview.shape == (5, 2) and len(later.table.errors) == 1
+
+
+def test_the_final_table_replaces_each_caption_row_of_a_sample_by_its_own():
+    x = clustered(30, seed=5)
+    base = table(x[:20])
+    # one sample with ten captions (text rows sharing its id), sent in two batches, then the final table
+    # in another order: each row must take the final row of its own caption
+    batch = table(x[20:], "c", column=[None] * 10)
+    batch.sample_id[:] = "coco1"
+    batch.columns["caption_index"] = np.arange(10.0)
+    grown = grow(base, 20, [batch.take(np.arange(5)), batch.take(np.arange(5, 10))]).table
+    order = np.random.default_rng(0).permutation(10)
+    final = batch.take(order).with_column("size", order.astype(float) * 10)
+    out = grow(grown, 20, [], {"enc": final}, {"enc": [(20, 25), (25, 30)]}).table
+    np.testing.assert_array_equal(out.vectors, grown.vectors)
+    np.testing.assert_array_equal(out.columns["caption_index"][20:], np.arange(10.0))
+    np.testing.assert_array_equal(out.columns["size"][20:], np.arange(10.0) * 10)   # every row replaced

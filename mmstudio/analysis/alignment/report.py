@@ -1,8 +1,10 @@
 """How well the modalities of an embedding table line up: everything ``mmstudio align`` prints.
 
 Rows of two modalities are paired by ``sample_id`` (only samples that have both; when a sample
-has several rows of one modality, its first row is used). For every pair of modalities
-present, :func:`align_report` gathers
+has several rows of one modality, its first row is used; of several captions, the first). When the
+text side holds several captions per sample, retrieval follows the any-caption protocol of
+:mod:`mmstudio.analysis.alignment.captions` and the pair's ``captions`` entry says so. For every pair
+of modalities present, :func:`align_report` gathers
 
 - retrieval both ways (:mod:`mmstudio.analysis.alignment.retrieval`): R@1/5/10, median and mean rank,
   mAP@10, label-level R@1 and mAP@10 where labels exist, the worst-aligned samples, and the
@@ -20,12 +22,13 @@ from __future__ import annotations
 from itertools import combinations
 
 from mmstudio.analysis.alignment.aligner import AlignerHistory, train_aligner
+from mmstudio.analysis.alignment.captions import caption_retrieval, protocol, worst_rows
 from mmstudio.analysis.alignment.gap import GapShift, gap_shift, modality_gap
 from mmstudio.analysis.alignment.losses import MARGIN, TEMPERATURE, info_nce, triplet_loss
 from mmstudio.analysis.alignment.maps import MapDiagnosis, diagnose_maps
 from mmstudio.analysis.alignment.procrustes import linear_cka, orthogonal_procrustes, similarity_procrustes
-from mmstudio.analysis.alignment.retrieval import Retrieval, retrieval_from_similarity, retrieve
-from mmstudio.analysis.common.pairing import Pairs, pair_rows
+from mmstudio.analysis.alignment.retrieval import Retrieval, retrieval_from_similarity, retrieve, similarity_matrix
+from mmstudio.analysis.common.pairing import Pairs, caption_rows, pair_rows
 from mmstudio.core.jobs import Job
 from mmstudio.core.values import plain
 
@@ -56,12 +59,22 @@ def pair_report(table, pairs: Pairs, *, temperature: float = TEMPERATURE, margin
     if len(pairs) < 2:
         out["note"] = f"{len(pairs)} paired sample{'s' if len(pairs) != 1 else ''}: nothing to compare"
         return out
-    ab = retrieve(xa, xb, query_labels=la, gallery_labels=lb, sample_ids=pairs.sample_ids, names=(a, b),
-                  keep_similarity=similarity_limit, job=job)
-    ba = retrieve(xb, xa, query_labels=lb, gallery_labels=la, sample_ids=pairs.sample_ids, names=(b, a),
-                  keep_similarity=0, job=job)
-    out["retrieval"] = [_retrieval_dict(ab, worst), _retrieval_dict(ba, worst)]
-    out["similarity"] = ab.similarity  # rows a, columns b (cosine); None above similarity_limit pairs
+    captions = caption_rows(table, pairs)
+    if captions is None:
+        ab = retrieve(xa, xb, query_labels=la, gallery_labels=lb, sample_ids=pairs.sample_ids, names=(a, b),
+                      keep_similarity=similarity_limit, job=job)
+        ba = retrieve(xb, xa, query_labels=lb, gallery_labels=la, sample_ids=pairs.sample_ids, names=(b, a),
+                      keep_similarity=0, job=job)
+        out["retrieval"] = [_retrieval_dict(ab, worst), _retrieval_dict(ba, worst)]
+        out["similarity"] = ab.similarity  # rows a, columns b (cosine); None above similarity_limit pairs
+    else:  # several captions per sample: any of them is a hit, every caption queries
+        out["captions"] = protocol(pairs, captions)
+        out["retrieval"] = []
+        for result, query_rows, partner_rows in caption_retrieval(table, pairs, captions, job=job):
+            entry = result.summary()
+            entry["worst"] = worst_rows(result, query_rows, partner_rows, table, worst)
+            out["retrieval"].append(entry)
+        out["similarity"] = similarity_matrix(xa, xb) if len(pairs) <= similarity_limit else None  # first captions
     shift = gap_shift(xa, xb, seed=seed, job=job)
     out["gap"] = {"distance": shift.gap, "shift": shift.to_dict(), "best_delta": float(shift.deltas[shift.best]),
                   "best_R@1_ab": float(shift.r1_ab[shift.best]), "best_R@1_ba": float(shift.r1_ba[shift.best])}

@@ -137,6 +137,7 @@ class Retrieval:
     label_hit1: np.ndarray | None = None  # per query: 1/0, NaN where it has no label (or no match)
     label_ap10: np.ndarray | None = None
     similarity: np.ndarray | None = None  # queries × gallery, kept for small sets
+    best: np.ndarray | None = None  # several relevant items per query: the gallery index of the best-placed one
 
     def __len__(self) -> int:
         return len(self.ranks)
@@ -173,8 +174,11 @@ class Retrieval:
 
     def worst(self, n: int | None = None) -> list[tuple[str, int]]:
         """``(sample_id, rank)`` from the worst rank down (ties by sample id)."""
-        order = sorted(range(len(self.ranks)), key=lambda i: (-int(self.ranks[i]), str(self.sample_ids[i])))
-        return [(str(self.sample_ids[i]), int(self.ranks[i])) for i in order[:n]]
+        return [(str(self.sample_ids[i]), int(self.ranks[i])) for i in self.worst_queries(n)]
+
+    def worst_queries(self, n: int | None = None) -> list[int]:
+        """Query indices from the worst rank down (ties by sample id, then query order)."""
+        return sorted(range(len(self.ranks)), key=lambda i: (-int(self.ranks[i]), str(self.sample_ids[i]), i))[:n]
 
     def summary(self) -> dict:
         out = {"query": self.query, "gallery": self.gallery, "n": len(self)}

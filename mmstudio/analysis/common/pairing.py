@@ -1,7 +1,10 @@
 """Rows of an embedding table paired by sample id, with one label rule, for every analysis that
 needs a sample's modalities side by side (alignment, the fusion lab, the principles).
 
-- A sample's row of a modality is its **first** row of that modality (in table order).
+- A sample's row of a modality is its **first** row of that modality (in table order); of the text
+  rows of a sample with several captions (:mod:`mmstudio.core.tables.captions`), the one with the
+  lowest ``caption_index`` (its first caption). Paired measures use that row;
+  :func:`caption_rows` gives every caption, for retrieval's any-caption protocol.
 - A sample's label is the first non-blank value of the label column among its rows (table order);
   blank is None, NaN or an empty string. Numbers are written with ``:g`` (``3.0`` → ``"3"``).
 - Classes are ordered numerically when they read as numbers, then alphabetically.
@@ -12,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from mmstudio.core.tables.captions import caption_indices
 
 
 @dataclass
@@ -29,13 +34,17 @@ class Pairs:
 
 
 def sample_rows(table, modalities=None) -> dict:
-    """sample id → {modality: its first row}, samples in the order they first appear."""
+    """sample id → {modality: its first row (the first caption for text)}, samples in the order they
+    first appear."""
     wanted = set(table.modalities if modalities is None else modalities)
+    caption = caption_indices(table).tolist()
     out: dict = {}
     for row, (sid, mod) in enumerate(zip(table.sample_id, table.modality)):
         if sid is None or mod not in wanted:
             continue
-        out.setdefault(sid, {}).setdefault(mod, row)
+        rows = out.setdefault(sid, {})
+        if mod not in rows or caption[row] < caption[rows[mod]]:
+            rows[mod] = row
     return out
 
 
@@ -46,6 +55,37 @@ def pair_rows(table, a: str, b: str) -> Pairs:
     rows_a = np.array([p[0] for p in firsts], dtype=np.int64)
     rows_b = np.array([p[1] for p in firsts], dtype=np.int64)
     return Pairs(a, b, table.sample_id[rows_a], rows_a, rows_b)
+
+
+@dataclass
+class CaptionRows:
+    """Every text row of the samples of a :class:`Pairs` whose text side has several captions."""
+
+    side: str              # "a" or "b": which side of the pairs is text
+    rows: np.ndarray       # text rows, sample by sample in the pairs' order, by caption_index within one
+    owner: np.ndarray      # per text row: the index of its sample in the pairs
+    counts: np.ndarray     # per paired sample: how many captions it has
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def caption_rows(table, pairs: Pairs) -> CaptionRows | None:
+    """The captions of the paired samples when one side of ``pairs`` is text and some paired sample
+    has more than one text row; None otherwise (one caption each: the pairs say everything)."""
+    if "text" not in (pairs.a, pairs.b) or pairs.a == pairs.b:
+        return None
+    side = "a" if pairs.a == "text" else "b"
+    where = {sid: i for i, sid in enumerate(pairs.sample_ids.tolist())}
+    texts = table.rows("text")
+    owner = np.array([where.get(sid, -1) for sid in table.sample_id[texts].tolist()], np.int64)
+    keep = owner >= 0
+    texts, owner = texts[keep], owner[keep]
+    if len(texts) == len(pairs):
+        return None
+    order = np.lexsort((texts, caption_indices(table)[texts], owner))
+    counts = np.bincount(owner, minlength=len(pairs))
+    return CaptionRows(side, texts[order], owner[order], counts)
 
 
 def label_values(table, label: str) -> np.ndarray:

@@ -6,12 +6,14 @@ sample lacks a modality), ``present`` (samples × modalities, bool) and ``y`` (c
 ``tokens``: the samples' token features, padded, when the table carries them
 (:mod:`mmstudio.analysis.fusion.tokens`), else None and ``token_note`` says why.
 Rows are paired by ``sample_id`` with the label rule of :mod:`mmstudio.analysis.common.pairing`
-(the first row of a modality counts when a sample has several); samples without a label are left out.
+(the first row of a modality counts when a sample has several: its first caption, which
+``caption_note`` then says); samples without a label are left out.
 :func:`split_samples` makes a stratified, seeded train / validation / test split.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +32,7 @@ class FusionData:
     present: np.ndarray      # (n, M) bool
     tokens: TokenData | None = None   # per-sample token blocks, when the table has token features
     token_note: str = "the data carries no token features"   # why tokens is None
+    caption_note: str = ""   # when samples have several captions: that each sample's first one is used
 
     def __len__(self) -> int:
         return len(self.y)
@@ -40,7 +43,8 @@ class FusionData:
 
     def take(self, idx) -> "FusionData":
         return FusionData(self.modalities, self.classes, self.sample_ids[idx], self.y[idx], self.vectors[idx],
-                          self.present[idx], None if self.tokens is None else self.tokens.take(idx), self.token_note)
+                          self.present[idx], None if self.tokens is None else self.tokens.take(idx), self.token_note,
+                          self.caption_note)
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,18 @@ def fusion_data(table, label: str, modalities=None) -> FusionData:
     ids = np.array(keep, dtype=object)
     y = np.array([class_index[labels[sid]] for sid in keep], dtype=np.int64)
     tokens, note = token_data(table, rows, keep, mods)
-    return FusionData(mods, classes, ids, y, vectors, present, tokens, note)
+    return FusionData(mods, classes, ids, y, vectors, present, tokens, note, _caption_note(table, keep, mods))
+
+
+def _caption_note(table, keep, mods) -> str:
+    """Said when some kept sample has several text rows (captions): only the first is fused."""
+    if "text" not in mods:
+        return ""
+    texts = table.sample_id[table.rows("text")].tolist()
+    kept = set(keep)
+    counts = Counter(sid for sid in texts if sid in kept)
+    most = max(counts.values(), default=0)
+    return f"text: each sample's first caption (of up to {most})" if most > 1 else ""
 
 
 def split_samples(y: np.ndarray, seed: int = 0, test: float = 0.3, val: float = 0.15) -> Split:

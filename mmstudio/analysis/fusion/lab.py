@@ -448,4 +448,5 @@ class FusionLab:
                 "split": self.split.to_dict(), "seed": self.seed, "dropout": self.dropout, "fits": self.fits,
                 "fit_seconds": {name: sec for name, sec in self.fit_log},
                 "query": self.modalities[self.query],
-                "attention": "tokens" if self.tokens is not None else "pooled", "why_pooled": self.why_pooled or None}
+                "attention": "tokens" if self.tokens is not None else "pooled", "why_pooled": self.why_pooled or None,
+                "captions": self.data.caption_note or None}

@@ -115,7 +115,7 @@ def grow(table, fitted: int, new_tables: list, finals: dict | None = None, range
 
     ``finals``: key → the final table of a finished encoding whose rows are all in the table already, at
     the rows ``ranges[key]`` (a list of (start, stop)); those rows are replaced by the final table's
-    (same vectors; its column types and errors), row for row by (sample id, modality), in place. (Every
+    (same vectors; its column types and errors), row for row by (sample id, modality, caption index), in place. (Every
     row of a final table was sent as a partial batch first; one that was not is not added here.)
     """
     from mmstudio.core.tables.table import EmbeddingTable
@@ -155,14 +155,16 @@ def _numbers_kept(parts, joined):
 
 
 def _replaced(table, final, ranges):
-    """``table`` with its rows in ``ranges`` replaced by ``final``'s rows of the same (sample id, modality);
-    ``final``'s errors join the table's."""
+    """``table`` with its rows in ``ranges`` replaced by ``final``'s rows of the same (sample id, modality,
+    caption index); ``final``'s errors join the table's."""
+    from mmstudio.core.tables.captions import row_keys
     from mmstudio.core.tables.table import EmbeddingTable
 
     rows = np.concatenate([np.arange(a, b) for a, b in ranges]) if ranges else np.zeros(0, np.int64)
-    where = {(s, m): int(r) for s, m, r in zip(table.sample_id[rows], table.modality[rows], rows)}
+    keys = row_keys(table)
+    where = {keys[r]: int(r) for r in rows.tolist()}
     order = np.arange(len(table))
-    for j, key in enumerate(zip(final.sample_id, final.modality)):
+    for j, key in enumerate(row_keys(final)):
         row = where.get(key)
         if row is not None:
             order[row] = len(table) + j

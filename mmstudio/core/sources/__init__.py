@@ -1,5 +1,6 @@
 """What a user gives, turned into a :class:`~mmstudio.core.dataset.Dataset`: folder scans, CSV/JSONL
-manifests, and any mix of them (``inputs``).
+manifests, caption files (``coco``, ``audio_captions``; ``captions`` tells them apart, ``caption_media``
+finds their pictures and sounds), and any mix of them (``inputs``).
 
 May import: ``core``.
 """

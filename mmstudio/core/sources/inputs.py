@@ -11,13 +11,15 @@ from mmstudio.core.dataset import Dataset, MediaRef, Sample
 from mmstudio.core.errors import ItemError
 from mmstudio.core.media.formats import is_manifest, modality_of, unsupported_reason
 from mmstudio.core.names import shown
+from mmstudio.core.sources.captions import caption_kind, read_captions
 from mmstudio.core.sources.manifest import read_manifest
 from mmstudio.core.sources.scan import folder_manifest, scan_folder
 
 
-def load_paths(paths) -> Dataset:
-    """Files, folders and manifests → samples. Loose files with the same stem in the same
-    folder pair up like they would in a folder scan; nothing is decoded here."""
+def load_paths(paths, folders: dict | None = None) -> Dataset:
+    """Files, folders, manifests and caption files (COCO JSON, AudioCaps / Clotho CSV) → samples. Loose
+    files with the same stem in the same folder pair up like they would in a folder scan; nothing is
+    decoded here. ``folders``: modality → where a caption file's pictures or sounds lie (else beside it)."""
     dataset = Dataset()
     loose: dict[tuple[str, str], Sample] = {}
     real_folder = lru_cache(maxsize=None)(os.path.realpath)
@@ -39,7 +41,10 @@ def load_paths(paths) -> Dataset:
         if mode is not None and stat.S_ISDIR(mode):
             dataset.extend(read_manifest(source) if source else _once(scan_folder(path), str(raw), scanned))
         elif mode is not None and stat.S_ISREG(mode):
-            if is_manifest(path):
+            kind = caption_kind(path)
+            if kind is not None:
+                dataset.extend(read_captions(path, kind, folders))
+            elif is_manifest(path):
                 dataset.extend(read_manifest(path))
             elif real in scanned:
                 dataset.notes.append(ItemError(str(raw), modality_of(path), f"also in {scanned[real]}; read once"))

@@ -4,7 +4,8 @@ A file written by another tool, an older mmstudio or by hand can hold anything; 
 here turns one way of being wrong into a :class:`TableFormatError` naming the file and the
 reason (and the rows, where rows are at fault), instead of a crash later or a silently wrong
 answer: the ``mmstudio`` metadata (JSON object, text model name), the text columns, the
-embeddings (numbers, one length, no nulls, every value finite).
+embeddings (numbers, one length, no nulls, every value finite), and the rows of a sample (one per
+modality, but for the text rows of several captions, each with its own ``caption_index``).
 """
 
 from __future__ import annotations
@@ -71,3 +72,51 @@ def check_vectors(vectors, where) -> np.ndarray:
         raise TableFormatError(f"{where}: the embeddings have no dimensions")
     return vectors.astype(np.float32, copy=False)
 
+
+
+def check_samples(table, where) -> None:
+    """Only text rows may repeat within a sample, each with its own ``caption_index`` (a whole number
+    ≥ 0, on text rows only; :mod:`mmstudio.core.tables.captions`). Rows without a sample id are not
+    compared."""
+    from mmstudio.core.tables.captions import CAPTION_INDEX
+
+    sample_id, modality = table.sample_id, table.modality
+    values = table.columns.get(CAPTION_INDEX)
+    index = None
+    if values is not None:
+        if values.dtype.kind != "f":
+            raise TableFormatError(f"{where}: column '{CAPTION_INDEX}' holds text, not caption numbers")
+        given = np.isfinite(values)
+        for bad, what in ((given & (modality != "text"), "a caption_index on a row that is not text"),
+                          (given & ((values < 0) | (values != np.floor(values))), "a caption_index that is not a "
+                                                                                  "whole number ≥ 0")):
+            rows = np.flatnonzero(bad)
+            if len(rows):
+                raise TableFormatError(f"{where}: {len(rows)} row{'s have' if len(rows) != 1 else ' has'} {what}: "
+                                       f"{row_names(sample_id, modality, rows)}")
+        index = np.where(given & (modality == "text"), values, -1)
+    sid, mod = _codes(sample_id), _codes(modality)
+    caption = np.full(len(table), -1.0) if index is None else index
+    order = np.lexsort((caption, mod, sid))   # stable: of rows alike, the later one in the table repeats
+    same = (sid[order][1:] == sid[order][:-1]) & (mod[order][1:] == mod[order][:-1]) & \
+        (caption[order][1:] == caption[order][:-1]) & (sid[order][1:] >= 0)
+    repeated = np.sort(order[1:][same])
+    if len(repeated):
+        rows = "row repeats" if len(repeated) == 1 else "rows repeat"
+        raise TableFormatError(f"{where}: {len(repeated)} {rows} a sample's modality: "
+                               f"{row_names(sample_id, modality, repeated)}; only text rows may repeat within a "
+                               f"sample, each with its own '{CAPTION_INDEX}' (several captions)")
+
+
+def _codes(values) -> np.ndarray:
+    """Each text an integer (equal texts, equal numbers; None → −1), hashed by Arrow: a million rows in
+    a fraction of a second, where a Python set of them takes seconds."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        encoded = pa.array(values, type=pa.string()).dictionary_encode()
+        return np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), np.int64)
+    except (pa.ArrowException, UnicodeError, TypeError):   # text Arrow cannot hold (a lone surrogate): slowly
+        seen: dict = {}
+        return np.array([-1 if v is None else seen.setdefault(v, len(seen)) for v in values.tolist()], np.int64)

@@ -17,7 +17,7 @@ import numpy as np
 from mmstudio.core.atomic import atomic_write
 from mmstudio.core.errors import ItemError
 from mmstudio.core.names import is_utf8, path_bytes, path_text, shown
-from mmstudio.core.tables.checks import TableFormatError, check_finite, check_vectors, parse_meta
+from mmstudio.core.tables.checks import TableFormatError, check_finite, check_samples, check_vectors, parse_meta
 from mmstudio.core.tables.table import BASE_COLUMNS, EmbeddingTable
 from mmstudio.core.tables.tokens import INFO, VECTORS, read_tokens, token_arrays
 
@@ -129,13 +129,15 @@ def _from_arrow(arrow, meta: dict, path) -> EmbeddingTable:
     errors = [ItemError(base["path"][i], base["modality"][i], error[i], base["sample_id"][i])
               for i in np.flatnonzero(~ok)]
     try:
-        return EmbeddingTable(
+        table = EmbeddingTable(
             *(base[name][ok] for name in BASE_COLUMNS), vectors,
             {name: values[ok] for name, values in columns.items()},
             model=meta.get("model", ""), info=meta.get("info", {}), errors=errors, tokens=tokens,
         )
     except ValueError as exc:
         raise TableFormatError(f"{path}: {exc}") from None
+    check_samples(table, path)
+    return table
 
 
 def _vectors(column, ok, path) -> np.ndarray:
@@ -311,10 +313,12 @@ def read_npz(path: Path) -> EmbeddingTable:
     errors = [ItemError(*row) for row in zip(*fields)]
     check_finite(vectors, base[0], base[1], path)
     try:
-        return EmbeddingTable(*base, vectors, columns, model=meta.get("model", ""), info=meta.get("info", {}),
-                              errors=errors)
+        table = EmbeddingTable(*base, vectors, columns, model=meta.get("model", ""), info=meta.get("info", {}),
+                               errors=errors)
     except ValueError as exc:
         raise TableFormatError(f"{path}: {exc}") from None
+    check_samples(table, path)
+    return table
 
 
 # --------------------------------------------------------------------------- registry

@@ -1,4 +1,5 @@
-"""The embedding table: one row per (sample, modality), an L2-normalised vector each.
+"""The embedding table: one row per (sample, modality), an L2-normalised vector each (a sample with
+several captions may have one text row per caption: :mod:`mmstudio.core.tables.captions`).
 
 Columns ``sample_id``, ``modality``, ``path``, ``label``, any number of extra columns
 (metadata from a manifest, later ``x``/``y`` of a projection) and ``vectors`` (N × D

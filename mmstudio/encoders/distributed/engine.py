@@ -80,13 +80,13 @@ def import_ray():
 def embed_with_ray(paths, out_dir, model: str = DEFAULT_MODEL, *, address: str | None = None,
                    gpus_per_worker: float = 0, workers: int | None = None, batch_size: int | None = None,
                    cache=True, device: str = "auto", precision: str = "auto", rows_per_shard: int | None = None,
-                   job: Job | None = None) -> ShardedResult:
+                   folders: dict | None = None, job: Job | None = None) -> ShardedResult:
     """Embed files, folders and manifests on Ray into Parquet shards in ``out_dir``.
 
     ``workers``: encoder actors (default: one per ``gpus_per_worker`` GPUs, or half the CPUs);
     ``cache``: True (each node's default cache), False, or a folder (the same path on every node);
     ``rows_per_shard``: default about a twentieth of the items, from 1,000 to 100,000 rows (progress is
-    reported shard by shard).
+    reported shard by shard); ``folders``: as :func:`~mmstudio.core.sources.inputs.load_paths`.
     """
     from mmstudio.core.sources.inputs import load_paths
 
@@ -99,7 +99,7 @@ def embed_with_ray(paths, out_dir, model: str = DEFAULT_MODEL, *, address: str |
         raise DistributedError(f"{out_dir} is a file; the Ray engine writes a folder of Parquet shards")
     out_dir.mkdir(parents=True, exist_ok=True)
     job.status("listing files")
-    dataset = load_paths(paths)
+    dataset = load_paths(paths, folders)  # caption files: their first caption (no caption_index column)
     import builtins
 
     owned = not ray.is_initialized()
@@ -200,6 +200,7 @@ def _items(dataset, probe) -> tuple[list[dict], list[ItemError]]:
 def _column_kinds(dataset, modalities) -> list[tuple[str, str, bool]]:
     """Metadata columns as (key, column name, numeric), decided over the whole corpus so that every
     shard has the same schema (the local engine decides over the rows it embedded)."""
+    from mmstudio.core.tables.captions import CAPTION_INDEX
     from mmstudio.core.tables.columns import metadata_column_names
     from mmstudio.core.tables.table import RESERVED_COLUMNS, column_array
 
@@ -207,7 +208,7 @@ def _column_kinds(dataset, modalities) -> list[tuple[str, str, bool]]:
     keys: dict[str, None] = {}
     for s in samples:
         keys.update(dict.fromkeys(s.metadata))
-    names, _ = metadata_column_names(keys, RESERVED_COLUMNS)
+    names, _ = metadata_column_names(keys, RESERVED_COLUMNS + (CAPTION_INDEX,))
     return [(k, names[k], column_array([s.metadata.get(k) for s in samples]).dtype.kind == "f") for k in keys]
 
 

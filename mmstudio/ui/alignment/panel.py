@@ -230,6 +230,8 @@ class QtAlignmentPanel(QtWidgets.QWidget):
                          f"non-linear (MLP) {num(maps['mlp']['residual'])}")
         verdict = maps.get("verdict")
         lines.append(f"<b>Diagnosis</b>: {_sentence(maps['sentence'], verdict)}")
+        if "captions" in data.report:   # several captions per sample: which protocol the numbers follow
+            lines.append(f"<b>Captions</b>: {data.report['captions']['protocol']} ({data.report['captions']['paired']})")
         self.maps_text.setText("<br>".join(lines))
 
     def _show_worst(self, data) -> None:
@@ -242,8 +244,11 @@ class QtAlignmentPanel(QtWidgets.QWidget):
             forward = result["query"] == data.a
             for worst in result["worst"]:
                 i = index.get(worst["sample_id"])
-                if i is not None:
+                if "query_row" in worst:  # several captions: the caption and the partner it was scored by
+                    rows = (worst["query_row"], worst["partner_row"])
+                elif i is not None:
                     rows = (data.rows_a[i], data.rows_b[i]) if forward else (data.rows_b[i], data.rows_a[i])
+                if i is not None:
                     entries.append((worst["rank"], result["query"], result["gallery"], worst["sample_id"],
                                     data.labels[i], rows))
         entries.sort(key=lambda e: -e[0])
