@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from PySide6 import QtCore, QtWidgets
 
-from mmstudio.ui.retrieval.gallery import QtGallery, Tile
+from mmstudio.ui.retrieval.gallery import TILE, QtGallery, Tile
 
 MEDIA_WORDS = {"image": "image", "audio": "sound"}
 
@@ -59,6 +59,7 @@ class QtPairView(QtWidgets.QWidget):
         """The sample's tiles, one line per modality whose partner is not first, and the attention buttons."""
         self.title.setText(title)
         self.sample.set_tiles(tiles)
+        self.sample.setMinimumWidth(max(1, len(tiles)) * TILE.width() + 2 * self.sample.frameWidth() + 2)
         self.instead.setText("<br>".join(instead))
         self.instead.setVisible(bool(instead))
         self.links = list(links)

@@ -18,7 +18,7 @@ from PySide6 import QtCore, QtWidgets
 
 from mmstudio.ui.guard import guarded
 from mmstudio.ui.panel_visibility import on_screen
-from mmstudio.ui.retrieval.gallery import QtGallery, Tile
+from mmstudio.ui.retrieval.gallery import TILE, QtGallery, Tile
 from mmstudio.ui.retrieval.pair_view import MEDIA_WORDS, AttentionLink, QtPairView
 
 K = 10
@@ -107,7 +107,7 @@ class QtRetrievalPanel(QtWidgets.QWidget):
         self.sections_layout.setSpacing(2)
         self.sections_layout.addStretch(1)
         self.sections: dict[str, tuple[QtWidgets.QLabel, QtGallery]] = {}
-        scroll = QtWidgets.QScrollArea()
+        self.scroll = scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -116,7 +116,7 @@ class QtRetrievalPanel(QtWidgets.QWidget):
         self.splitter.addWidget(self.pair)
         self.splitter.addWidget(scroll)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([400, 900])
+        self.splitter.setSizes([3 * TILE.width() + 20, 900])   # a sample's three modalities side by side
         self.hint = QtWidgets.QLabel()
         self.hint.setWordWrap(True)
         self.hint.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
@@ -124,7 +124,7 @@ class QtRetrievalPanel(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
-        layout.addWidget(self.hint)
+        layout.addWidget(self.hint, 1)          # one of the two is shown
         layout.addWidget(self.splitter, 1)
         self._draw()
 
@@ -276,6 +276,10 @@ class QtRetrievalPanel(QtWidgets.QWidget):
     def _computed(self, shown: Shown) -> None:
         if shown.table is not self.workspace.table or shown.query != self.query:
             return
+        if self.current is None or self.current.query != shown.query:
+            self.scroll.verticalScrollBar().setValue(0)   # a new query starts at its first modality
+            if shown.query.row is not None:
+                self.text.clear()                         # the text typed is no longer the query
         self.current = shown
         self.status.setText("")
         self._draw()
@@ -364,8 +368,8 @@ class QtRetrievalPanel(QtWidgets.QWidget):
     def _draw_pair(self, shown: Shown) -> None:
         table, result, query = shown.table, shown.result, shown.query
         if query.row is None:
-            tile = Tile(None, "text", "typed query", text=query.text or "", footer="(not an item of the table)",
-                        mark="query")
+            tile = Tile(None, "text", "typed query", text=query.text or "", mark="query",
+                        tip="the text typed (not an item of the table)")
             links = [self._link(shown, "query", f"first {MEDIA_WORDS[m]}", int(hits.rows[0]), query.text or "")
                      for m, hits in result.hits.items() if m in MEDIA_WORDS and len(hits.rows)]
             self.pair.show_sample("<b>Typed query</b>", [tile], [], links[:2])
