@@ -133,6 +133,9 @@ def test_a_click_selects_a_double_click_browses_and_back_returns(browser, qtbot)
     qtbot.mouseClick(gallery.viewport(), LEFT, pos=gallery.tile_rect(2).center())
     assert ws.selection.tolist() == [tile.row]                   # on the map (and in the inspector)
     assert browser.query.row == 3                                  # the query stays
+    sample = browser.pair.sample                                   # so does a tile of the query's sample
+    qtbot.mouseClick(sample.viewport(), LEFT, pos=sample.tile_rect(1).center())
+    assert ws.selection.tolist() == [sample.tile(1).row] and browser.query.row == 3
     with qtbot.waitSignal(browser.shown, timeout=30_000):
         qtbot.mouseDClick(gallery.viewport(), LEFT, pos=gallery.tile_rect(2).center())
     assert browser.query.row == tile.row and browser.back.isEnabled()
@@ -199,8 +202,8 @@ def test_three_clicks_from_the_alignment_tab_to_where_a_misplaced_caption_looks(
     with qtbot.waitSignal(alignment.reportReady, timeout=120_000):
         window.docks["Alignment"].raise_()                              # click 1: the Alignment tab
     worst = alignment.worst
-    item = worst.item(0)
-    query_row, _ = item.data(QtCore.Qt.ItemDataRole.UserRole)
+    item = next(worst.item(i) for i in range(worst.count()) if "text → image" in worst.item(i).text())
+    query_row, _ = item.data(QtCore.Qt.ItemDataRole.UserRole)   # a misplaced caption: its image ranks low
     with qtbot.waitSignal(browser.shown, timeout=60_000):
         qtbot.mouseClick(worst.viewport(), LEFT, pos=worst.visualItemRect(item).center())   # click 2: a worst pair
     assert on_screen(browser) and browser.query.row == query_row
@@ -214,10 +217,29 @@ def test_three_clicks_from_the_alignment_tab_to_where_a_misplaced_caption_looks(
     assert pane.text.currentText() == caption and pane.result.query == caption
     assert pane.isVisible() and pane.grid is not None and pane.grid.size > 1
     assert on_screen(pane)
-    # the other side of the misplaced pair: the caption put first on this picture, or this caption on the
-    # picture put first
+    # and where the same caption looks in the picture the model put first instead
     link, button = browser.pair.links[1], browser.pair.buttons[1]
-    assert "first" in button.text() and (link.media_row, link.text) != (sample["image"], caption)
+    first = browser.sections["image"][1].tile(0).row
+    assert button.text() == "Attention: caption → first image" and (link.media_row, link.text) == (first, caption)
+    assert first != sample["image"]
     with qtbot.waitSignal(pane.mapReady, timeout=60_000):
         qtbot.mouseClick(button, LEFT)
     assert pane.row == link.media_row and pane.text.currentText() == link.text == pane.result.query
+
+
+def test_rows_that_join_are_ranked_and_a_replaced_table_drops_the_query(browser, qtbot):
+    ws = browser.workspace
+    pick(browser, qtbot, [3])
+    assert shown_ranks(browser)["text"][1] == 30
+    more = noisy_table(n=5, seed=9)
+    more = EmbeddingTable(np.array([f"new{s}" for s in more.sample_id], object), more.modality, more.path,
+                          more.label, more.vectors, more.columns)
+    with qtbot.waitSignal(browser.shown, timeout=30_000):
+        ws.table = EmbeddingTable.concat([ws.table, more])   # as the map's feed adds rows: old rows keep their place
+        ws.tableChanged.emit()
+    assert browser.query.row == 3 and shown_ranks(browser)["text"][1] == 35
+    other = noisy_table(seed=11)                               # other samples at the same places (another model)
+    ws.table = EmbeddingTable(np.array([f"other{s}" for s in other.sample_id], object), other.modality, other.path,
+                              other.label, other.vectors, other.columns)
+    ws.tableChanged.emit()
+    assert browser.query is None and browser.hint.isVisible() and not browser.splitter.isVisible()

@@ -28,11 +28,20 @@ GOOD, BAD = "#1e7b34", "#b3261e"
 
 @dataclass(frozen=True)
 class Query:
-    """A table row, or a typed text and its vector."""
+    """A table row (and its sample, to know it again when the table changes), or a typed text and its vector."""
 
     row: int | None = None
     text: str | None = None
     vector: np.ndarray | None = field(default=None, compare=False)
+    sample_id: object = field(default=None, compare=False)
+
+    def still_in(self, table) -> bool:
+        """Does ``table`` still hold this query (its row, of the same sample; or rows of its vector's width)?"""
+        if table is None or len(table) == 0:
+            return False
+        if self.row is None:
+            return self.vector is None or len(self.vector) == table.dim
+        return self.row < len(table) and table.sample_id[self.row] == self.sample_id
 
 
 @dataclass
@@ -156,16 +165,16 @@ class QtRetrievalPanel(QtWidgets.QWidget):
         if len(ws.selection) and ws.table is not None:
             if self.query is not None and self.query.row is not None and self.query.row in ws.selection:
                 return  # the query is still among the selected items (its partner was added, say)
-            self.set_query(Query(row=int(ws.selection[0])))
+            row = int(ws.selection[0])
+            self.set_query(Query(row=row, sample_id=ws.table.sample_id[row]))
 
     def _table_changed(self) -> None:
+        """Rows joined (the query and the Back list stay, ranked again) or the rows were replaced (what is
+        no longer there goes)."""
         table = self.workspace.table
-        keep = (self.query is not None and table is not None and self.current is not None
-                and (self.query.row is None or (self.query.row < len(table) and self.current.table is not None
-                                                and table.sample_id[self.query.row]
-                                                == self.current.table.sample_id[self.query.row])))
-        if not keep:
-            self.query, self.history, self.current = None, [], None
+        self.history = [q for q in self.history if q.still_in(table)]
+        if self.query is not None and not self.query.still_in(table):
+            self.query, self.current = None, None
         self.refresh()
 
     def set_query(self, query: Query, remember: bool = True) -> None:
@@ -179,7 +188,9 @@ class QtRetrievalPanel(QtWidgets.QWidget):
 
     def open_row(self, row: int) -> None:
         """Make an item the query (a double-click on a tile, a worst pair opened from the Alignment panel)."""
-        self.set_query(Query(row=int(row)))
+        table = self.workspace.table
+        if table is not None and 0 <= int(row) < len(table):
+            self.set_query(Query(row=int(row), sample_id=table.sample_id[int(row)]))
 
     def go_back(self) -> None:
         if not self.history:
@@ -233,13 +244,11 @@ class QtRetrievalPanel(QtWidgets.QWidget):
     def refresh(self) -> None:
         """Compute what the query retrieves (a job; the newest wins)."""
         table, query = self.workspace.table, self.query
-        if query is None or table is None or len(table) == 0 or (query.row is not None and query.row >= len(table)):
+        if query is None or not query.still_in(table):
             self.current = None
-            self._draw()
-            return
-        if query.vector is not None and len(query.vector) != table.dim:
-            self.current = None
-            self._draw(f"the typed text's vector is {len(query.vector)}-d, the table's {table.dim}-d")
+            wrong_width = query is not None and query.vector is not None and table is not None and len(table)
+            self._draw(f"cannot search: the text's vector is {len(query.vector)}-d, the table's {table.dim}-d"
+                       if wrong_width else "")
             return
         self._stale = self.lazy and not on_screen(self)
         if self._stale:
