@@ -7,16 +7,17 @@ A **row query** (an item of the table) is compared with each *other* modality; a
 The ranks are those ``mmstudio align`` counts (:mod:`.retrieval`, :mod:`.report`): a query whose sample
 also has the other modality is ranked among that modality's rows of the samples that have both
 modalities (each sample's first row: :func:`~mmstudio.analysis.common.pairing.pair_rows`), its true
-partner is its sample's row there, the scores come from the same blocked product
-(:func:`~.retrieval.similarity_blocks`) and the partner's rank from the same rule
-(:func:`~.retrieval.partner_ranks`: an equally similar item ranks ahead of the partner; near ties are
-scored again in float64, so one query alone ranks as it does among all). The top-k lists keep that
-rule: they are ordered by those scores, the partner last among equals, then the table's order, so a
-partner of rank r ≤ k is the r-th item of the list, and the cosines shown are the float64 ones. A query whose sample lacks the other modality has no
-partner and is compared with all of that modality's rows; so is a vector query.
+partner is its sample's row there, and the partner's rank follows the same rule
+(:func:`~.retrieval.partner_ranks`: an equally similar item ranks ahead of the partner; the items within
+``TIE_WINDOW`` of the partner are compared in float64, so a query alone ranks exactly as it does among
+all of them in ``mmstudio align``'s blocks). The top-k lists keep that rule: ordered by those scores,
+the partner last among equals, then the table's order, so a partner of rank r ≤ k is the r-th item of
+the list; the cosines shown are the float64 ones. A query whose sample lacks the other modality has
+no partner and is compared with all of that modality's rows; so is a vector query.
 
-Queries are scored in blocks of rows against the gallery (never an n × n matrix): the top k of one
-query among 100,000 rows is one pass over them.
+One query costs one pass over the table's vectors, in chunks of rows (a vector of scores, never an
+n × n matrix); :class:`TableCache` keeps what does not change between queries (the rows' norms, the
+modality pairs).
 """
 
 from __future__ import annotations
@@ -25,18 +26,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mmstudio.analysis.alignment.retrieval import (
-    BLOCK_ELEMENTS,
-    TIE_WINDOW,
-    exact_scores,
-    normalise,
-    partner_ranks,
-    similarity_blocks,
-)
+from mmstudio.analysis.alignment.retrieval import TIE_WINDOW, exact_scores, normalise, partner_ranks
 from mmstudio.analysis.common.pairing import Pairs, pair_rows
 from mmstudio.core.jobs import Job
 
 K = 10
+CHUNK_ROWS = 1 << 16   # rows scored between two job.check() calls
 
 
 @dataclass
@@ -87,85 +82,104 @@ def ordered_top(scores: np.ndarray, k: int, partner: int | None = None, exact=No
     return candidates[order].astype(np.int64), values[order].astype(np.float32)
 
 
-def top_k(queries, gallery, k: int = K, partners=None, *, block_elements: int = BLOCK_ELEMENTS, job=None):
-    """For each query vector, its ``k`` best gallery positions (best first) and their cosine, and where
-    ``partners[i]`` (a gallery position; −1: none) ranks and its cosine. Returns ``(positions (Q, k'),
-    scores (Q, k'), ranks (Q,), partner scores (Q,))`` with ``k' = min(k, len(gallery))``; rank 0 and
-    score NaN where a query has no partner. The queries are scored in row blocks against the gallery."""
-    job = job or Job()
-    q, g = normalise(queries), normalise(gallery)
-    n_q, n_g = len(q), len(g)
-    kk = min(int(k), n_g)
-    partners = np.full(n_q, -1, np.int64) if partners is None else np.asarray(partners, np.int64)
-    positions = np.zeros((n_q, kk), np.int64)
-    scores = np.zeros((n_q, kk), np.float32)
-    ranks = np.zeros(n_q, np.int64)
-    partner_scores = np.full(n_q, np.nan)
-    if n_q == 0 or n_g == 0:
-        return positions, scores, ranks, partner_scores
-    for start, block in similarity_blocks(q, g, block_elements, normalised=True):
-        for i, row in enumerate(block):
-            p, vector = int(partners[start + i]), q[start + i]
-            positions[start + i], scores[start + i] = ordered_top(
-                row, kk, p if p >= 0 else None, lambda at, v=vector: exact_scores(v, g[at]))
-            if p >= 0:
-                partner_scores[start + i] = exact_scores(vector, g[p:p + 1])[0]
-        has = np.flatnonzero(partners[start:start + len(block)] >= 0)
-        if len(has):
-            ranks[start + has] = partner_ranks(block[has], partners[start + has], q[start + has], g)
-        job.check()
-    return positions, scores, ranks, partner_scores
 
-
-class PairCache:
-    """``pair_rows`` of a table, once per modality pair (each call walks every row)."""
+class TableCache:
+    """What every query of one table shares: its rows' inverse norms, each modality's rows and
+    ``pair_rows`` per modality pair (each walks every row)."""
 
     def __init__(self, table):
         self.table = table
+        self.modalities = table.modalities
         self._pairs: dict[tuple[str, str], tuple[Pairs, dict]] = {}
+        self._rows: dict[str, np.ndarray] = {}
+        self._inverse = None
 
-    def get(self, a: str, b: str) -> tuple[Pairs, dict]:
+    def rows(self, modality: str) -> np.ndarray:
+        if modality not in self._rows:
+            self._rows[modality] = self.table.rows(modality)
+        return self._rows[modality]
+
+    def pairs(self, a: str, b: str) -> tuple[Pairs, dict]:
         """The pairs of ``a`` and ``b`` and sample id → its index among them."""
         if (a, b) not in self._pairs:
             pairs = pair_rows(self.table, a, b)
             self._pairs[(a, b)] = pairs, {sid: i for i, sid in enumerate(pairs.sample_ids.tolist())}
         return self._pairs[(a, b)]
 
+    def inverse_norms(self) -> np.ndarray:
+        if self._inverse is None:
+            norms = np.linalg.norm(self.table.vectors, axis=1)
+            self._inverse = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 0.0).astype(np.float32)
+        return self._inverse
 
-def browse_row(table, row: int, k: int = K, *, pairs: PairCache | None = None,
-               block_elements: int = BLOCK_ELEMENTS, job=None) -> Browse:
+
+class _Unit:
+    """Rows of the table as :func:`~.retrieval.normalise` makes them (the bits ``mmstudio align`` scores),
+    made when indexed: ``_Unit(vectors, gallery)[i]`` is the unit vector of table row ``gallery[i]``."""
+
+    def __init__(self, vectors: np.ndarray, rows: np.ndarray):
+        self.vectors, self.rows = vectors, rows
+
+    def __getitem__(self, index) -> np.ndarray:
+        return normalise(self.vectors[self.rows[index]])
+
+
+def cosines(table, vector, cache: TableCache | None = None, job=None) -> tuple[np.ndarray, np.ndarray]:
+    """``vector``'s cosine with every row of ``table`` (float32, to about 1e-7), in chunks of rows, and
+    the unit query vector."""
+    job = job or Job()
+    cache = cache or TableCache(table)
+    q = normalise(np.asarray(vector, np.float32).reshape(1, -1))[0]
+    scores = np.empty(len(table), np.float32)
+    for start in range(0, len(table), CHUNK_ROWS):
+        scores[start:start + CHUNK_ROWS] = table.vectors[start:start + CHUNK_ROWS] @ q
+        job.check()
+    return scores * cache.inverse_norms(), q
+
+
+def gallery_hits(table, modality: str, gallery: np.ndarray, scores: np.ndarray, q: np.ndarray, k: int,
+                 partner: int | None = None, total: int | None = None) -> Hits:
+    """The top ``k`` of ``gallery`` (table rows of ``modality``, ``total`` of them in the table) by
+    ``scores`` (every row's cosine with the unit query ``q``), and the rank of ``gallery[partner]`` when
+    ``partner`` (a position in it) is given."""
+    unit = _Unit(table.vectors, gallery)
+    block = scores[gallery]
+    positions, values = ordered_top(block, k, partner, lambda at: exact_scores(q, unit[at]))
+    total = len(table.rows(modality)) if total is None else total
+    hits = Hits(modality, gallery, gallery[positions], values, total)
+    if partner is not None:
+        hits.partner = int(gallery[partner])
+        hits.partner_rank = int(partner_ranks(block[None, :], [partner], q[None, :], unit)[0])
+        hits.partner_score = float(exact_scores(q, unit[partner:partner + 1])[0])
+    return hits
+
+
+def browse_row(table, row: int, k: int = K, *, cache: TableCache | None = None, job=None) -> Browse:
     """Row ``row`` of ``table`` as the query: the top ``k`` of every other modality and its partner's rank
     (see the module's rule for the gallery and the rank)."""
     row = int(row)
-    pairs = pairs or PairCache(table)
+    cache = cache or TableCache(table)
     a, sid = str(table.modality[row]), table.sample_id[row]
     result = Browse(row, a, None if sid is None else str(sid))
-    query = table.vectors[[row]]
-    for b in table.modalities:
+    scores, q = cosines(table, table.vectors[row], cache, job)
+    for b in cache.modalities:
         if b == a:
             continue
-        paired, index = pairs.get(a, b)
+        paired, index = cache.pairs(a, b)
         where = index.get(sid) if sid is not None else None
-        gallery = paired.rows_b if where is not None else table.rows(b)
-        positions, scores, ranks, partner_scores = top_k(query, table.vectors[gallery], k,
-                                                         [-1 if where is None else where],
-                                                         block_elements=block_elements, job=job)
-        hits = Hits(b, gallery, gallery[positions[0]], scores[0], len(table.rows(b)))
-        if where is not None:
-            hits.paired_with, hits.partner = a, int(gallery[where])
-            hits.partner_rank, hits.partner_score = int(ranks[0]), float(partner_scores[0])
-        result.hits[b] = hits
+        gallery = paired.rows_b if where is not None else cache.rows(b)
+        result.hits[b] = hits = gallery_hits(table, b, gallery, scores, q, k, where, len(cache.rows(b)))
+        hits.paired_with = a if where is not None else None
     return result
 
 
-def browse_vector(table, vector, k: int = K, *, block_elements: int = BLOCK_ELEMENTS, job=None) -> Browse:
+def browse_vector(table, vector, k: int = K, *, cache: TableCache | None = None, job=None) -> Browse:
     """A vector (a typed text, embedded) as the query: the top ``k`` of every modality of ``table``."""
+    cache = cache or TableCache(table)
     result = Browse(None, None, None)
-    query = np.asarray(vector, np.float32).reshape(1, -1)
-    for b in table.modalities:
-        gallery = table.rows(b)
-        positions, scores, _, _ = top_k(query, table.vectors[gallery], k, block_elements=block_elements, job=job)
-        result.hits[b] = Hits(b, gallery, gallery[positions[0]], scores[0], len(gallery))
+    scores, q = cosines(table, vector, cache, job)
+    for b in cache.modalities:
+        result.hits[b] = gallery_hits(table, b, cache.rows(b), scores, q, k)
     return result
 
 

@@ -70,7 +70,7 @@ class QtRetrievalPanel(QtWidgets.QWidget):
         self._seen_query = None          # the workspace's text query last taken
         self._selecting = False          # True while the panel itself changes the selection
         self._stale = False
-        self._pairs = (None, None)       # (table, PairCache)
+        self._cache = (None, None)       # (table, TableCache): what its queries share
         self._build()
         workspace.selectionChanged.connect(self._selection_changed)
         workspace.tableChanged.connect(self._table_changed)
@@ -253,19 +253,19 @@ class QtRetrievalPanel(QtWidgets.QWidget):
         self._stale = self.lazy and not on_screen(self)
         if self._stale:
             return
-        k, pairs = self.k.value(), self._pair_cache(table)
+        k, cache = self.k.value(), self._table_cache(table)
 
         def work(job):
             from mmstudio.analysis.alignment.browse import browse_row, browse_vector, sample_rows
             from mmstudio.ui.tooltips import item_text
 
             if query.row is not None:
-                result = browse_row(table, query.row, k, pairs=pairs, job=job)
+                result = browse_row(table, query.row, k, cache=cache, job=job)
                 sample = sample_rows(table, result.sample_id)
                 if result.sample_id is None:
                     sample = {result.modality: query.row}
             else:
-                result = browse_vector(table, query.vector, k, job=job)
+                result = browse_vector(table, query.vector, k, cache=cache, job=job)
                 sample = {}
             rows = {r for hits in result.hits.values() for r in hits.rows.tolist()} | set(sample.values())
             texts = {r: item_text(table, r) or "" for r in rows if table.modality[r] == "text"}
@@ -275,12 +275,12 @@ class QtRetrievalPanel(QtWidgets.QWidget):
         self.workspace.runner.start("retrieval", work, label="retrieval", on_done=self._computed,
                                     on_error=lambda _m: self.status.setText("the search failed (see the Log)"))
 
-    def _pair_cache(self, table):
-        if self._pairs[0] is not table:
-            from mmstudio.analysis.alignment.browse import PairCache
+    def _table_cache(self, table):
+        if self._cache[0] is not table:
+            from mmstudio.analysis.alignment.browse import TableCache
 
-            self._pairs = (table, PairCache(table))
-        return self._pairs[1]
+            self._cache = (table, TableCache(table))
+        return self._cache[1]
 
     def _computed(self, shown: Shown) -> None:
         if shown.table is not self.workspace.table or shown.query != self.query:
