@@ -95,6 +95,9 @@ class QtMainWindow(QtWidgets.QMainWindow):
         from mmstudio.ui.principles.panel import QtPrinciplesPanel
 
         self.add_panel("Principles", QtPrinciplesPanel(self.workspace))
+        from mmstudio.ui.retrieval.panel import add_retrieval_panel
+
+        add_retrieval_panel(self, alignment)
         self.docks["Log"].raise_()
 
     def _default_sizes(self) -> None:

@@ -19,6 +19,12 @@ label, or whose label no gallery item has, are left out of the label metrics.
 
 Large sets are scored in row blocks of the similarity matrix (``block_elements`` values at a
 time, 64 MiB of float32 by default), so 20,000 × 20,000 never sits in memory at once.
+
+A float32 product rounds differently with the shape of the block and the BLAS routine (by about
+1e-7), which would move a partner by a place where another item scores within that of it. So the
+items that score within ``TIE_WINDOW`` of the partner are scored again in float64 and rounded to
+float32 (:func:`partner_ranks`): the rank is then the same whether the queries come all at once
+(``mmstudio align``) or one by one (the window's retrieval browser).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ TOP = 10
 BLOCK_ELEMENTS = 1 << 24
 TORCH_TOPK_ELEMENTS = 1 << 22  # blocks at least this large find their top 10 with torch
 KEEP_SIMILARITY = 2048  # keep the full matrix on the result up to this many queries × gallery rows
+TIE_WINDOW = 1e-5  # scores this close to the partner's are compared again in float64 (float32 noise: ~1e-7)
 
 
 def normalise(x) -> np.ndarray:
@@ -48,12 +55,37 @@ def similarity_matrix(queries, gallery) -> np.ndarray:
     return normalise(queries) @ normalise(gallery).T
 
 
-def similarity_blocks(queries, gallery, block_elements: int = BLOCK_ELEMENTS):
-    """Yield ``(start, block)``: rows ``start:start+len(block)`` of the cosine similarity matrix."""
-    q, g = normalise(queries), normalise(gallery)
+def similarity_blocks(queries, gallery, block_elements: int = BLOCK_ELEMENTS, *, normalised: bool = False):
+    """Yield ``(start, block)``: rows ``start:start+len(block)`` of the cosine similarity matrix
+    (``normalised``: the rows are unit vectors already, as :func:`normalise` returns them)."""
+    q, g = (queries, gallery) if normalised else (normalise(queries), normalise(gallery))
     rows = max(1, block_elements // max(1, len(g)))
     for start in range(0, len(q), rows):
         yield start, q[start:start + rows] @ g.T
+
+
+def exact_scores(query: np.ndarray, gallery: np.ndarray) -> np.ndarray:
+    """Cosines of unit float32 vectors summed in float64 and rounded to float32: the same bits whatever
+    the order of the sum (but for a value within 1e-16 of a rounding boundary)."""
+    return (np.asarray(gallery, np.float64) @ np.asarray(query, np.float64)).astype(np.float32)
+
+
+def partner_ranks(block, targets, queries, gallery) -> np.ndarray:
+    """:func:`ranks_from_similarity` for a block of the similarity of unit ``queries`` (the block's rows)
+    and ``gallery``, with the items within ``TIE_WINDOW`` of the partner compared by :func:`exact_scores`."""
+    block = np.asarray(block)
+    targets = np.asarray(targets, dtype=np.int64)
+    ranks = ranks_from_similarity(block, targets)
+    rows = np.arange(len(block))
+    true = block[rows, targets]
+    near = (block >= (true - TIE_WINDOW)[:, None]) & (block <= (true + TIE_WINDOW)[:, None])
+    near[rows, targets] = False
+    for r in np.flatnonzero(near.any(axis=1) & np.isfinite(true)):
+        cols = np.flatnonzero(near[r])
+        scores = exact_scores(queries[r], gallery[cols])
+        partner = exact_scores(queries[r], gallery[targets[r]:targets[r] + 1])[0]
+        ranks[r] += int((scores >= partner).sum()) - int((block[r, cols] >= true[r]).sum())
+    return ranks
 
 
 def ranks_from_similarity(sim, targets=None) -> np.ndarray:
@@ -224,9 +256,10 @@ def retrieve(queries, gallery, *, query_labels=None, gallery_labels=None, sample
     ap = np.empty(n) if codes is not None else None
     keep = n <= keep_similarity
     blocks = []
-    for start, block in similarity_blocks(queries, gallery, block_elements):
+    q, g = normalise(queries), normalise(gallery)
+    for start, block in similarity_blocks(q, g, block_elements, normalised=True):
         stop = start + len(block)
-        ranks[start:stop] = ranks_from_similarity(block, np.arange(start, stop))
+        ranks[start:stop] = partner_ranks(block, np.arange(start, stop), q[start:stop], g)
         if codes is not None:
             hit1[start:stop], ap[start:stop] = label_scores(block, codes[0][start:stop], codes[1])
         if keep:

@@ -26,6 +26,7 @@ HEADERS = ("query → gallery", "R@1", "R@5", "R@10", "median rank", "mAP@10", "
 
 class QtAlignmentPanel(QtWidgets.QWidget):
     reportReady = QtCore.Signal()   # a new report is shown
+    pairOpened = QtCore.Signal(int, int)   # a worst pair clicked: its query row and its partner's row
 
     def __init__(self, workspace, view=None, parent=None):
         super().__init__(parent)
@@ -87,7 +88,8 @@ class QtAlignmentPanel(QtWidgets.QWidget):
         self.sort_box = self.matrix.sort_box
 
         self.worst = QtWidgets.QListWidget()
-        self.worst.setToolTip("Queries whose partner ranks lowest; click one to select the query and its partner")
+        self.worst.setToolTip("The queries whose true partner ranks lowest (as mmstudio align lists them); click one "
+                              "to select both and see them side by side in the Retrieval tab")
         self.worst.itemClicked.connect(self._worst_clicked)
         side = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         scroll = QtWidgets.QScrollArea()
@@ -95,7 +97,7 @@ class QtAlignmentPanel(QtWidgets.QWidget):
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         scroll.setWidget(self.maps_text)
         side.addWidget(_titled("Procrustes and maps", scroll))
-        side.addWidget(_titled("Worst-aligned pairs", self.worst))
+        side.addWidget(_titled("Worst-aligned pairs (lowest partner rank)", self.worst))
         side.setSizes([150, 110])
 
         self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
@@ -252,14 +254,22 @@ class QtAlignmentPanel(QtWidgets.QWidget):
                     entries.append((worst["rank"], result["query"], result["gallery"], worst["sample_id"],
                                     data.labels[i], rows))
         entries.sort(key=lambda e: -e[0])
+        if entries and entries[0][0] == 1:  # the worst are first: every partner is
+            self.worst.addItem(f"every {data.a} ↔ {data.b} partner ranks 1, both ways: no pair is misplaced")
+            return
         for rank, q, g, sid, label, rows in entries:
             item = QtWidgets.QListWidgetItem(f"rank {rank} · {q} → {g} · {sid}" + (f" ({label})" if label else ""))
-            item.setToolTip(f"the {g} partner of {q} {sid} ranks {rank}; click to select both")
+            item.setToolTip(f"the {g} partner of {q} {sid} ranks {rank}; click to select both and see them side "
+                            "by side in the Retrieval tab")
             item.setData(QtCore.Qt.ItemDataRole.UserRole, [int(r) for r in rows])
             self.worst.addItem(item)
 
     def _worst_clicked(self, item) -> None:
-        self.workspace.select(item.data(QtCore.Qt.ItemDataRole.UserRole))
+        rows = item.data(QtCore.Qt.ItemDataRole.UserRole)
+        if not rows:
+            return
+        self.pairOpened.emit(*rows)   # first: the Retrieval tab takes the query, then the selection joins it
+        self.workspace.select(rows)
 
     # ------------------------------------------------------------------ project files
     def settings(self) -> dict:
