@@ -13,20 +13,22 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from mmstudio.core.values import plain
-    from mmstudio.encoders.catalog import BUILTIN, FAMILIES, cached_models, hub_cache_dirs
+    from mmstudio.encoders.catalog import BUILTIN, cached_models, hub_cache_dirs
+    from mmstudio.encoders.hf.families import FAMILIES
 
     folders = hub_cache_dirs()
     models = cached_models(folders)
     if args.json:
-        report = {"families": [BUILTIN, *FAMILIES], "cache_folders": folders, "cached": models}
+        report = {"builtin": BUILTIN, "families": FAMILIES, "cache_folders": folders, "cached": models}
         json.dump(plain(report), sys.stdout, indent=1, ensure_ascii=False)
         print()
         return 0
+    width = max(len(f.name) for f in (BUILTIN, *FAMILIES))
     print("families (give --model NAME to embed and the window's Model > Model…):")
-    print(f"  {'built-in':<10} {', '.join(BUILTIN.modalities):<20} {BUILTIN.dim_default}-d  'builtin': the demo "
-          "world's own model, offline")
+    print(f"  {BUILTIN.name:<{width}}  {', '.join(BUILTIN.modalities):<17} {BUILTIN.dim}-d  "
+          f"'{BUILTIN.load_name}': the demo world's own model, offline")
     for fam in FAMILIES:
-        print(f"  {fam.name:<10} {', '.join(fam.modalities):<20} e.g. {fam.example}")
+        print(f"  {fam.name:<{width}}  {', '.join(fam.modalities):<17} e.g. {fam.examples[0]}")
     if not folders:
         print("no Hugging Face cache found (HF_HUB_CACHE, HF_HOME/hub, ~/.cache/huggingface/hub)")
         return 0
@@ -34,9 +36,10 @@ def run(args) -> int:
     if not models:
         print("  no model checkpoints")
     width = max((len(m.name) for m in models if m.supported), default=0)
+    family_width = max((len(m.family) for m in models if m.supported), default=0)
     for m in models:
         if m.supported:
-            print(f"  {m.name:<{width}}  {m.family:<9} {', '.join(m.modalities):<12} {m.dim}-d")
+            print(f"  {m.name:<{width}}  {m.family:<{family_width}}  {', '.join(m.modalities):<12} {m.dim}-d")
         else:
             print(f"  {m.hub_id}  cannot be used: {m.reason}")
     return 0

@@ -4,7 +4,8 @@ local Hugging Face cache (what ``mmstudio models`` prints and the model dialog l
 The cache is scanned as huggingface_hub lays it out, ``models--ORG--NAME/snapshots/REVISION/``,
 in ``HF_HUB_CACHE`` (or ``HUGGINGFACE_HUB_CACHE``), ``HF_HOME/hub``, ``XDG_CACHE_HOME/huggingface/hub``
 and ``~/.cache/huggingface/hub``. Only ``config.json`` is read (as JSON: no transformers, no
-network): ``model_type`` and ``architectures`` say the family, its keys the embedding size.
+network): ``architectures`` and ``model_type`` say the family, in the one table of families
+(:data:`mmstudio.encoders.hf.families.FAMILIES`), and the key it names there the embedding size.
 """
 
 from __future__ import annotations
@@ -14,32 +15,20 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmstudio.encoders.registry import BACKENDS
+from mmstudio.encoders.hf.families import FAMILIES, Family, family_for, other_head
 
 
 @dataclass(frozen=True)
-class Family:
-    model_type: str              # config.json's model_type ("builtin" for the demo model)
-    name: str
-    modalities: tuple[str, ...]
-    dim_key: tuple[str, ...]     # where config.json holds the size of the shared space
-    dim_default: int             # transformers' default when config.json leaves the key out
-    example: str                 # a checkpoint of the family on the hub
+class Builtin:
+    """The demo model's entry, listed beside the families (:data:`FAMILIES`) of Hugging Face checkpoints."""
+
+    name: str = "built-in"
+    load_name: str = "builtin"       # what --model and the dialog take
+    modalities: tuple[str, ...] = ("image", "audio", "text")
+    dim: int = 128                   # its shared space (mmstudio.encoders.builtin.model)
 
 
-FAMILIES = (
-    Family("clip", "CLIP", ("image", "text"), ("projection_dim",), 512, "openai/clip-vit-base-patch32"),
-    Family("siglip", "SigLIP", ("image", "text"), ("vision_config", "hidden_size"), 768,
-           "google/siglip-base-patch16-224"),
-    Family("clap", "CLAP", ("audio", "text"), ("projection_dim",), 512, "laion/clap-htsat-unfused"),
-    Family("blip", "BLIP ITM", ("image", "text"), ("image_text_hidden_size",), 256, "Salesforce/blip-itm-base-coco"),
-)
-BUILTIN = Family("builtin", "built-in", ("image", "audio", "text"), ("dim",), 128, "builtin")
-BLIP_ITM = "BlipForImageTextRetrieval"   # the only BLIP head mmstudio embeds with
-
-
-def family(model_type: str) -> Family | None:
-    return next((f for f in FAMILIES if f.model_type == model_type and model_type in BACKENDS), None)
+BUILTIN = Builtin()
 
 
 @dataclass(frozen=True)
@@ -125,7 +114,9 @@ def _snapshot(repo: Path) -> Path | None:
 
 
 def describe(folder: Path, hub_id: str, name: str) -> CachedModel:
-    """What ``folder`` (a snapshot) holds: its family, modalities and dimension, or why it cannot be used."""
+    """What ``folder`` (a snapshot) holds: its family, modalities and dimension, or why it cannot be used.
+    The family is found as the loader finds it (:func:`family_for`: architectures, then model_type); a
+    checkpoint of a known model_type saved from another class is listed with the class it needs."""
     try:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -134,21 +125,30 @@ def describe(folder: Path, hub_id: str, name: str) -> CachedModel:
         return CachedModel(hub_id, folder, name, "", (), None, (), None, "config.json is not a JSON object")
     model_type = config.get("model_type") if isinstance(config.get("model_type"), str) else ""
     architectures = tuple(a for a in config.get("architectures") or () if isinstance(a, str))
-    fam = family(model_type)
-    reason = _unusable(folder, model_type, architectures, fam)
-    if fam is not None and fam.model_type == "blip" and BLIP_ITM not in architectures:
-        fam = None   # another BLIP head: not the family mmstudio embeds with
+    fam = family_for(model_type, list(architectures))
+    reason = _not_the_family(model_type, architectures, fam)
+    if reason:
+        fam = None   # not a checkpoint the family's backend loads: no family, no embedding size
+    else:
+        reason = _unusable(folder)
     dim = _dim(config, fam) if fam is not None else None
     return CachedModel(hub_id, folder, name, model_type, architectures, fam.name if fam else None,
                        fam.modalities if fam else (), dim, reason)
 
 
-def _unusable(folder: Path, model_type: str, architectures: tuple[str, ...], fam: Family | None) -> str | None:
+def _not_the_family(model_type: str, architectures: tuple[str, ...], fam: Family | None) -> str | None:
+    """Why the loader would refuse the checkpoint by its config.json alone (as registry._family does)."""
+    if not model_type:
+        return "config.json has no model_type"
     if fam is None:
         kinds = ", ".join(f.name for f in FAMILIES[:-1]) + f" or {FAMILIES[-1].name}"
-        return f"'{model_type}' is not {kinds}" if model_type else "config.json has no model_type"
-    if fam.model_type == "blip" and BLIP_ITM not in architectures:
-        return f"{', '.join(architectures) or 'BLIP'}: not {BLIP_ITM}"
+        return f"'{model_type}' is not {kinds}"
+    if model_type not in fam.model_types:
+        return f"model_type '{model_type}' does not match its architectures ({', '.join(architectures)})"
+    return other_head(fam, architectures)
+
+
+def _unusable(folder: Path) -> str | None:
     if not any(folder.glob("*.safetensors")):
         return "no .safetensors weights (mmstudio loads safetensors only)"
     if not any((folder / f).is_file() for f in ("preprocessor_config.json", "processor_config.json")):

@@ -8,7 +8,7 @@ adding a family is one entry there.
 from __future__ import annotations
 
 from mmstudio.encoders.base import Encoder, ModelError
-from mmstudio.encoders.hf.families import FAMILIES, family_for, supported
+from mmstudio.encoders.hf.families import FAMILIES, family_for, other_head, supported
 
 DEFAULT_MODEL = "builtin"
 
@@ -65,9 +65,9 @@ def _family(name: str, source, model_type: str):
     if model_type not in family.model_types:
         raise ModelError(f"{folder / 'config.json'}: model_type '{model_type}' does not match its architectures "
                          f"({', '.join(architectures)}); the config was changed by hand or belongs to another model")
-    if architectures and not set(architectures) & set(family.architectures):
-        raise ModelError(f"model '{name}' is a {family.name} {', '.join(architectures)}, not {family.kind}; "
-                         f"mmstudio loads {' or '.join(family.architectures)}")
+    head = other_head(family, architectures)
+    if head:
+        raise ModelError(f"model '{name}' is a {family.name} {head}")
     if not any((folder / f).is_file() for f in ("preprocessor_config.json", "processor_config.json")):
         raise ModelError(f"model folder {folder} has no preprocessor_config.json (how inputs are prepared for "
                          "the model); save it with processor.save_pretrained(folder)")

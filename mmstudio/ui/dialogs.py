@@ -8,9 +8,10 @@ from mmstudio import __version__
 
 
 class ModelDialog(QtWidgets.QDialog):
-    """builtin, a Hugging Face hub id, or a local folder; with the checkpoints found in the local Hugging
-    Face cache listed (:mod:`mmstudio.encoders.catalog`): those mmstudio can use with their family,
-    modalities and embedding size, the others greyed with the reason. A click picks one."""
+    """builtin, a Hugging Face hub id, or a local folder; the name box offers one checkpoint of each family
+    (:data:`mmstudio.encoders.hf.families.FAMILIES`), and the checkpoints of any family found in the local
+    Hugging Face cache are listed (:mod:`mmstudio.encoders.catalog`): those mmstudio can use with their
+    family, modalities and embedding size, the others greyed with the reason. A click picks one."""
 
     def __init__(self, current: str, recent: list[str], parent=None, runner=None):
         super().__init__(parent)
@@ -18,6 +19,7 @@ class ModelDialog(QtWidgets.QDialog):
         self.name = QtWidgets.QComboBox()
         self.name.setEditable(True)
         self.name.addItems(list(dict.fromkeys(["builtin", current, *recent])))
+        self._add_family_examples()
         self.name.setCurrentText(current)
         self.name.setToolTip("builtin, a Hugging Face id such as openai/clip-vit-base-patch32, or a folder")
         browse = QtWidgets.QPushButton("Folder…")
@@ -49,13 +51,30 @@ class ModelDialog(QtWidgets.QDialog):
         else:  # reading config.json files: off the window's thread
             runner.start("model-list", _scan, label="looking for models", on_done=self.show_checkpoints)
 
+    def _add_family_examples(self) -> None:
+        """One checkpoint of each family mmstudio loads, after the recent ones; its tooltip names the family."""
+        from mmstudio.encoders.hf.families import FAMILIES
+
+        for family in FAMILIES:
+            example = family.examples[0]
+            if self.name.findText(example) < 0:
+                self.name.addItem(example)
+            self.name.setItemData(self.name.findText(example), f"{family.name}: {', '.join(family.modalities)} "
+                                  "(downloaded from the hub when not in the cache)", QtCore.Qt.ItemDataRole.ToolTipRole)
+
+    def families(self) -> list[tuple[str, str]]:
+        """(checkpoint, tooltip) of the family examples the name box offers, as shown."""
+        role = QtCore.Qt.ItemDataRole.ToolTipRole
+        return [(self.name.itemText(i), self.name.itemData(i, role)) for i in range(self.name.count())
+                if self.name.itemData(i, role)]
+
     def show_checkpoints(self, found) -> None:
         """``found``: (the cache folders, the :class:`CachedModel` list) of :func:`_scan`."""
         from mmstudio.encoders.catalog import BUILTIN, default_hub_cache
 
         folders, models = found
         self.checkpoints.clear()
-        self._add_row("builtin", BUILTIN.name, BUILTIN.modalities, BUILTIN.dim_default, "the demo world only")
+        self._add_row(BUILTIN.load_name, BUILTIN.name, BUILTIN.modalities, BUILTIN.dim, "the demo world only")
         for model in models:
             self._add_row(model.name if model.supported else model.hub_id, model.family or "—", model.modalities,
                           model.dim, model.reason or "", usable=model.supported, tip=str(model.folder))

@@ -11,6 +11,7 @@ from PySide6 import QtCore, QtGui
 from ui_helpers import DEMO, settled
 
 from mmstudio.encoders.builtin.encoder import resources_folder
+from mmstudio.encoders.hf.families import FAMILIES
 
 
 def _lines(window):
@@ -108,7 +109,12 @@ def test_foreign_media_get_the_note_and_its_button_opens_the_model_dialog(make_w
     dialog = window.model_dialog
     qtbot.waitUntil(lambda: dialog.isVisible() and len(dialog.listed()) == 3, timeout=30_000)
     assert dialog.listed() == [("builtin", True, "the demo world only"), ("acme/clip-small", True, ""),
-                               ("acme/bert", False, "'bert' is not CLIP, SigLIP, CLAP or BLIP ITM")]
+                               ("acme/bert", False, "'bert' is not CLIP, SigLIP, SigLIP 2 (NaFlex), ALIGN, "
+                                "AltCLIP, Chinese-CLIP, MetaCLIP 2, BLIP ITM or CLAP (unfused and fused)")]
+    offered = dict(dialog.families())   # one checkpoint of every family, named in its tooltip
+    assert len(offered) == len(FAMILIES)
+    for family in FAMILIES:
+        assert offered[family.examples[0]].startswith(f"{family.name}: {', '.join(family.modalities)} ")
     row = dialog.checkpoints.topLevelItem(1)
     assert [row.text(c) for c in range(4)] == ["acme/clip-small", "CLIP", "image, text", "384-d"]
     dialog.checkpoints.itemClicked.emit(row, 0)
