@@ -1,5 +1,6 @@
 """What a user gives, turned into a :class:`~mmstudio.core.dataset.Dataset`: folder scans, CSV/JSONL
-manifests, and any mix of them (``inputs``).
+manifests, WebDataset shards, Hugging Face datasets (Parquet, Arrow, ``save_to_disk``), and any mix of
+them (``inputs``; ``archives`` tells which paths are shards or datasets).
 
 May import: ``core``.
 """
