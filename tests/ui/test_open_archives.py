@@ -23,8 +23,8 @@ def test_parquet_files_and_shards_opened_from_file_open_are_rows_with_their_brok
     window.open_files()   # File > Open Files…: the Parquet files of one split and the shards, picked together
     assert all(f"*{s}" in asked["filter"].split(";;")[0] for s in (".parquet", ".arrow", ".tar", ".png", ".csv"))
     ws = window.workspace
-    qtbot.waitUntil(lambda: settled(window) and len(ws.table) == 95, timeout=180_000)
-    assert len(ws.dataset) == 40 + 10 and len(window.view.cloud.xy) == 95
+    qtbot.waitUntil(lambda: settled(window), timeout=180_000)
+    assert len(ws.table) == 95 and len(ws.dataset) == 40 + 10 and len(window.view.cloud.xy) == 95
     assert not ws.opened_tables   # the Parquet files were read as media, not as embedding tables
     table = ws.table
     assert set(table.label[table.sample_id == "train/4"]) == {"green"}
