@@ -122,7 +122,7 @@ def choose_columns(schema, features: dict, choice: ColumnChoice, where: str, sni
     ("image", "audio" or None); ``text_lengths(columns)`` gives the mean length of each string column
     in the first rows. A choice naming a column that is missing or of the wrong kind raises
     :class:`SourceError`."""
-    names = list(schema.names)
+    names = [n for n in schema.names if not n.startswith("__index_level_")]   # pandas' saved index
     declared = {name: column_kind(schema.field(name).type, features.get(name)) for name in names}
     kinds = {name: (_by_name(name) or sniff(name) or kind) if kind == "bytes" else kind
              for name, kind in declared.items()}

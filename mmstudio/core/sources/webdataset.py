@@ -105,7 +105,7 @@ def _add(sample: Sample, member: TarMember, ext: str, shard: str, listing: TarLi
     first = ext.split(".", 1)[0]
     if first in LABEL_EXTENSIONS and last in LABEL_EXTENSIONS | {"txt"}:
         role = "label"
-    elif ext == "json":
+    elif last == "json":
         role = "json"
     elif last in TEXT_EXTENSIONS:
         role = "text"
