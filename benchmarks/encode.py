@@ -9,7 +9,13 @@ and depth set by ``--width``/``--layers``) with random weights, built offline.
 
 A second measurement re-opens N cached embeddings against encoding them from scratch.
 
-    python benchmarks/encode.py [--images 2000] [--width 256 --layers 4] [--cached 10000]
+A third (``--sources N``, 0 to skip) reads the same N images and captions from three sources: the
+files, WebDataset tar shards and a Hugging Face Parquet dataset (Image + caption columns) that
+hold the same bytes. Decode only (every item decoded one after the other, as one decoding thread
+of the pipeline does) and end to end (listing + ``embed_dataset``, no cache), in rounds that
+alternate the sources; the best round of each, and the ratio to the files.
+
+    python benchmarks/encode.py [--images 2000] [--width 256 --layers 4] [--cached 10000] [--sources 500]
                                 [--device auto|cpu|cuda] [--precision auto|fp32|fp16|bf16]
 """
 
@@ -119,6 +125,8 @@ def run_part(args) -> dict:
     result = {"seconds": elapsed, "device": encoder.device, "precision": encoder.precision}
     if args.part == "pipeline" and args.cached:
         result.update(cached_reopen(encoder, work, args.cached))
+    if args.part == "pipeline" and args.sources:
+        result.update(compare_sources(encoder, work, args.sources))
     return result
 
 
@@ -140,12 +148,90 @@ def cached_reopen(encoder, work: Path, n: int) -> dict:
     return {"cached_items": n, "encode_cold_s": cold, "reopen_cached_s": warm}
 
 
+def write_sources(work: Path, n: int) -> dict[str, Path]:
+    """The first ``n`` images (and a caption each) as files, as 4 tar shards and as 4 Parquet files."""
+    import io
+    import json
+    import tarfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = work / f"sources-{n}"
+    paths = {"files": root / "files", "webdataset": root / "wds", "parquet": root / "hf"}
+    if (root / "done").exists():
+        return paths
+    images = make_images(work / "images", n)[:n]
+    captions = [f"a photo-like picture number {i} with shapes" for i in range(n)]
+    for folder in paths.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    for i, image in enumerate(images):
+        (paths["files"] / f"s{i:05d}.jpg").write_bytes(image.read_bytes())
+        (paths["files"] / f"s{i:05d}.txt").write_text(captions[i])
+    bounds = np.linspace(0, n, 5).astype(int)
+    for part in range(4):
+        with tarfile.open(paths["webdataset"] / f"shard-{part:06d}.tar", "w") as tar:
+            for i in range(bounds[part], bounds[part + 1]):
+                for name, data in ((f"s{i:05d}.jpg", images[i].read_bytes()), (f"s{i:05d}.txt", captions[i].encode())):
+                    info = tarfile.TarInfo(name)
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+        rows = range(bounds[part], bounds[part + 1])
+        table = pa.table({"image": pa.array([{"bytes": images[i].read_bytes(), "path": images[i].name} for i in rows],
+                                            pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
+                          "caption": [captions[i] for i in rows]})
+        features = {"image": {"_type": "Image"}, "caption": {"dtype": "string", "_type": "Value"}}
+        table = table.replace_schema_metadata({b"huggingface": json.dumps({"info": {"features": features}}).encode()})
+        (paths["parquet"] / "data").mkdir(exist_ok=True)
+        pq.write_table(table, paths["parquet"] / "data" / f"train-{part:05d}-of-00004.parquet", row_group_size=100)
+    (root / "done").write_text("")
+    return paths
+
+
+def compare_sources(encoder, work: Path, n: int, rounds: int = 5) -> dict:
+    """Decode-only and end-to-end times of the same items from files, tar shards and Parquet: ``rounds``
+    rounds, each in a rotated order (a busy machine's slow minutes fall on every source alike)."""
+    from mmstudio.core.sources.inputs import load_paths
+    from mmstudio.encoders.embed import decode_item, embed_dataset
+
+    paths = write_sources(work, n)
+    decode_s = {k: [] for k in paths}
+    decode_cpu = {k: [] for k in paths}   # CPU seconds of this process: steadier than wall time on a busy machine
+    embed_s = {k: [] for k in paths}
+    embed_cpu = {k: [] for k in paths}
+    kinds = list(paths)
+    for r in range(rounds):
+        for kind in kinds[r % 3:] + kinds[:r % 3]:
+            path = paths[kind]
+            refs = [r for s in load_paths([path]).samples for r in s.items.values()]
+            assert len(refs) == 2 * n, (kind, len(refs))
+            start, cpu = time.perf_counter(), time.process_time()
+            failed = sum(decode_item(ref, encoder)[1] is not None for ref in refs)
+            decode_s[kind].append(time.perf_counter() - start)
+            decode_cpu[kind].append(time.process_time() - cpu)
+            assert failed == 0, kind
+            start, cpu = time.perf_counter(), time.process_time()
+            table = embed_dataset(load_paths([path]), encoder)
+            embed_s[kind].append(time.perf_counter() - start)
+            embed_cpu[kind].append(time.process_time() - cpu)
+            assert len(table) == 2 * n
+    best = {k: (min(decode_s[k]), min(embed_s[k])) for k in paths}
+    return {"source_items": 2 * n, "decode_s": {k: round(v[0], 3) for k, v in best.items()},
+            "end_to_end_s": {k: round(v[1], 3) for k, v in best.items()},
+            "decode_median_s": {k: round(float(np.median(v)), 3) for k, v in decode_s.items()},
+            "end_to_end_median_s": {k: round(float(np.median(v)), 3) for k, v in embed_s.items()},
+            "decode_cpu_median_s": {k: round(float(np.median(v)), 3) for k, v in decode_cpu.items()},
+            "end_to_end_cpu_median_s": {k: round(float(np.median(v)), 3) for k, v in embed_cpu.items()},
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--width", type=int, default=256)
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--cached", type=int, default=10000)
+    parser.add_argument("--sources", type=int, default=500)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--work", default=str(ROOT / "benchmarks" / "_work"))
@@ -172,7 +258,8 @@ def main() -> int:
     results = {}
     for part in ("naive", "pipeline"):
         env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-        cmd = common + ["--part", part, "--cached", str(args.cached if part == "pipeline" else 0)]
+        cmd = common + ["--part", part, "--cached", str(args.cached if part == "pipeline" else 0),
+                        "--sources", str(args.sources if part == "pipeline" else 0)]
         done = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if done.returncode:
             print(done.stderr, file=sys.stderr)
@@ -205,6 +292,20 @@ def main() -> int:
                         "reopen_cached_s": round(warm, 3), "reopen_speedup": round(cold / warm, 1)})
         print(f"{pipe['cached_items']} embeddings: encoded {cold:.2f} s, re-opened from the cache {warm:.3f} s "
               f"-> {cold / warm:.1f}x faster")
+    if "source_items" in pipe:
+        items, dec, e2e = pipe["source_items"], pipe["decode_s"], pipe["end_to_end_s"]
+        summary.update({k: pipe[k] for k in ("source_items", "decode_s", "end_to_end_s", "decode_median_s",
+                                             "end_to_end_median_s", "decode_cpu_median_s", "end_to_end_cpu_median_s",
+                                             "load_average")})
+        cpu_dec, cpu_e2e = pipe["decode_cpu_median_s"], pipe["end_to_end_cpu_median_s"]
+        for kind in ("webdataset", "parquet"):
+            print(f"{items} items ({items // 2} JPEGs + captions) from {kind} vs files, best of 5 rounds: decode only "
+                  f"{items / dec[kind]:.0f} vs {items / dec['files']:.0f} items/s ({dec['files'] / dec[kind]:.2f}x), "
+                  f"end to end {e2e[kind]:.2f} vs {e2e['files']:.2f} s ({e2e['files'] / e2e[kind]:.2f}x); CPU seconds "
+                  f"(median): decode {cpu_dec[kind]:.2f} vs {cpu_dec['files']:.2f} "
+                  f"({cpu_dec['files'] / cpu_dec[kind]:.2f}x), end to end {cpu_e2e[kind]:.2f} vs "
+                  f"{cpu_e2e['files']:.2f} ({cpu_e2e['files'] / cpu_e2e[kind]:.2f}x)")
+        print(f"load average after: {pipe['load_average']}")
     print(json.dumps(summary))
     return 0
 

@@ -13,8 +13,10 @@ from mmstudio.encoders.registry import DEFAULT_MODEL
 
 def add_arguments(parser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH",
-                        help="files, folders, manifests (.csv, .jsonl) and caption files (COCO captions .json, "
-                             "AudioCaps or Clotho .csv), mixed")
+                        help="files, folders, manifests (.csv, .jsonl), caption files (COCO captions .json, "
+                             "AudioCaps or Clotho .csv), WebDataset shards (.tar, a folder of them, "
+                             "shard-{000000..000009}.tar) and Hugging Face datasets (Parquet or Arrow files, "
+                             "save_to_disk folders), mixed")
     parser.add_argument("--out", required=True, metavar="FILE",
                         help="output table: FILE.parquet or FILE.npz; with --engine ray a folder of Parquet shards")
     parser.add_argument("--model", default=DEFAULT_MODEL, type=non_empty_text,
@@ -47,6 +49,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--address", default=None, metavar="ADDR",
                         help="with --engine ray: the cluster to join (e.g. ray://head:10001 or auto; "
                              "default: RAY_ADDRESS, else a local Ray instance)")
+    hf = parser.add_argument_group("Hugging Face datasets", "the columns are chosen from the dataset's features; "
+                                                            "these override the choice")
+    for option, what in (("image", "the images (an Image feature or bytes)"), ("audio", "the sounds (an Audio feature "
+                         "or bytes)"), ("text", "the captions (strings)"), ("label", "the labels")):
+        hf.add_argument(f"--{option}-column", default=None, type=non_empty_text, metavar="COL", help=f"the column of {what}")
+    hf.add_argument("--split", default=None, type=non_empty_text, metavar="NAME",
+                    help="embed this split only (default: every split, with a 'split' column)")
     parser.add_argument("--gpus-per-worker", type=non_negative_float, default=0, metavar="G",
                         help="with --engine ray: GPUs per encoder actor (default: 0, CPU)")
 
@@ -54,7 +63,6 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from mmstudio.core.cache import EmbeddingCache
     from mmstudio.core.jobs import TqdmJob
-    from mmstudio.core.sources.inputs import load_paths
     from mmstudio.core.tables.files import READERS, TableFormatError
     from mmstudio.encoders.base import ModelError
     from mmstudio.encoders.embed import embed_dataset
@@ -68,6 +76,11 @@ def run(args) -> int:
               "--engine ray", file=sys.stderr)
         return 2
     if args.engine == "ray":
+        chosen = [f"--{o}-column" for o in ("image", "audio", "text", "label") if getattr(args, f"{o}_column")]
+        if chosen or args.split:
+            print(f"mmstudio embed: {(chosen or ['--split'])[0]}: the Ray engine takes the columns chosen from the "
+                  "features; leave out --engine ray", file=sys.stderr)
+            return 2
         return run_ray(args)
     problem = output_problem(args.out, (".parquet",) if args.tokens else tuple(READERS), make_parents=True)
     if problem and args.tokens:
@@ -76,7 +89,9 @@ def run(args) -> int:
         print(f"mmstudio embed: --out {problem}", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    dataset = load_paths(args.paths, _folders(args))
+    dataset = load_dataset(args)
+    if dataset is None:
+        return 2
     cache = None if args.no_cache else EmbeddingCache()
     try:
         encoder = load_encoder(args.model, device=args.device, precision=args.precision, cache=cache)
@@ -109,6 +124,22 @@ def run(args) -> int:
     print_skipped(table.errors)
     print_notes(table.notes)
     return 0 if len(table) else 1
+
+
+def load_dataset(args):
+    """The paths as a dataset, with the columns the user chose; None (the reason printed) when the
+    data has no such column or split."""
+    from mmstudio.core.sources.hf_columns import ColumnChoice, SourceError
+    from mmstudio.core.sources.inputs import load_paths
+
+    choice = ColumnChoice(image=args.image_column, audio=args.audio_column, text=args.text_column,
+                          label=args.label_column, split=args.split)
+    try:
+        return load_paths(args.paths, choice, _folders(args))
+    except SourceError as exc:
+        flag = "--split" if exc.option == "split" else f"--{exc.option}-column"
+        print(f"mmstudio embed: {flag}: {exc}", file=sys.stderr)
+        return None
 
 
 def run_ray(args) -> int:

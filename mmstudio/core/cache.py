@@ -267,6 +267,19 @@ class EmbeddingCache:
             raise result
         return result
 
+    def content_digests(self, paths, map_fn=map) -> dict[str, "str | Exception"]:
+        """Content digests of files and archive members alike, keyed by the path as given: the digest,
+        or why it cannot be had (an OSError, or the member's MediaError)."""
+        from mmstudio.core.archives.members import absolute_member, split_member
+
+        members = {p: split_member(p) for p in dict.fromkeys(str(p) for p in paths) if "::" in p}
+        members = {p: absolute_member(*parts) for p, parts in members.items() if parts is not None}
+        files = [str(p) for p in paths if str(p) not in members]
+        found = self.file_digests(files, map_fn=map_fn)
+        if members:
+            found.update(self.member_digests(list(members), map_fn=map_fn))
+        return {str(p): found[members.get(str(p)) or os.path.abspath(p)] for p in paths}
+
     def file_digests(self, paths, map_fn=map) -> dict[str, "str | OSError"]:
         """Content digests of many files, keyed by absolute path (an OSError for an unreadable one).
 
@@ -278,29 +291,70 @@ class EmbeddingCache:
         results: dict[str, str | OSError] = {}
         for path in dict.fromkeys(os.path.abspath(p) for p in paths):
             try:
-                stamps[path] = _stamp(os.stat(path))
+                stamps[path] = (path, _stamp(os.stat(path)))
             except OSError as exc:
                 results[path] = exc
+        return self._remembered(stamps, digest_file, OSError, map_fn, results)
+
+    def member_digests(self, paths, map_fn=map) -> dict[str, "str | Exception"]:
+        """Content digests of archive members (``shard.tar::key.jpg``, ``train.parquet::row 17 image``:
+        :mod:`mmstudio.core.archives.members`), keyed by :func:`~mmstudio.core.archives.members.absolute_member`
+        (a path given that names no member, by itself): the digest of the member's bytes, which is the digest of a file holding the same bytes. Remembered with the
+        archive's stamp; an unreadable member gets the :class:`~mmstudio.core.errors.MediaError`
+        saying why (an OSError when the archive itself is gone)."""
+        from mmstudio.core.archives.members import absolute_member, member_bytes, split_member
+        from mmstudio.core.errors import MediaError
+
+        stamps: dict[str, tuple] = {}
+        results: dict[str, str | Exception] = {}
+        archives: dict[str, tuple | OSError] = {}
+        for given in dict.fromkeys(paths):
+            parts = split_member(given)
+            if parts is None:
+                results[str(given)] = FileNotFoundError(2, "archive not found", str(given))
+                continue
+            path = absolute_member(*parts)
+            if parts[0] not in archives:
+                try:
+                    archives[parts[0]] = _stamp(os.stat(parts[0]))
+                except OSError as exc:
+                    archives[parts[0]] = exc
+            known = archives[parts[0]]
+            if isinstance(known, OSError):
+                results[path] = known
+            else:
+                stamps[path] = (parts[0], known)
+
+        def digest_member(path):
+            return digest_bytes(member_bytes(path))
+
+        return self._remembered(stamps, digest_member, (OSError, MediaError), map_fn, results)
+
+    def _remembered(self, stamps: dict, digest_fn, failures, map_fn, results: dict) -> dict:
+        """Digests of ``stamps``' keys (each → (the file whose stamp vouches for it, that stamp)): the
+        remembered one while the stamp holds, else ``digest_fn(key)``, remembered once its file settled
+        (see :data:`RACY_NS`). ``failures``: the exceptions that are a key's result rather than a bug."""
         known = self._known_digests(list(stamps))
-        todo = [p for p, stamp in stamps.items() if known.get(p, (None,))[:4] != stamp]
+        todo = [p for p, (_, stamp) in stamps.items() if known.get(p, (None,))[:4] != stamp]
         stale = set(todo)
         results.update({p: known[p][4] for p in stamps if p not in stale})
 
         def hash_one(path):
             started = time.time_ns()
+            source, stamp = stamps[path]
             try:
-                digest = digest_file(path)
-                after = _stamp(os.stat(path))
-            except OSError as exc:
+                digest = digest_fn(path)
+                after = _stamp(os.stat(source))
+            except failures as exc:
                 return path, exc, False
-            settled = after == stamps[path] and started - max(after[1], after[2]) > RACY_NS
+            settled = after == stamp and started - max(after[1], after[2]) > RACY_NS
             return path, digest, settled
 
         fresh = []
         for path, digest, settled in map_fn(hash_one, todo):
             results[path] = digest
             if settled:
-                fresh.append((_db_text(path), *stamps[path], digest))
+                fresh.append((_db_text(path), *stamps[path][1], digest))
         if fresh:
             def insert(db):
                 with db:

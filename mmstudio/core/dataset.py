@@ -15,7 +15,9 @@ from mmstudio.core.media.formats import MODALITIES
 
 @dataclass(frozen=True)
 class MediaRef:
-    """One modality of a sample: a file on disk or, for text, an inline caption."""
+    """One modality of a sample: a file on disk, an item inside an archive (``path`` is then
+    ``shard.tar::key.jpg`` or ``train.parquet::row 17 image``, read from the archive's bytes when it
+    is decoded: :mod:`mmstudio.core.archives.members`) or, for text, an inline caption."""
 
     modality: str
     path: str | None = None

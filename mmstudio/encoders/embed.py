@@ -109,16 +109,20 @@ def embed_dataset(dataset: Dataset, encoder: Encoder, *, batch_size: int | None 
 
 
 def _cache_keys(work, cache, pool, state, job) -> dict[int, str]:
-    """Cache keys from content digests: file digests in one batch, inline captions hashed here."""
+    """Cache keys from content digests: files' and archive members' in one batch (a member's is the
+    digest of its bytes, so a member and a file holding the same bytes share an entry), inline captions here."""
     job.status("checking the cache")
-    digests = cache.file_digests([w.ref.path for w in work if w.ref.path is not None], map_fn=pool.map)
+    digests = cache.content_digests([w.ref.path for w in work if w.ref.path is not None], map_fn=pool.map)
     keys = {}
     for item in work:
         ref = item.ref
         if ref.text is not None:
             digest = digest_bytes(ref.text.encode("utf-8", "surrogatepass"))
         else:
-            digest = digests[os.path.abspath(ref.path)]
+            digest = digests[ref.path]
+            if isinstance(digest, MediaError):
+                state.failed[item.index] = item.error(digest.reason)
+                continue
             if isinstance(digest, OSError):
                 state.failed[item.index] = item.error(f"cannot read file ({digest.strerror or digest})")
                 continue

@@ -200,11 +200,14 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.workspace.open_paths(paths)
 
     def open_files(self) -> None:
-        files, _ = QtWidgets.QFileDialog.getOpenFileNames(self, "Open media files")
+        from mmstudio.ui.file_filters import open_filters
+
+        files, _ = QtWidgets.QFileDialog.getOpenFileNames(self, "Open media, datasets, shards or tables",
+                                                          filter=open_filters())
         self.open_paths(files)
 
     def open_folder(self) -> None:
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Open a folder of media")
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Open a folder of media, a dataset or shards")
         if folder:
             self.open_paths([folder])
 

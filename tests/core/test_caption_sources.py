@@ -52,7 +52,7 @@ def test_coco_pictures_elsewhere_come_from_the_folder_given_or_one_line_says_whe
     (line,) = lost.errors
     assert line.path == str(coco["path"]) and "none of its 6 pictures is in" in line.reason
     assert "--images DIR" in line.reason and lost.count("text") == 6 and lost.count("image") == 0
-    found = load_paths([coco["path"]], {"image": str(moved)})
+    found = load_paths([coco["path"]], folders={"image": str(moved)})
     assert found.count("image") == 6 and found.errors == []
 
 

@@ -10,6 +10,7 @@ refused instead, since the samples around the damage cannot be trusted.
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 import soundfile as sf
 
 from mmstudio.core.errors import MediaError
-from mmstudio.core.media.files import file_size
+from mmstudio.core.media.files import open_source
 from mmstudio.core.names import is_utf8, path_bytes
 
 MODALITY = "audio"
@@ -56,9 +57,9 @@ def read_audio(path, *, target_rate: int | None = None, min_duration: float = 0.
         raise ValueError(f"target_rate must be positive, got {target_rate}")
     if max_duration is not None and max_duration <= 0:
         raise ValueError(f"max_duration must be positive, got {max_duration}")
-    size = file_size(path, MODALITY)
+    source, size = open_source(path, MODALITY)
     try:
-        f = sf.SoundFile(_native(path))
+        f = sf.SoundFile(source if isinstance(source, io.BytesIO) else _native(source))
     except Exception as exc:  # LibsndfileError / SoundFileError / OSError from libsndfile
         raise MediaError(path, MODALITY, _open_reason(path, exc)) from exc
     with f:
@@ -93,9 +94,9 @@ def read_audio(path, *, target_rate: int | None = None, min_duration: float = 0.
 
 def audio_header(path) -> tuple[int, int, int]:
     """(sample rate, channels, frames) from the file's header alone: no sample is decoded."""
-    file_size(path, MODALITY)
+    source, _ = open_source(path, MODALITY)
     try:
-        info = sf.info(_native(path))
+        info = sf.info(source if isinstance(source, io.BytesIO) else _native(source))
     except Exception as exc:
         raise MediaError(path, MODALITY, _open_reason(path, exc)) from exc
     return info.samplerate, info.channels, info.frames

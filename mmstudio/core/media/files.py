@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from mmstudio.core.errors import MediaError
@@ -21,3 +22,17 @@ def file_size(path, modality: str, *, allow_empty: bool = False) -> int:
     if size == 0 and not allow_empty:
         raise MediaError(path, modality, "file is empty (0 bytes)")
     return size
+
+
+def open_source(path, modality: str, *, allow_empty: bool = False) -> tuple[object, int]:
+    """What a reader opens, and its size, after the checks: the file's own path, or, when ``path``
+    names a member of an archive (``shard.tar::key.jpg``, ``train.parquet::row 17 image``: see
+    :mod:`mmstudio.core.archives.members`), its bytes in memory as a file object."""
+    from mmstudio.core.archives.members import member_bytes
+
+    data = member_bytes(path, modality)
+    if data is None:
+        return path, file_size(path, modality, allow_empty=allow_empty)
+    if not data and not allow_empty:
+        raise MediaError(path, modality, "item is empty (0 bytes)")
+    return io.BytesIO(data), len(data)

@@ -7,14 +7,16 @@ settings (``Image.MAX_IMAGE_PIXELS``, ``ImageFile.LOAD_TRUNCATED_IMAGES``) are n
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
+from contextlib import nullcontext
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mmstudio.core.errors import MediaError
-from mmstudio.core.media.files import file_size
+from mmstudio.core.media.files import open_source
 
 MODALITY = "image"
 
@@ -43,12 +45,12 @@ def read_image(path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS,
     as long as both sides stay at least that large: several times faster when the image is to be
     shrunk for a model anyway. Other formats ignore it.
     """
-    file_size(path, MODALITY)
+    source, _ = open_source(path, MODALITY)
     with warnings.catch_warnings():
         # Our header check is the authority on size; Pillow's bomb *warning* must not leak or refuse.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            src = _open(path)
+            src = _open(source, path)
         except _TooLarge as big:
             raise MediaError(path, MODALITY, _too_large_reason(big.size, big.pixels, big.limit)) from None
         with src:
@@ -76,11 +78,11 @@ def image_size(path) -> tuple[int, int]:
     No pixel is decoded and no size limit applies, so an oversized image's claimed size can still be
     shown. EXIF orientations that turn the image by 90° swap width and height.
     """
-    file_size(path, MODALITY)
+    source, _ = open_source(path, MODALITY)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            with _open(path) as im:
+            with _open(source, path) as im:
                 w, h = im.size
                 orientation = _orientation(im)
         except _TooLarge as big:
@@ -101,14 +103,15 @@ class _TooLarge(Exception):
         self.size, self.pixels, self.limit = size, pixels, limit
 
 
-def _open(path) -> Image.Image:
-    """``Image.open`` restricted to :data:`FORMATS`; failures become MediaError (or _TooLarge)."""
+def _open(source, path) -> Image.Image:
+    """``Image.open`` restricted to :data:`FORMATS`; failures become MediaError (or _TooLarge).
+    ``source`` is the file's path or an archive member's bytes (see :func:`open_source`)."""
     try:
-        return Image.open(path, formats=FORMATS)
+        return Image.open(source, formats=FORMATS)
     except Image.DecompressionBombError as exc:
         found = re.search(r"\((\d+) pixels\).*limit of (\d+)", str(exc))
         pixels, limit = (int(found[1]), int(found[2])) if found else (0, DEFAULT_MAX_PIXELS)
-        size = _claimed_size(path)
+        size = _claimed_size(source, path)
         raise _TooLarge(size, size[0] * size[1] if size else pixels, limit) from None
     except UnidentifiedImageError:
         raise MediaError(path, MODALITY, "not an image file (unrecognised data)") from None
@@ -120,11 +123,12 @@ def _open(path) -> Image.Image:
         raise MediaError(path, MODALITY, _decode_reason(exc)) from exc
 
 
-def _claimed_size(path) -> tuple[int, int] | None:
+def _claimed_size(source, path) -> tuple[int, int] | None:
     """The header's size, read through Pillow's plugin directly so that its size check does not fire."""
     try:
         Image.init()  # registers every plugin; cheap after the first call
-        with open(path, "rb") as fp:
+        with (nullcontext(source) if isinstance(source, io.BytesIO) else open(source, "rb")) as fp:
+            fp.seek(0)
             prefix = fp.read(16)
             for fmt in FORMATS:
                 if fmt not in Image.OPEN:

@@ -9,12 +9,13 @@ Markdown is read as plain text, markup kept.
 from __future__ import annotations
 
 import codecs
+import io
 import os
 import re
 from dataclasses import dataclass
 
 from mmstudio.core.errors import MediaError
-from mmstudio.core.media.files import file_size
+from mmstudio.core.media.files import open_source
 
 MODALITY = "text"
 
@@ -75,9 +76,11 @@ def read_text(path, *, max_bytes: int = 1_000_000) -> TextDoc:
 
 def _read_head(path, max_bytes: int) -> tuple[bytes, int]:
     """The first ``max_bytes`` bytes and the file's full size, never reading more than needed."""
-    file_size(path, MODALITY, allow_empty=True)
+    source, size = open_source(path, MODALITY, allow_empty=True)
+    if isinstance(source, io.BytesIO):  # an archive member, already in memory
+        return source.read(max_bytes), size
     try:
-        with open(path, "rb") as fp:
+        with open(source, "rb") as fp:
             size = os.fstat(fp.fileno()).st_size
             return fp.read(max_bytes), size
     except OSError as exc:

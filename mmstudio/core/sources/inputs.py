@@ -11,21 +11,27 @@ from mmstudio.core.dataset import Dataset, MediaRef, Sample
 from mmstudio.core.errors import ItemError
 from mmstudio.core.media.formats import is_manifest, modality_of, unsupported_reason
 from mmstudio.core.names import shown
+from mmstudio.core.sources.archives import ArchiveInputs, expand_patterns
 from mmstudio.core.sources.captions import caption_kind, read_captions
+from mmstudio.core.sources.hf_columns import ColumnChoice
 from mmstudio.core.sources.manifest import read_manifest
 from mmstudio.core.sources.scan import folder_manifest, scan_folder
 
 
-def load_paths(paths, folders: dict | None = None) -> Dataset:
+def load_paths(paths, columns: ColumnChoice | None = None, folders: dict | None = None) -> Dataset:
     """Files, folders, manifests and caption files (COCO JSON, AudioCaps / Clotho CSV) → samples. Loose
     files with the same stem in the same folder pair up like they would in a folder scan; nothing is
-    decoded here. ``folders``: modality → where a caption file's pictures or sounds lie (else beside it)."""
+    decoded here. Tar shards and Hugging Face datasets (:mod:`mmstudio.core.sources.archives`) are read
+    with ``columns``, the user's choice of their columns (a
+    :class:`~mmstudio.core.sources.hf_columns.SourceError` when the data has no such column or split).
+    ``folders``: modality → where a caption file's pictures or sounds lie (else beside it)."""
     dataset = Dataset()
+    archives = ArchiveInputs(columns)
     loose: dict[tuple[str, str], Sample] = {}
     real_folder = lru_cache(maxsize=None)(os.path.realpath)
     read: dict[str, str] = {}  # real path of each folder, manifest or file read → how it was given
     scanned: dict[str, str] = {}  # real path of each media file found by a scan or given → where from
-    for raw in paths:
+    for raw in expand_patterns(paths):
         path = Path(raw).expanduser()
         try:
             mode = os.stat(path).st_mode
@@ -38,6 +44,8 @@ def load_paths(paths, folders: dict | None = None) -> Dataset:
             dataset.notes.append(ItemError(str(raw), None, f"given more than once{also}; read once"))
             continue
         read[real] = str(raw)
+        if mode is not None and source is None and archives.take(path, stat.S_ISDIR(mode)):
+            continue
         if mode is not None and stat.S_ISDIR(mode):
             dataset.extend(read_manifest(source) if source else _once(scan_folder(path), str(raw), scanned))
         elif mode is not None and stat.S_ISREG(mode):
@@ -54,6 +62,7 @@ def load_paths(paths, folders: dict | None = None) -> Dataset:
         else:
             reason = "no such file or folder" if mode is None else "not a regular file or folder"
             dataset.skipped.append(ItemError(str(path), modality_of(path), reason))
+    dataset.extend(archives.read())
     dataset.extend(Dataset(samples=list(loose.values())))
     return dataset
 

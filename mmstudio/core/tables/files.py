@@ -25,7 +25,8 @@ FORMAT_VERSION = 1
 META_KEY = b"mmstudio"
 PATH_BYTES = "path_bytes"  # the exact bytes of paths that are not valid UTF-8 (null on every other row)
 
-__all__ = ["TableFormatError", "read_table", "write_table", "is_table_path", "is_table_folder", "shard_files"]
+__all__ = ["TableFormatError", "read_table", "write_table", "is_table_path", "is_table_folder", "is_embedding_parquet",
+           "is_embedding_schema", "shard_files"]
 
 
 def _meta(table: EmbeddingTable) -> dict:
@@ -337,15 +338,40 @@ def write_table(table: EmbeddingTable, path) -> None:
 
 
 def is_table_folder(path) -> bool:
-    """A folder of Parquet shards (what ``mmstudio embed --engine ray`` writes)."""
+    """A folder of Parquet shards (what ``mmstudio embed --engine ray`` writes), not of a dataset's files."""
     path = Path(path)
-    return path.is_dir() and bool(shard_files(path))
+    files = shard_files(path) if path.is_dir() else []
+    return bool(files) and is_embedding_parquet(files[0])
 
 
 def is_table_path(path) -> bool:
-    """An embedding table rather than media: a ``.parquet``/``.npz`` file or a folder of Parquet shards."""
+    """An embedding table rather than media: a ``.parquet``/``.npz`` file or a folder of Parquet shards
+    (a Parquet file of a media dataset, such as a Hugging Face dataset's, is media)."""
     path = Path(path)
-    return (path.is_file() and path.suffix.lower() in READERS) or is_table_folder(path)
+    suffix = path.suffix.lower()
+    return (path.is_file() and suffix in READERS and (suffix != ".parquet" or is_embedding_parquet(path))) \
+        or is_table_folder(path)
+
+
+def is_embedding_parquet(path) -> bool:
+    """Whether a Parquet file holds embeddings (mmstudio's metadata, or an ``embedding`` column) rather
+    than a dataset of media (a Hugging Face dataset declares its features under ``huggingface``), told
+    from its schema alone. A file whose schema cannot be read counts as a table: its reader says why."""
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception:  # pyarrow raises several types for a file that is not Parquet
+        return True
+    return is_embedding_schema(schema)
+
+
+def is_embedding_schema(schema) -> bool:
+    """See :func:`is_embedding_parquet`."""
+    meta = schema.metadata or {}
+    if META_KEY in meta:
+        return True
+    return b"huggingface" not in meta and "embedding" in schema.names
 
 
 def read_table(path) -> EmbeddingTable:

@@ -99,7 +99,7 @@ def embed_with_ray(paths, out_dir, model: str = DEFAULT_MODEL, *, address: str |
         raise DistributedError(f"{out_dir} is a file; the Ray engine writes a folder of Parquet shards")
     out_dir.mkdir(parents=True, exist_ok=True)
     job.status("listing files")
-    dataset = load_paths(paths, folders)  # caption files: their first caption (no caption_index column)
+    dataset = load_paths(paths, folders=folders)  # caption files: their first caption (no caption_index column)
     import builtins
 
     owned = not ray.is_initialized()

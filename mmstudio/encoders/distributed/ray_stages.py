@@ -70,6 +70,7 @@ def decode_block(batch, *, probe, use_cache, cache_folder):
     """Stage 1: cache look-up by content digest, then decoding of the misses (a task per block)."""
     from mmstudio.core.cache import digest_bytes
     from mmstudio.core.dataset import MediaRef
+    from mmstudio.core.errors import MediaError
     from mmstudio.encoders.embed import cache_key, decode_item
 
     rows = batch.to_pydict()
@@ -79,10 +80,12 @@ def decode_block(batch, *, probe, use_cache, cache_folder):
     todo = list(range(n))
     if use_cache:
         cache = _worker_cache(cache_folder)
-        digests = cache.file_digests([r.path for r in refs if r.path is not None])
+        digests = cache.content_digests([r.path for r in refs if r.path is not None])
         for i, ref in enumerate(refs):
-            digest = digest_bytes(ref.text.encode("utf-8", "surrogatepass")) if ref.text is not None else digests[os.path.abspath(ref.path)]
-            if isinstance(digest, OSError):
+            digest = digest_bytes(ref.text.encode("utf-8", "surrogatepass")) if ref.text is not None else digests[ref.path]
+            if isinstance(digest, MediaError):
+                out["error"][i] = digest.reason
+            elif isinstance(digest, OSError):
                 out["error"][i] = f"cannot read file ({digest.strerror or digest})"
             else:
                 out["key"][i] = cache_key(ref.modality, digest)
