@@ -189,9 +189,11 @@ def refuse_unsafe_binding() -> bool:
     return True
 
 
-def dispose(window) -> None:
+def dispose(window, wait_ms: int = 5000) -> None:
     """Stop the window's jobs and close it. The caller then drops its reference and runs
     ``gc.collect()`` while Qt is still up: left to the interpreter's last garbage collection,
-    the window's objects can make PySide6 6.12 abort at exit ("bool_dealloc")."""
-    window.runner.shutdown(5000)
+    the window's objects can make PySide6 6.12 abort at exit ("bool_dealloc"). ``wait_ms``: how
+    long a job inside a call it cannot leave (importing torch, loading a model) may take to end;
+    a process that exits under it prints torch's finalizer errors at shutdown."""
+    window.runner.shutdown(wait_ms)
     window.close()

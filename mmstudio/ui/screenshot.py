@@ -153,6 +153,11 @@ def check_inputs(paths) -> None:
                 raise ScreenshotError(f"{path}: none of the project's sources exists (missing: {gone})", 2)
 
 
+# a refused --panel or --select can come while the model still loads (torch importing, under load
+# for more than 5 s): the command waits for that job before it exits, so nothing prints at exit
+SHUTDOWN_WAIT_MS = 60_000
+
+
 def screenshot(out, paths=(), *, panel: str | None = None, size=(1400, 860), select: str | None = None,
                query: str | None = None, timeout: float = 600.0) -> Path:
     """Render the window on ``paths`` (default: the demo world) and save it to ``out``.
@@ -210,7 +215,7 @@ def _shoot(out: Path, paths, guard: _Guard, *, panel, size, select, query, timeo
         guard.check()
         _save(window.grab(), out)
     finally:
-        dispose(window)
+        dispose(window, wait_ms=SHUTDOWN_WAIT_MS)
         del window
         gc.collect()  # while Qt is up (see dispose)
         restore_hooks()
