@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from mmstudio.ui import colors
+from mmstudio.ui.map.colour_bar import ColourBarItem
 from mmstudio.ui.map.colouring import MapColours
 from mmstudio.ui.map.point_cloud import PointCloudItem
 from mmstudio.ui.thumbnail_loader import shared as shared_thumbnails
@@ -166,6 +167,8 @@ class QtEmbeddingView(QtWidgets.QWidget):
         self.plot.addItem(self.star)
         self.legend = pg.LegendItem(offset=(-10, 10), labelTextColor=None)
         self.legend.setParentItem(self.viewbox)
+        self.colour_bar = ColourBarItem()
+        self.colour_bar.setParentItem(self.viewbox)
         self.status = QtWidgets.QLabel()
         self.status.setStyleSheet("color: gray")
         self.plot.scene().sigMouseMoved.connect(self._hover)
@@ -276,6 +279,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         table = self.workspace.table
         key = self.color_by.currentText() or "modality"
         rgb, legend = self._colours.colours(table, key, self.workspace.category_colours, start)
+        self.colour_bar.show_scale(self._colours.scale)
         if legend == self._legend_shown:
             return rgb  # the same entries: rebuilding them cost ~40 ms, for every batch that joined
         self._legend_shown = legend
