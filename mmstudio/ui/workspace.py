@@ -22,6 +22,7 @@ from mmstudio.analysis.projection.growing import GrowingMap
 from mmstudio.core.dataset import Dataset
 from mmstudio.core.tables.table import EmbeddingTable
 from mmstudio.ui.map.feed import MapFeed
+from mmstudio.ui.row_filter import RowFilter
 from mmstudio.ui.workers import QtRunner
 
 # A fit of every row starts by itself when the points placed since the last fit are more than half of
@@ -47,6 +48,7 @@ class Workspace(QtCore.QObject):
     modelChanged = QtCore.Signal(str)
     modelFailed = QtCore.Signal(str, str)   # the model asked for, why it cannot be loaded
     queryCleared = QtCore.Signal()          # the query was dropped (its star and its text go)
+    subsetsChanged = QtCore.Signal()        # a named subset was added, changed or removed
     message = QtCore.Signal(str)            # a line for the log
 
     def __init__(self, runner: QtRunner, model: str = "builtin", device: str = "auto", parent=None):
@@ -71,6 +73,8 @@ class Workspace(QtCore.QObject):
         self._query_placement = None                          # its nearest rows and their weights on the map
         self._pending_samples = []
         self._reported: set = set()           # errors already said in the Log
+        self.subsets: dict[str, np.ndarray] = {}  # name → bool mask over the rows (named subsets)
+        self.row_filter = RowFilter(self)         # the filter bar's mask: the map, the library and the panels
 
     # ------------------------------------------------------------------ opening things
     def open_paths(self, paths) -> None:
@@ -314,6 +318,10 @@ class Workspace(QtCore.QObject):
         wanted = self.fit_method is None or self.map.placed_share() > AUTO_REFIT_SHARE
         if not (wanted and not self.feed.held and self._fit(from_current=self.fit_method is not None)):
             self.layout_final = True
+
+    def subset_rows(self, name: str) -> np.ndarray:
+        """The rows of a named subset (indices into the table)."""
+        return np.flatnonzero(self.subsets[name])
 
     # ------------------------------------------------------------------ selection and query
     def select(self, rows) -> None:

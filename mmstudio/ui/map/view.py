@@ -97,6 +97,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         workspace.pointsAdded.connect(self._points_added)
         workspace.selectionChanged.connect(self._emphasis_changed)
         workspace.queryCleared.connect(self.query.clear)
+        workspace.row_filter.changed.connect(self._visibility_changed)   # filtered-out points are hidden
 
     # ------------------------------------------------------------------ widgets
     def _build(self) -> None:
@@ -253,6 +254,9 @@ class QtEmbeddingView(QtWidgets.QWidget):
                                                  else "preview layout (PCA of the first items)")
         if placed and ws.fit_method:
             text += f" · {placed:,} placed on it without moving the others (Refit lays them all out)"
+        if ws.row_filter.active:   # "n of N points shown (filtered)" in place of the count
+            shown = int(self.cloud.visible.sum())
+            text = f"{shown:,} of {len(ws.table):,} points shown (filtered) · " + text.split(" · ", 1)[1]
         self.status.setText(text)
 
     def _stop_animation(self) -> None:
@@ -301,8 +305,9 @@ class QtEmbeddingView(QtWidgets.QWidget):
         if table is None or len(self.cloud.xy) != len(table):
             return
         shown = [colors.MODALITY_ORDER.index(m) for m, box in self.modality_boxes.items() if box.isChecked()]
-        self.cloud.set_visible(np.isin(colors.modality_codes(table), shown))
+        self.cloud.set_visible(np.isin(colors.modality_codes(table), shown) & self.workspace.row_filter.visible(len(table)))
         self._update_links()
+        self._update_status()
 
     def visible_modalities(self) -> list[str]:
         return [m for m, box in self.modality_boxes.items() if box.isChecked()]
