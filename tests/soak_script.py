@@ -413,9 +413,10 @@ class SoakDriver:
 
     def library(self) -> None:
         library = self.window.library
-        if self.rng.random() < 0.3:
-            self.key(library.filter, Key.Key_A, QtCore.Qt.KeyboardModifier.ControlModifier)
-            self.type_text(library.filter, self.pick(["", "scene_0000", "circle", "1", ""]))
+        if self.rng.random() < 0.3:   # the filter bar's caption box: the library, the map and the panels follow it
+            contains = self.window.filter_bar.contains
+            self.key(contains, Key.Key_A, QtCore.Qt.KeyboardModifier.ControlModifier)
+            self.type_text(contains, self.pick(["", "scene_0000", "circle", "red", ""]))
             return
         lst = library.list
         rows = lst.model().rowCount()

@@ -1,12 +1,11 @@
-"""Colours for points: one per modality, per category (a qualitative palette), or along a colour map."""
+"""Colours for points: one per modality, per category (a qualitative palette), or along a colour map
+(pyqtgraph's copy of matplotlib's perceptual maps: viridis for numbers)."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 import numpy as np
-
-from mmstudio.export.colormaps import apply
 
 MODALITY_COLORS = {"image": (66, 133, 244), "audio": (234, 67, 53), "text": (52, 168, 83)}
 MODALITY_SHAPES = {"image": 0, "audio": 1, "text": 2}
@@ -56,11 +55,21 @@ def rgb_to_hex(rgb) -> str:
     return "#" + "".join(f"{int(c):02x}" for c in rgb)
 
 
+def colormap_lut(name: str = "viridis") -> np.ndarray:
+    """(256, 3) uint8: the colour map sampled at 0, 1/255, …, 1."""
+    import pyqtgraph as pg
+
+    return pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False).astype(np.uint8)
+
+
 def continuous(values: np.ndarray, colormap: str = "viridis") -> tuple[np.ndarray, tuple[float, float]]:
+    """Numbers → colours along ``colormap`` from their minimum to their maximum (the nearest of 256
+    steps); rows without a value (NaN, ±inf) are grey (``MISSING``). Returns the colours and (min, max)."""
     values = np.asarray(values, np.float64)
     finite = np.isfinite(values)
     lo, hi = (float(values[finite].min()), float(values[finite].max())) if finite.any() else (0.0, 1.0)
-    colours = apply(np.where(finite, values, lo), colormap, lo, hi)
+    unit = np.zeros(len(values)) if hi <= lo else (np.where(finite, values, lo) - lo) / (hi - lo)
+    colours = colormap_lut(colormap)[np.clip(np.rint(unit * 255), 0, 255).astype(np.intp)]
     colours[~finite] = MISSING
     return colours, (lo, hi)
 

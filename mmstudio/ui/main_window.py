@@ -10,6 +10,7 @@ from mmstudio import __version__
 from mmstudio.core.project import SUFFIX
 from mmstudio.ui.dialogs import ModelDialog, PreferencesDialog, ProjectionDialog, about_text
 from mmstudio.ui.export import add_figure_menu, export_figure_dialog, export_metrics_dialog, export_table_dialog
+from mmstudio.ui.filter_bar import QtFilterBar
 from mmstudio.ui.guard import guarded
 from mmstudio.ui.help import add_help_menu
 from mmstudio.ui.inspector.inspector import QtInspector
@@ -39,6 +40,8 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.view = QtEmbeddingView(self.workspace)
         self.view.reprojectRequested.connect(self.reproject_dialog)
         self.setCentralWidget(self.view)
+        self.filter_bar = QtFilterBar(self.workspace)   # one filter: the map, the library and the panels
+        self.addToolBar(self.filter_bar)
         add_figure_menu(self.view.plot, self, "map")
         self.library = QtLibrary(self.workspace)
         self.inspector = QtInspector(self.workspace)

@@ -24,6 +24,7 @@ from mmstudio.core.dataset import Dataset
 from mmstudio.core.subsets import Subsets
 from mmstudio.core.tables.table import EmbeddingTable
 from mmstudio.ui.map.feed import MapFeed
+from mmstudio.ui.row_filter import RowFilter
 from mmstudio.ui.workers import QtRunner
 
 # A fit of every row starts by itself when the points placed since the last fit are more than half of
@@ -75,6 +76,7 @@ class Workspace(QtCore.QObject):
         self._query_placement = None                          # its nearest rows and their weights on the map
         self._pending_samples = []
         self._reported: set = set()           # errors already said in the Log
+        self.row_filter = RowFilter(self)         # the filter bar's mask: the map, the library and the panels
 
     # ------------------------------------------------------------------ opening things
     def open_paths(self, paths) -> None:

@@ -27,10 +27,19 @@ class PairData:
     similarity: np.ndarray       # len(shown) × len(shown) cosine, rows a, columns b
 
 
-def alignment_views(table, job=None, heatmap_limit: int = HEATMAP_LIMIT) -> dict:
+def alignment_views(table, job=None, heatmap_limit: int = HEATMAP_LIMIT, rows=None) -> dict:
     """``{"report": align_report(table), "pairs": {(a, b): PairData}}``: the report and, per modality
-    pair, what a view of it draws (the similarity matrix of an even subsample of ``heatmap_limit`` pairs)."""
+    pair, what a view of it draws (the similarity matrix of an even subsample of ``heatmap_limit`` pairs).
+    ``rows``: compute on these rows of ``table`` only (a filter); the pairs' ``rows_a``/``rows_b`` are
+    still indices into ``table``."""
     from mmstudio.analysis.alignment.report import align_report, pair_rows
+
+    if rows is not None:
+        rows = np.asarray(rows, np.int64)
+        result = alignment_views(table.take(rows), job, heatmap_limit)
+        for data in result["pairs"].values():
+            data.rows_a, data.rows_b = rows[data.rows_a], rows[data.rows_b]
+        return result
     from mmstudio.analysis.alignment.retrieval import similarity_matrix
 
     report = align_report(table, job=job)

@@ -36,6 +36,7 @@ class QtAlignmentPanel(QtWidgets.QWidget):
         self._pending: dict = {}             # settings waiting for a report
         self._build()
         workspace.tableChanged.connect(self.refresh)
+        workspace.row_filter.changed.connect(self.refresh)   # computed on the filtered rows
         QtCore.QTimer.singleShot(0, self.refresh)
 
     # ------------------------------------------------------------------ widgets
@@ -127,31 +128,39 @@ class QtAlignmentPanel(QtWidgets.QWidget):
         self._stale = self.lazy and not on_screen(self)
         if self._stale:
             return
-        table = self.workspace.table
-        if table is None or len(table.modalities) < 2:
+        table, rows = self.workspace.row_filter.scope()
+        scope = self.workspace.row_filter.summary()
+        modalities = [] if table is None else table.modalities
+        if rows is not None:
+            modalities = [m for m in modalities if (table.modality[rows] == m).any()]
+        if table is None or len(modalities) < 2:
             running = self.workspace.runner.latest.get("alignment")
             if running is not None:
                 running.cancel()  # its result would be for an older table (and _computed drops it)
-            self._show_report(None, "the table needs two modalities" if table is not None and len(table)
-                              else "no items yet")
+            self._show_report(None, "no items yet" if table is None or not len(table) else
+                              f"{scope}: the rows shown need two modalities" if scope else
+                              "the table needs two modalities")
             return
-        self.status.setText(f"computing the alignment of {len(table):,} items…")
-        self.workspace.runner.start("alignment", lambda job: alignment_views(table, job), label="alignment report",
-                                    on_done=lambda result: self._computed(table, result),
+        self.status.setText(f"computing the alignment of {len(table) if rows is None else len(rows):,} items"
+                            + (f" ({scope})" if scope else "") + "…")
+        version = self.workspace.row_filter.version
+        self.workspace.runner.start("alignment", lambda job: alignment_views(table, job, rows=rows),
+                                    label="alignment report",
+                                    on_done=lambda result: self._computed(table, version, scope, result),
                                     on_error=lambda message: self.status.setText("the report failed (see the log)"),
                                     panel=True)
 
-    def _computed(self, table, result) -> None:
-        if table is not self.workspace.table:
+    def _computed(self, table, version: int, scope: str, result) -> None:
+        if table is not self.workspace.table or version != self.workspace.row_filter.version:
             return
-        self._show_report(result)
+        self._show_report(result, scope=scope)
 
-    def _show_report(self, result, note: str = "") -> None:
+    def _show_report(self, result, note: str = "", scope: str = "") -> None:
         previous = tuple(self._pending.get("pair") or ()) or self.current_pair()
         self.report = result["report"] if result else None
         self.pairs = result["pairs"] if result else {}
-        self.status.setText(note or f"{self.report['rows']:,} items · {len(self.pairs)} pairs · "
-                                    f"{self.report['dim']}-d")
+        self.status.setText(note or (f"{scope} · " if scope else f"{self.report['rows']:,} items · ")
+                            + f"{len(self.pairs)} pairs · {self.report['dim']}-d")
         self._fill_table()
         self.pair_box.blockSignals(True)
         self.pair_box.clear()

@@ -65,6 +65,9 @@ class QtFusionPanel(QtWidgets.QWidget):
         self._curve_timer = _timer(self, CURVE_DELAY_MS, self.compute_curve)
         self._build()
         workspace.tableChanged.connect(self._table_changed)
+        workspace.row_filter.changed.connect(self._filter_changed)   # trained on the filtered rows
+        self._scope = ""           # "filtered: n of N rows" of the lab shown, or ""
+        self._fitted_version = None   # the filter's version the last fit started with
         if view is not None:
             for box in view.modality_boxes.values():
                 box.toggled.connect(self._view_toggled)
@@ -138,6 +141,10 @@ class QtFusionPanel(QtWidgets.QWidget):
         self._labels_for = None      # the label columns are found (in the fit's job) when next on screen
         self._training_changed()
 
+    def _filter_changed(self) -> None:
+        if self.workspace.row_filter.version != self._fitted_version:
+            self._training_changed()
+
     def _training_changed(self) -> None:
         self._dirty = True
         self._fit_timer.start()
@@ -167,19 +174,22 @@ class QtFusionPanel(QtWidgets.QWidget):
             return
         seed, dropout = self.controls.seed(), self.controls.dropout()
         base = self.knobs(table.modalities)
+        _, rows = self.workspace.row_filter.scope()
+        scope, self._fitted_version = self.workspace.row_filter.summary(), self.workspace.row_filter.version
 
         def work(job):
             from mmstudio.analysis.fusion.lab import FusionLab
 
+            data = table if rows is None else table.take(rows)
             try:
-                lab = FusionLab.fit(table, label, seed=seed, dropout=dropout, job=job)
+                lab = FusionLab.fit(data, label, seed=seed, dropout=dropout, job=job)
             except ValueError as exc:
-                return str(exc)
+                return str(exc), scope
             knobs = base.replace(**{k: {m: v for m, v in getattr(base, k).items() if m in lab.modalities}
                                     for k in ("missing", "noise", "mismatch")})
             t0 = time.perf_counter()
             scores = lab.score(knobs, contributions=False)
-            return lab, scores, time.perf_counter() - t0
+            return lab, scores, time.perf_counter() - t0, scope
 
         self.controls.status.setText(f"Training every fusion method to predict {label!r}…")
         self._fit_job = self.runner.start(self._kind + "-fit", work, label=f"fusion lab ({label})",
@@ -211,10 +221,12 @@ class QtFusionPanel(QtWidgets.QWidget):
 
     def _fitted(self, result) -> None:
         self._fit_job = None
-        if isinstance(result, str):
-            self._set_lab(None, f"Cannot fuse on {self.controls.label()!r}: {result}")
+        if isinstance(result, tuple) and len(result) == 2:   # (why it cannot fuse, the filter's words)
+            why, scope = result
+            self._set_lab(None, f"Cannot fuse on {self.controls.label()!r}" + (f" ({scope})" if scope else "")
+                          + f": {why}")
             return
-        lab, scores, seconds = result
+        lab, scores, seconds, self._scope = result
         self.score_seconds = seconds
         self._set_lab(lab, "")
         if scores.knobs == self.knobs():
@@ -245,7 +257,8 @@ class QtFusionPanel(QtWidgets.QWidget):
     def _describe(self, lab) -> str:
         s = lab.split
         seconds = sum(sec for _, sec in lab.fit_log)
-        return (f"{len(lab.data)} samples, {len(lab.data.classes)} classes of {self.controls.label()!r}: "
+        return ((f"{self._scope}: " if self._scope else "")
+                + f"{len(lab.data)} samples, {len(lab.data.classes)} classes of {self.controls.label()!r}: "
                 f"{len(s.train)} train / {len(s.val)} validation / {len(s.test)} test. {lab.fits} heads trained "
                 f"in {seconds:.1f} s (seed {lab.seed}, modality dropout {lab.dropout:g}). Test-time knobs "
                 f"re-score these heads; nothing is retrained.")

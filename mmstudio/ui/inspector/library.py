@@ -1,7 +1,13 @@
-"""The library: every sample with its picture, sound and caption, and every file that was skipped, with why."""
+"""The library: every sample with its picture, sound and caption, and every file that was skipped, with why.
+
+It lists what the window's one filter (:mod:`mmstudio.ui.row_filter`, edited in the filter bar) shows:
+a sample when one of its rows matches; a skipped file when the filter asks for the samples with a
+problem (and its sample, if it has rows, matches).
+"""
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from mmstudio.ui.colors import MODALITY_COLORS
@@ -11,39 +17,56 @@ from mmstudio.ui.thumbnail_loader import shared as shared_thumbnails
 from mmstudio.ui.thumbnails import text_of
 
 ROW_HEIGHT = 58
-SearchRole = QtCore.Qt.ItemDataRole.UserRole + 1
 EntryRole = QtCore.Qt.ItemDataRole.UserRole + 2
 
 
 class LibraryModel(QtCore.QAbstractListModel):
-    """Rows: the samples, then the skipped files. An entry is ("sample", Sample) or ("error", ItemError)."""
+    """Rows: the samples, then the skipped files, of those the filter shows. An entry is
+    ("sample", Sample) or ("error", ItemError); ``shown`` holds the indices of the entries listed."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.entries: list[tuple[str, object]] = []
-        self.row_of: dict[str, int] = {}    # sample id → row
+        self.ids = np.zeros(0, object)          # each entry's sample id (None: a file of no sample)
+        self.is_error = np.zeros(0, bool)
+        self.shown = np.zeros(0, np.int64)      # the entries listed, in order
+        self.position = np.zeros(0, np.int64)   # entry → its row in the list (-1: not listed)
+        self.row_of: dict[str, int] = {}    # sample id → entry
 
     def reset(self, dataset, problems=()) -> None:
         self.beginResetModel()
         self.entries = [("sample", s) for s in dataset.samples]
         self.entries += [("error", e) for e in problems]
+        self.ids = np.array([s.id for s in dataset.samples] + [e.sample_id for e in problems], dtype=object)
+        self.is_error = np.arange(len(self.entries)) >= len(dataset.samples)
         self.row_of = {s.id: row for row, s in enumerate(dataset.samples)}
+        self._show(None)
         self.endResetModel()
+
+    def show_only(self, keep: np.ndarray | None) -> None:
+        """List the entries where ``keep`` is True (None: every entry)."""
+        self.beginResetModel()
+        self._show(keep)
+        self.endResetModel()
+
+    def _show(self, keep) -> None:
+        n = len(self.entries)
+        self.shown = np.arange(n) if keep is None else np.flatnonzero(keep)
+        self.position = np.full(n, -1, np.int64)
+        self.position[self.shown] = np.arange(len(self.shown))
+
+    def entry(self, row: int) -> tuple[str, object]:
+        return self.entries[self.shown[row]]
 
     @guarded(0)
     def rowCount(self, parent=QtCore.QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.entries)
+        return 0 if parent.isValid() else len(self.shown)
 
     @guarded(None)
     def data(self, index, role=QtCore.Qt.ItemDataRole.DisplayRole):
-        kind, entry = self.entries[index.row()]
+        kind, entry = self.entry(index.row())
         if role == EntryRole:
-            return self.entries[index.row()]
-        if role == SearchRole:
-            if kind == "error":
-                return f"{entry.path} {entry.reason}".lower()
-            caption = entry.items["text"].text if "text" in entry.items and entry.items["text"].text else ""
-            return f"{entry.id} {entry.label or ''} {caption}".lower()
+            return kind, entry
         if role == QtCore.Qt.ItemDataRole.ToolTipRole:
             if kind == "error":
                 return f"{entry.path}\n{entry.reason}"
@@ -134,16 +157,8 @@ class QtLibrary(QtWidgets.QWidget):
         super().__init__(parent)
         self.workspace = workspace
         self.model = LibraryModel(self)
-        self.proxy = QtCore.QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setFilterRole(SearchRole)
-        self.proxy.setFilterCaseSensitivity(QtCore.Qt.CaseSensitivity.CaseInsensitive)
-        self.filter = QtWidgets.QLineEdit()
-        self.filter.setPlaceholderText("Filter by id, label or caption")
-        self.filter.setClearButtonEnabled(True)
-        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.list = QtWidgets.QListView()
-        self.list.setModel(self.proxy)
+        self.list.setModel(self.model)
         self.list.setItemDelegate(LibraryDelegate(self.list))
         self.list.setUniformItemSizes(True)
         self.list.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -151,20 +166,53 @@ class QtLibrary(QtWidgets.QWidget):
         self.counts = QtWidgets.QLabel()
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.filter)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.counts)
         workspace.datasetChanged.connect(self.refresh)
         workspace.tableChanged.connect(self.refresh)
         workspace.selectionChanged.connect(self.follow)
+        workspace.row_filter.changed.connect(self.apply_filter)
+        self._codes = (None, None, np.zeros(0, np.int64))   # (index, entries, their sample codes in it)
         self._echo = False     # True while the list's selection and the workspace's are being matched
 
     def refresh(self) -> None:
         ws = self.workspace
         problems = ws.problems()
         self.model.reset(ws.dataset, problems)
-        self.counts.setText(f"{len(ws.dataset):,} samples" + ws.problems_counted())
+        if self.workspace.row_filter.active:
+            self.model.show_only(self._keep())
+        self._count()
         self.follow()
+
+    def apply_filter(self) -> None:
+        """List what the filter shows (it changed, or the rows it covers did)."""
+        self.model.show_only(self._keep())
+        self._count()
+        self.follow()
+
+    def _keep(self) -> np.ndarray | None:
+        """Which entries the filter shows (None: no filter): a sample with a matching row; a skipped file
+        when the filter asks for problems, unless its sample has rows and none matches. Vectorised."""
+        rf = self.workspace.row_filter
+        hits = rf.sample_hits()
+        if hits is None:
+            return None
+        model, index = self.model, rf.index
+        if self._codes[0] is not index or self._codes[1] is not model.entries:
+            self._codes = (index, model.entries, index.sample_codes(model.ids))
+        codes = self._codes[2]
+        keep = hits[codes]                      # code -1 (no rows in the table): the spare False at the end
+        return np.where(model.is_error, (rf.spec.problems == "only") & (keep | (codes < 0)), keep)
+
+    def _count(self) -> None:
+        ws, model = self.workspace, self.model
+        samples = int((~model.is_error).sum())
+        if self.workspace.row_filter.active:
+            listed = int((~model.is_error[model.shown]).sum())
+            text = f"filtered: {listed:,} of {samples:,} samples"
+        else:
+            text = f"{len(ws.dataset):,} samples"
+        self.counts.setText(text + ws.problems_counted())
 
     def follow(self) -> None:
         """Highlight the samples of the items selected anywhere (the map, the inspector, a query pick)."""
@@ -172,11 +220,12 @@ class QtLibrary(QtWidgets.QWidget):
             return
         ws = self.workspace
         ids = set() if ws.table is None or not len(ws.selection) else set(ws.table.sample_id[ws.selection].tolist())
-        rows = sorted(self.model.row_of[i] for i in ids if i in self.model.row_of)
+        rows = sorted(r for r in (int(self.model.position[self.model.row_of[i]]) for i in ids if i in self.model.row_of)
+                      if r >= 0)
         selection = QtCore.QItemSelection()
         for start, stop in _runs(rows):
-            selection.merge(self.proxy.mapSelectionFromSource(QtCore.QItemSelection(
-                self.model.index(start), self.model.index(stop))), QtCore.QItemSelectionModel.SelectionFlag.Select)
+            selection.merge(QtCore.QItemSelection(self.model.index(start), self.model.index(stop)),
+                            QtCore.QItemSelectionModel.SelectionFlag.Select)
         self._echo = True
         try:
             self.list.selectionModel().select(selection, QtCore.QItemSelectionModel.SelectionFlag.ClearAndSelect)
@@ -196,8 +245,6 @@ class QtLibrary(QtWidgets.QWidget):
         table = self.workspace.table
         if table is None or not ids:
             return
-        import numpy as np
-
         self._echo = True
         try:
             self.workspace.select(np.flatnonzero(np.isin(table.sample_id, ids)))

@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from mmstudio.ui import colors
+from mmstudio.ui.map.colour_bar import ColourBarItem
 from mmstudio.ui.map.colouring import MapColours
 from mmstudio.ui.map.point_cloud import PointCloudItem
 from mmstudio.ui.map.subset_colouring import subset_colours, subset_options
@@ -98,6 +99,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         workspace.selectionChanged.connect(self._emphasis_changed)
         workspace.subsetsChanged.connect(self._table_changed)   # "Colour by" lists them; recoloured
         workspace.queryCleared.connect(self.query.clear)
+        workspace.row_filter.changed.connect(self._visibility_changed)   # filtered-out points are hidden
 
     # ------------------------------------------------------------------ widgets
     def _build(self) -> None:
@@ -169,6 +171,8 @@ class QtEmbeddingView(QtWidgets.QWidget):
         self.plot.addItem(self.star)
         self.legend = pg.LegendItem(offset=(-10, 10), labelTextColor=None)
         self.legend.setParentItem(self.viewbox)
+        self.colour_bar = ColourBarItem()
+        self.colour_bar.setParentItem(self.viewbox)
         self.status = QtWidgets.QLabel()
         self.status.setStyleSheet("color: gray")
         self.plot.scene().sigMouseMoved.connect(self._hover)
@@ -254,6 +258,9 @@ class QtEmbeddingView(QtWidgets.QWidget):
                                                  else "preview layout (PCA of the first items)")
         if placed and ws.fit_method:
             text += f" · {placed:,} placed on it without moving the others (Refit lays them all out)"
+        if ws.row_filter.active:   # "n of N points shown (filtered)" in place of the count
+            shown = int(self.cloud.visible.sum())
+            text = f"{shown:,} of {len(ws.table):,} points shown (filtered) · " + text.split(" · ", 1)[1]
         self.status.setText(text)
 
     def _stop_animation(self) -> None:
@@ -279,8 +286,13 @@ class QtEmbeddingView(QtWidgets.QWidget):
         """Every row's colour (rows before ``start`` are coloured already), and the legend drawn."""
         table = self.workspace.table
         key = self.color_by.currentText() or "modality"
-        rgb, legend = (subset_colours(self.workspace, key)
-                       or self._colours.colours(table, key, self.workspace.category_colours, start))
+        subset = subset_colours(self.workspace, key)
+        if subset is not None:
+            rgb, legend = subset
+            self.colour_bar.show_scale(None)
+        else:
+            rgb, legend = self._colours.colours(table, key, self.workspace.category_colours, start)
+            self.colour_bar.show_scale(self._colours.scale)
         if legend == self._legend_shown:
             return rgb  # the same entries: rebuilding them cost ~40 ms, for every batch that joined
         self._legend_shown = legend
@@ -302,8 +314,9 @@ class QtEmbeddingView(QtWidgets.QWidget):
         if table is None or len(self.cloud.xy) != len(table):
             return
         shown = [colors.MODALITY_ORDER.index(m) for m, box in self.modality_boxes.items() if box.isChecked()]
-        self.cloud.set_visible(np.isin(colors.modality_codes(table), shown))
+        self.cloud.set_visible(np.isin(colors.modality_codes(table), shown) & self.workspace.row_filter.visible(len(table)))
         self._update_links()
+        self._update_status()
 
     def visible_modalities(self) -> list[str]:
         return [m for m, box in self.modality_boxes.items() if box.isChecked()]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import weakref
 
+import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from mmstudio.ui.guard import guarded
@@ -30,11 +31,15 @@ MIN_SAMPLES = 200          # a workspace table with fewer paired samples is too 
 QUEUED = QtCore.Qt.ConnectionType.QueuedConnection
 
 
-def paired_samples(table, modalities=("image", "audio")) -> int:
-    """How many samples of ``table`` have every one of ``modalities``."""
+def paired_samples(table, modalities=("image", "audio"), rows=None) -> int:
+    """How many samples of ``table`` (of its ``rows``, when given) have every one of ``modalities``."""
     if table is None or len(table) == 0:
         return 0
-    ids = [set(table.sample_id[table.rows(m)].tolist()) for m in modalities]
+    within = np.ones(len(table), bool)
+    if rows is not None:
+        within[:] = False
+        within[rows] = True
+    ids = [set(table.sample_id[(table.modality == m) & within].tolist()) for m in modalities]
     return len(set.intersection(*ids))
 
 
@@ -89,6 +94,7 @@ class QtPrinciplesPanel(QtWidgets.QWidget):
         self._labels_for = None            # the table the data labels were written for
         self._paired = None                # (weak reference to a table, its paired_samples)
         workspace.tableChanged.connect(self._table_changed)
+        workspace.row_filter.changed.connect(self._table_changed)   # the open table's rows: the filtered ones
         self._update_data_labels()
 
     # ------------------------------------------------------------------ pages
@@ -124,34 +130,41 @@ class QtPrinciplesPanel(QtWidgets.QWidget):
 
     # ------------------------------------------------------------------ data
     def table_for(self, name: str, options: dict):
-        """(table to pass, or None for the demo world's; a few words on which), for these options."""
+        """(table to pass, or None for the demo world's; a few words on which; the filter's rows of that
+        table, or None for all of them), for these options."""
         from mmstudio.analysis.principles.registry import PRINCIPLES
 
         columns = self.pages[name].columns(options)
         if not PRINCIPLES[name].uses_table or not columns:
-            return None, ""
-        table = self.workspace.table
-        paired = self._paired_samples(table)
+            return None, "", None
+        table, rows = self.workspace.row_filter.scope()
+        paired = self._paired_samples(table, rows)
+        scope = self.workspace.row_filter.summary()
         if table_fits(table, columns, paired=paired):
-            return table, f"Data: the open table ({paired} samples with image and audio)."
+            return table, f"Data: the open table ({scope + '; ' if scope else ''}{paired} samples with image " \
+                          "and audio).", rows
         return None, ("Data: the demo world (built once into the cache). To use yours, open a table with image "
-                      f"and audio rows and {' and '.join(map(repr, sorted(columns)))} label columns.")
+                      f"and audio rows and {' and '.join(map(repr, sorted(columns)))} label columns"
+                      + (f" ({scope}: {paired} samples with image and audio shown)." if scope else ".")), None
 
-    def _paired_samples(self, table) -> int:
-        """:func:`paired_samples` of the table, counted once per table."""
+    def _paired_samples(self, table, rows=None) -> int:
+        """:func:`paired_samples` of the table (and the filter's rows), counted once per table and filter."""
+        version = None if rows is None else self.workspace.row_filter.version
         known = self._paired
-        if known is not None and known[0]() is table:
-            return known[1]
-        n = paired_samples(table)
+        if known is not None and known[0]() is table and known[1] == version:
+            return known[2]
+        n = paired_samples(table, rows=rows)
         if table is not None:
-            self._paired = (weakref.ref(table), n)
+            self._paired = (weakref.ref(table), version, n)
         return n
 
     def _table_changed(self) -> None:
         """Forget results of tables no longer open (their keys hold the table's id, which a later table
-        may reuse); the data labels are written when the panel is next on screen."""
+        may reuse; and the filter's version); the data labels are written when the panel is next on screen."""
         current = id(self.workspace.table)
-        self.cache = {k: v for k, v in self.cache.items() if not isinstance(k[2], int) or k[2] == current}
+        self.cache = {k: v for k, v in self.cache.items()
+                      if not isinstance(k[2], (int, tuple)) or k[2] == current
+                      or (isinstance(k[2], tuple) and k[2][0] == current)}
         self._labels_for = None
         if on_screen(self):
             self._update_data_labels()
@@ -170,7 +183,7 @@ class QtPrinciplesPanel(QtWidgets.QWidget):
 
         page = self.pages[name]
         options = page.options()
-        table, data_text = self.table_for(name, options)
+        table, data_text, rows = self.table_for(name, options)
         page.data_label.setText(data_text)
         if not page.trained:
             try:
@@ -182,6 +195,8 @@ class QtPrinciplesPanel(QtWidgets.QWidget):
             return
         uses_data = bool(self.pages[name].columns(options))
         source = id(table) if table is not None else ("demo" if uses_data else None)
+        if table is not None and rows is not None:
+            source = (id(table), self.workspace.row_filter.version)
         key = (name, _key(options), source)
         if key in self.cache:
             job = self.jobs.pop(name, None)
@@ -193,7 +208,7 @@ class QtPrinciplesPanel(QtWidgets.QWidget):
         demo = self.demo_table
 
         def work(job):
-            data = table
+            data = table if rows is None else table.take(rows)
             if data is None and uses_data:
                 data = demo
                 if data is None:
