@@ -54,13 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run a command (or the window) behind the safety net: a bug becomes one line naming the log
     file that holds its traceback (exit 1), Ctrl-C becomes "interrupted" (exit 130)."""
     program = argv is None  # run as the program (not called from Python): own the process's Ctrl-C
-    if program:
-        from mmstudio.core import ctrl_c
-
-        ctrl_c.install()
     argv = list(sys.argv[1:] if argv is None else argv)
     who = f"mmstudio {argv[0]}" if argv and argv[0] in COMMANDS else "mmstudio"
     try:
+        if program:  # a Ctrl-C that comes while this loads (a slow start) is Python's own, caught below
+            from mmstudio.core import ctrl_c
+
+            ctrl_c.install()
         code = _main(argv)
     except KeyboardInterrupt:
         return interrupted(who, program)

@@ -92,13 +92,13 @@ class RangesForm(QtWidgets.QWidget):
         self.note.setStyleSheet("color: gray")
         inner = QtWidgets.QWidget()
         inner.setLayout(self.grid)
-        self.scroll = QtWidgets.QScrollArea()
-        self.scroll.setWidget(inner)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.rows_area = QtWidgets.QScrollArea()
+        self.rows_area.setWidget(inner)
+        self.rows_area.setWidgetResizable(True)
+        self.rows_area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.scroll)
+        layout.addWidget(self.rows_area)
         layout.addWidget(self.note)
 
     def set_columns(self, columns: dict[str, tuple[float, float, int]], ranges: tuple[Range, ...],
@@ -135,8 +135,8 @@ class RangesForm(QtWidgets.QWidget):
             self.rows[name] = (boxes[0], boxes[1], lo, hi, eps)
         self.note.setText("A row without a value fails a narrowed range." if shown else "The table has no numeric column.")
         height = self.grid.sizeHint().height() + 8
-        self.scroll.setFixedHeight(min(max(height, 10), 320))
-        self.scroll.setMinimumWidth(self.grid.sizeHint().width() + 24)
+        self.rows_area.setFixedHeight(min(max(height, 10), 320))
+        self.rows_area.setMinimumWidth(self.grid.sizeHint().width() + 24)
 
     def ranges(self) -> tuple[Range, ...]:
         """The narrowed ranges (a bound at the column's own end is no bound)."""

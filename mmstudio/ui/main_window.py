@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shiboken6
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from mmstudio import __version__
@@ -315,7 +316,8 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.model_error = box
 
     def _job_started(self, job) -> None:
-        job.signals.status.connect(lambda text, j=job: self.job_label.setText(f"{j.label}: {text}"))
+        label = self.job_label   # a job may report after the window is gone (its runner outlives it)
+        job.signals.status.connect(lambda text, j=job: _set_text(label, f"{j.label}: {text}"))
         self._job_ended(None)
 
     def _job_ended(self, _job) -> None:
@@ -346,6 +348,11 @@ class QtMainWindow(QtWidgets.QMainWindow):
                 dialog.close()
         self.runner.shutdown(QUIT_WAIT_MS)
         super().closeEvent(event)
+
+
+def _set_text(label: QtWidgets.QLabel, text: str) -> None:
+    if shiboken6.isValid(label):
+        label.setText(text)
 
 
 def default_paths() -> list[Path]:

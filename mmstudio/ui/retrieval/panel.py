@@ -116,7 +116,7 @@ class QtRetrievalPanel(QtWidgets.QWidget):
         self.sections_layout.setSpacing(2)
         self.sections_layout.addStretch(1)
         self.sections: dict[str, tuple[QtWidgets.QLabel, QtGallery]] = {}
-        self.scroll = scroll = QtWidgets.QScrollArea()
+        self.results_area = scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -286,7 +286,7 @@ class QtRetrievalPanel(QtWidgets.QWidget):
         if shown.table is not self.workspace.table or shown.query != self.query:
             return
         if self.current is None or self.current.query != shown.query:
-            self.scroll.verticalScrollBar().setValue(0)   # a new query starts at its first modality
+            self.results_area.verticalScrollBar().setValue(0)   # a new query starts at its first modality
             if shown.query.row is not None:
                 self.text.clear()                         # the text typed is no longer the query
         self.current = shown
