@@ -84,7 +84,7 @@ def format_comparison(report: dict, name_a: str = "A", name_b: str = "B") -> str
                      f"(shuffled: {num(maps['orthogonal_permuted_mean'])})")
         lines.append(f"  map A → B fitted on {maps['train']} rows, residual on {maps['held_out']} held out "
                      f"(share of B's variance left; 0 = exact): {fits}")
-        changed = ", ".join(f"{e['sample_id']}{_caption(e)} ({e['jaccard']:.2f})" for e in nb["most_changed"][:5])
+        changed = ", ".join(f"{e['sample_id']}{_caption(e)} ({e['jaccard']:.2f})" for e in nb["most_changed"][:5]) or "none"
         lines.append(f"  {nb['k']} nearest neighbours (cosine): mean Jaccard A vs B {num(nb['mean_jaccard'])} "
                      f"(chance {num(nb['chance'])}; 1 = unchanged); changed most: {changed}")
     for pair in report["pairs"]:

@@ -51,7 +51,7 @@ def test_a_table_against_itself_changes_nothing():
     report = compare_tables(table, table)
     for m in report["modalities"]:
         assert m["cka"]["value"] == pytest.approx(1.0)
-        assert m["neighbours"]["mean_jaccard"] == 1.0
+        assert m["neighbours"]["mean_jaccard"] == 1.0 and m["neighbours"]["most_changed"] == []
         assert m["maps"]["orthogonal"] == pytest.approx(0.0, abs=1e-12)
     for pair in report["pairs"]:
         for r in pair["retrieval"]:
@@ -99,6 +99,8 @@ def test_noise_is_a_retrieval_drop_with_an_interval_below_zero():
     for m in report["modalities"]:
         assert m["cka"]["permuted_q95"] < m["cka"]["value"] < 1
         assert m["neighbours"]["chance"] < m["neighbours"]["mean_jaccard"] < 1
+        changed = [e["jaccard"] for e in m["neighbours"]["most_changed"]]
+        assert len(changed) == 10 and changed == sorted(changed) and changed[-1] < 1
 
 
 def test_cka_is_the_closed_form():

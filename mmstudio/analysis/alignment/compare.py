@@ -86,7 +86,7 @@ def _modality(ta, tb, modality: str, seed: int) -> dict:
     jaccard, chance = neighbour_jaccard(xa, xb)
     captions = caption_indices(ta)[rows]
     several = modality == "text" and "caption_index" in ta.columns
-    changed = np.lexsort((np.arange(len(rows)), jaccard))[:CHANGED]
+    changed = [i for i in np.lexsort((np.arange(len(rows)), jaccard))[:CHANGED] if jaccard[i] < 1]  # unchanged: none
     out["neighbours"] = {
         "k": min(K, len(rows) - 1), "mean_jaccard": float(jaccard.mean()), "chance": chance,
         "most_changed": [{"sample_id": str(ta.sample_id[rows[i]]), "jaccard": float(jaccard[i]),
