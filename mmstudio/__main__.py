@@ -20,6 +20,7 @@ COMMANDS = {
     "models": ("mmstudio.cli.models", "the model families mmstudio uses and those in the local Hugging Face cache"),
     "attend": ("mmstudio.cli.attend", "draw where a text looks in an image or a sound (attention heatmap)"),
     "align": ("mmstudio.cli.align", "how well the modalities of a table line up: retrieval, gap, Procrustes, losses"),
+    "compare": ("mmstudio.cli.compare", "two tables of the same samples (two models) side by side: CKA, retrieval, neighbours"),
     "project": ("mmstudio.cli.project", "a 2-D map of a table (UMAP or PCA), written as x and y columns"),
     "export": ("mmstudio.cli.export", "write a table (or a selection) as Parquet, CSV, NPZ or a TensorBoard projector folder"),
     "screenshot": ("mmstudio.cli.screenshot", "render the window offscreen to a PNG (for docs and tests)"),

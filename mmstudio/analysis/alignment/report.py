@@ -19,7 +19,10 @@ The projection-head trainer lives in :mod:`mmstudio.analysis.alignment.aligner`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import combinations
+
+import numpy as np
 
 from mmstudio.analysis.alignment.aligner import AlignerHistory, train_aligner
 from mmstudio.analysis.alignment.captions import caption_retrieval, protocol, worst_rows
@@ -49,28 +52,50 @@ def _retrieval_dict(result: Retrieval, worst: int) -> dict:
     return out
 
 
+@dataclass
+class PairRetrieval:
+    """Retrieval both ways for one pair of modalities, as ``mmstudio align`` scores it."""
+
+    results: list[tuple[Retrieval, np.ndarray]]  # (a → b, its query rows), (b → a, its query rows)
+    partner_rows: list[np.ndarray]  # per direction: the row each query is scored by
+    captions: dict | None  # the any-caption protocol's counts and sentences, when it was used
+
+
+def pair_retrieval(table, pairs: Pairs, *, similarity_limit: int = SIMILARITY_LIMIT, job=None) -> PairRetrieval:
+    """Retrieval ``pairs.a → pairs.b`` and back; with several captions per sample, the any-caption
+    protocol (:mod:`mmstudio.analysis.alignment.captions`). The a → b result keeps its similarity
+    matrix up to ``similarity_limit`` pairs (one caption each)."""
+    a, b = pairs.a, pairs.b
+    captions = caption_rows(table, pairs)
+    if captions is not None:
+        both = caption_retrieval(table, pairs, captions, job=job)
+        return PairRetrieval([(r, q) for r, q, _ in both], [p for _, _, p in both], protocol(pairs, captions))
+    xa, xb = table.vectors[pairs.rows_a], table.vectors[pairs.rows_b]
+    la, lb = table.label[pairs.rows_a], table.label[pairs.rows_b]
+    ab = retrieve(xa, xb, query_labels=la, gallery_labels=lb, sample_ids=pairs.sample_ids, names=(a, b),
+                  keep_similarity=similarity_limit, job=job)
+    ba = retrieve(xb, xa, query_labels=lb, gallery_labels=la, sample_ids=pairs.sample_ids, names=(b, a),
+                  keep_similarity=0, job=job)
+    return PairRetrieval([(ab, pairs.rows_a), (ba, pairs.rows_b)], [pairs.rows_b, pairs.rows_a], None)
+
+
 def pair_report(table, pairs: Pairs, *, temperature: float = TEMPERATURE, margin: float = MARGIN,
                 worst: int = WORST, similarity_limit: int = SIMILARITY_LIMIT, seed: int = 0, job=None) -> dict:
     """Every alignment measure for one pair of modalities, as a JSON-ready dict."""
     a, b = pairs.a, pairs.b
     xa, xb = table.vectors[pairs.rows_a], table.vectors[pairs.rows_b]
-    la, lb = table.label[pairs.rows_a], table.label[pairs.rows_b]
     out = {"modalities": [a, b], "n_pairs": len(pairs)}
     if len(pairs) < 2:
         out["note"] = f"{len(pairs)} paired sample{'s' if len(pairs) != 1 else ''}: nothing to compare"
         return out
-    captions = caption_rows(table, pairs)
-    if captions is None:
-        ab = retrieve(xa, xb, query_labels=la, gallery_labels=lb, sample_ids=pairs.sample_ids, names=(a, b),
-                      keep_similarity=similarity_limit, job=job)
-        ba = retrieve(xb, xa, query_labels=lb, gallery_labels=la, sample_ids=pairs.sample_ids, names=(b, a),
-                      keep_similarity=0, job=job)
-        out["retrieval"] = [_retrieval_dict(ab, worst), _retrieval_dict(ba, worst)]
-        out["similarity"] = ab.similarity  # rows a, columns b (cosine); None above similarity_limit pairs
+    found = pair_retrieval(table, pairs, similarity_limit=similarity_limit, job=job)
+    if found.captions is None:
+        out["retrieval"] = [_retrieval_dict(result, worst) for result, _ in found.results]
+        out["similarity"] = found.results[0][0].similarity  # rows a, columns b (cosine); None above similarity_limit pairs
     else:  # several captions per sample: any of them is a hit, every caption queries
-        out["captions"] = protocol(pairs, captions)
+        out["captions"] = found.captions
         out["retrieval"] = []
-        for result, query_rows, partner_rows in caption_retrieval(table, pairs, captions, job=job):
+        for (result, query_rows), partner_rows in zip(found.results, found.partner_rows):
             entry = result.summary()
             entry["worst"] = worst_rows(result, query_rows, partner_rows, table, worst)
             out["retrieval"].append(entry)
