@@ -3,7 +3,9 @@
 Categories take their colours from the workspace's ``category_colours`` (value → colour, per
 column), so a value keeps its colour whatever is added later and whatever the counts become; the
 project file stores them. Rows that join the map are coloured alone (the others keep theirs) and
-the legend's counts grow with them.
+the legend's counts grow with them. A column of more than ``MAX_CATEGORIES`` distinct values (a
+caption, an id, a path) is not a category: its points stay one neutral colour and the legend says so
+in one line, instead of hundreds of captions coloured with repeating colours.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import numpy as np
 from mmstudio.ui import colors
 
 LEGEND_ROWS = 15
+MAX_CATEGORIES = 40      # a column with more distinct values is not coloured (the palette has 20 colours)
+NEUTRAL = (110, 110, 110)
 
 
 class MapColours:
@@ -40,9 +44,14 @@ class MapColours:
         if key != self.key or start != len(self.rgb) or start == 0:
             self.key, self.rgb, self.counts, start = key, np.zeros((0, 3), np.uint8), Counter(), 0
         new = values[start:]
-        rgb, legend = colors.categorical(new, assigned.setdefault(key, {}))
         names, counts = np.unique(np.asarray(["—" if v is None else str(v) for v in new], object), return_counts=True)
         self.counts.update(dict(zip(names.tolist(), counts.tolist())))
+        distinct = len([name for name in self.counts if name != "—"])
+        if distinct > MAX_CATEGORIES:   # captions, ids, paths: colours would repeat and say nothing
+            self.rgb = np.concatenate([self.rgb, np.tile(np.uint8(NEUTRAL), (len(new), 1))])
+            self.rgb[:] = NEUTRAL
+            return self.rgb, [(f"{key}: {distinct:,} values, too many to colour (at most {MAX_CATEGORIES})", NEUTRAL)]
+        rgb, legend = colors.categorical(new, assigned.setdefault(key, {}))
         self.rgb = np.concatenate([self.rgb, rgb])
         registry = assigned[key]
         ranked = sorted(self.counts.items(), key=lambda item: (-item[1], item[0]))[:LEGEND_ROWS]
