@@ -335,11 +335,9 @@ class SoakDriver:
 
     def _show_panel(self, title: str) -> QtWidgets.QWidget:
         dock = self.window.docks[title]
-        if dock.visibleRegion().isEmpty():
-            for bar in self.window.findChildren(QtWidgets.QTabBar):
-                for i in range(bar.count()):
-                    if bar.tabText(i) == title:
-                        self.click_at(bar, QtCore.QPointF(bar.tabRect(i).center()))
+        if dock.isHidden() or dock.visibleRegion().isEmpty():   # its tab in the strip under the map raises it
+            button = self.window.strip.buttons[title]
+            self.click_at(button, QtCore.QPointF(button.rect().center()))
         return self.window.panels[title]
 
     def fusion_knob(self) -> None:

@@ -11,7 +11,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("out", metavar="OUT.png", help="the picture to write (.png, .jpg or .bmp)")
     parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="files, folders, manifests, tables or a project (default: the demo world)")
-    parser.add_argument("--panel", type=non_empty_text, help="bring this panel to the front (Log, Library, Inspector, …)")
+    parser.add_argument("--panel", type=non_empty_text,
+                        help="raise this panel (Alignment, Fusion lab, Principles, Log, …); PANEL/TAB also picks one "
+                             "of its tabs, e.g. 'Alignment/Aligner trainer'")
     parser.add_argument("--size", type=size, default=(1400, 860), metavar="WxH",
                         help="window size in pixels (default: 1400x860)")
     parser.add_argument("--select", metavar="ID", type=non_empty_text, help="select the items of this sample id")

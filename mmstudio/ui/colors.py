@@ -16,6 +16,9 @@ PALETTE = np.array([
     (152, 223, 138), (255, 152, 150), (197, 176, 213), (196, 156, 148), (247, 182, 210), (199, 199, 199),
     (219, 219, 141), (158, 218, 229)], np.uint8)
 MISSING = (160, 160, 160)
+# The outline of a selection's nearest neighbours on the map: magenta, far (CIE ΔE76 > 60) from every
+# colour above, so it never reads as a category (the palette's orange was 8 from the old orange outline)
+NEIGHBOUR_OUTLINE = (255, 0, 255)
 
 
 def categorical(values, assigned: dict[str, str] | None = None) -> tuple[np.ndarray, list[tuple[str, tuple]]]:
@@ -100,3 +103,21 @@ def shapes_of(codes: np.ndarray) -> np.ndarray:
     """Per-row marker shapes from :func:`modality_codes`."""
     lut = np.array([MODALITY_SHAPES[m] for m in MODALITY_ORDER] + [0], np.int8)
     return lut[codes]
+
+
+def relative_luminance(rgb) -> float:
+    """WCAG 2 relative luminance of an sRGB colour (0–255 channels)."""
+    c = np.asarray(rgb[:3], np.float64) / 255
+    c = np.where(c <= 0.03928, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2])
+
+
+def text_on(rgb) -> tuple[int, int, int]:
+    """Near-black or white, whichever contrasts more with a background of colour ``rgb`` (WCAG); an
+    (r, g, b, alpha) colour is taken as drawn over white."""
+    if len(rgb) == 4:
+        a = rgb[3] / 255
+        rgb = tuple(c * a + 255 * (1 - a) for c in rgb[:3])
+    lum = relative_luminance(rgb)
+    dark = (0, 0, 0)   # black or white: one of them contrasts at least 4.58:1 with any colour
+    return dark if (lum + 0.05) / (relative_luminance(dark) + 0.05) >= 1.05 / (lum + 0.05) else (255, 255, 255)

@@ -139,13 +139,18 @@ class TableExportDialog(QtWidgets.QDialog):
         self.setWindowTitle("Export embeddings")
         self.format = QtWidgets.QComboBox()
         self.format.addItems(list(TABLE_FORMATS))
-        self.selection_only = QtWidgets.QCheckBox(f"only the selection ({selected} items)")
+        self.selection_only = QtWidgets.QCheckBox(f"only the selection ({items(selected)})")
         self.selection_only.setEnabled(selected > 0)
         form = QtWidgets.QFormLayout(self)
         form.addRow("Format", self.format)
         form.addRow("", self.selection_only)
         buttons = ok_cancel(self)
         form.addRow(buttons)
+
+
+def items(n: int) -> str:
+    """"1 item", "2 items", "1,024 items"."""
+    return f"{n:,} item" + ("" if n == 1 else "s")
 
 
 def table_for_export(workspace):

@@ -7,7 +7,6 @@ from pathlib import Path
 import shiboken6
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from mmstudio import __version__
 from mmstudio.core.project import SUFFIX
 from mmstudio.ui.dialogs import ModelDialog, PreferencesDialog, ProjectionDialog, about_text
 from mmstudio.ui.export import add_figure_menu, export_figure_dialog, export_metrics_dialog, export_table_dialog
@@ -19,14 +18,19 @@ from mmstudio.ui.inspector.library import QtLibrary
 from mmstudio.ui.job_progress import QtJobProgress
 from mmstudio.ui.map.view import QtEmbeddingView
 from mmstudio.ui.model_note import QtModelNote
+from mmstudio.ui.panel_strip import QtPanelStrip
 from mmstudio.ui.panel_visibility import watch_dock
 from mmstudio.ui.project import ProjectActions
+from mmstudio.ui.title import QtWindowTitle
+from mmstudio.ui.widgets.elided import QtElidedLabel
+from mmstudio.ui.window_layout import side_widths
 from mmstudio.ui.workers import QtRunner
 from mmstudio.ui.workspace import Workspace
 
 MAX_RECENT = 10
 QUIET_PROGRESS = {"warm-up"}  # background jobs whose step counts mean nothing to a user
 QUIT_WAIT_MS = 300  # at quit, how long running jobs get to stop at their next job.check() (then app.run exits)
+LAYOUT_VERSION = 2  # saveState's version: states of the layout before the panel strip are not restored
 
 
 class QtMainWindow(QtWidgets.QMainWindow):
@@ -42,7 +46,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.view.reprojectRequested.connect(self.reproject_dialog)
         self.setCentralWidget(self.view)
         self.filter_bar = QtFilterBar(self.workspace)   # one filter: the map, the library and the panels
-        self.addToolBar(self.filter_bar)
+        self.view.layout().insertWidget(0, self.filter_bar)   # above the map only: the docks keep their height
         add_figure_menu(self.view.plot, self, "map")
         self.library = QtLibrary(self.workspace)
         self.inspector = QtInspector(self.workspace)
@@ -50,6 +54,8 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(5000)
         self.docks = {}
+        self.strip = QtPanelStrip(self)   # the bottom panels' tabs and the Log's last line
+        self.addToolBar(QtCore.Qt.ToolBarArea.BottomToolBarArea, self.strip)
         self._told_log_file = False
         self.model_error: QtWidgets.QMessageBox | None = None
         self.model_dialog: ModelDialog | None = None
@@ -59,6 +65,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.panels: dict[str, QtWidgets.QWidget] = {}
         self._status_bar()
         self.projects = ProjectActions(self)
+        self.title = QtWindowTitle(self)   # the project's name, unsaved changes, the model
         self._menus()
         self._panels()
         self.model_note = QtModelNote(self)   # over the map: the built-in model on media it does not know
@@ -75,9 +82,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         state = self.settings.value("state")
-        if state is not None:
-            self.restoreState(state)
-        else:
+        if state is None or not self.restoreState(state):   # none yet, or of an older layout
             QtCore.QTimer.singleShot(0, self._default_sizes)
         self._update_status()
 
@@ -102,11 +107,18 @@ class QtMainWindow(QtWidgets.QMainWindow):
         from mmstudio.ui.retrieval.panel import add_retrieval_panel
 
         add_retrieval_panel(self, alignment)
-        self.docks["Log"].raise_()
 
     def _default_sizes(self) -> None:
-        self.resizeDocks([self.docks["Log"]], [340], QtCore.Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["Library"], self.docks["Inspector"]], [300, 330], QtCore.Qt.Orientation.Horizontal)
+        """The map gets the space: the side docks take their share of the width (window_layout's rule),
+        the bottom panels are closed until raised from the strip (which sizes them)."""
+        self.resizeDocks([self.docks["Library"], self.docks["Inspector"]], list(side_widths(self.width())),
+                         QtCore.Qt.Orientation.Horizontal)
+
+    def saveState(self, version: int = LAYOUT_VERSION) -> QtCore.QByteArray:  # noqa: N802 (Qt's name)
+        return super().saveState(version)
+
+    def restoreState(self, state, version: int = LAYOUT_VERSION) -> bool:  # noqa: N802 (Qt's name)
+        return super().restoreState(state, version)
 
     # ------------------------------------------------------------------ layout
     def _dock(self, title: str, widget: QtWidgets.QWidget, area) -> QtWidgets.QDockWidget:
@@ -119,6 +131,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
             others = [d for d in self.docks.values() if d is not dock and self.dockWidgetArea(d) == area]
             if others:
                 self.tabifyDockWidget(others[0], dock)
+            self.strip.add(title, dock)
         return dock
 
     def add_panel(self, title: str, widget: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
@@ -134,7 +147,8 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.device_label = QtWidgets.QLabel()
         self.model_label = QtWidgets.QLabel()
         self.count_label = QtWidgets.QLabel()
-        self.job_label = QtWidgets.QLabel()
+        self.job_label = QtElidedLabel(minimum=60)   # a job's status never widens the window
+        self.job_label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Preferred)
         self.progress = QtJobProgress(self.runner, quiet=QUIET_PROGRESS)
         self.cancel = QtWidgets.QPushButton("Cancel")
         self.cancel.setVisible(False)
@@ -288,6 +302,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
     # ------------------------------------------------------------------ status and log
     def log_line(self, text: str) -> None:
         self.log.appendPlainText(text)
+        self.strip.log_line(text, error=text.startswith("error:"))
 
     def _job_failed(self, message: str) -> None:
         """One line in the Log (and the status bar); the traceback is in the log file."""
@@ -334,7 +349,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
                                   + (f" ({encoder.precision})" if encoder else ""))
         items = len(ws.table) if ws.table is not None else 0
         self.count_label.setText(f"{len(ws.dataset):,} samples · {items:,} items" + ws.problems_counted())
-        self.setWindowTitle(f"mmstudio {__version__} — {ws.model_name}")
+        self.title.update()
 
     @guarded(None)
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:

@@ -95,6 +95,8 @@ def apply_project(window, project: Project) -> None:
 class ProjectActions(QtCore.QObject):
     """File > Open/Save Project, the autosave timer and the restore offer, for one window."""
 
+    fileChanged = QtCore.Signal(object)   # the Project as its file now holds it (saved or opened)
+
     def __init__(self, window):
         super().__init__(window)
         self.window = window
@@ -117,8 +119,9 @@ class ProjectActions(QtCore.QObject):
         return bool(path) and self.save_to(path if path.endswith(SUFFIX) else path + SUFFIX)
 
     def save_to(self, path) -> bool:
+        project = current_project(self.window)
         try:
-            save_project(current_project(self.window), path)
+            save_project(project, path)
         except ProjectError as exc:
             self.window.log_line(f"error: {exc}")
             QtWidgets.QMessageBox.warning(self.window, "Save project", str(exc))
@@ -126,6 +129,7 @@ class ProjectActions(QtCore.QObject):
         self.path = str(path)
         clear_recovery()
         self.window.log_line(f"saved the project to {path}")
+        self.fileChanged.emit(project)
         return True
 
     def open_dialog(self) -> None:
@@ -147,6 +151,7 @@ class ProjectActions(QtCore.QObject):
             QtWidgets.QMessageBox.warning(self.window, "Open project",
                                           "The project is open, with these problems:\n" + "\n".join(problems))
         apply_project(self.window, project)
+        self.fileChanged.emit(project)
         return True
 
     # ------------------------------------------------------------------ recovery

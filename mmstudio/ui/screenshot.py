@@ -195,7 +195,7 @@ def _shoot(out: Path, paths, guard: _Guard, *, panel, size, select, query, timeo
         if got != tuple(size):  # the window has a minimum size: the picture would not be what was asked
             raise ScreenshotError(f"--size {size[0]}x{size[1]}: the window cannot take that size (it stays "
                                   f"{got[0]}x{got[1]}: its panels need the room)", 2)
-        dock = _panel(window, panel) if panel else None
+        dock, tab = _panel(window, panel) if panel else (None, None)
         if not settle(app, window, timeout, guard, on_items=lambda w=window: _rows(w, select)):
             raise ScreenshotError(f"the window did not settle within {timeout:g} s ({_running(window)})")
         if select:
@@ -204,8 +204,10 @@ def _shoot(out: Path, paths, guard: _Guard, *, panel, size, select, query, timeo
             window.view.query.setText(query)
             window.workspace.set_query(query)  # a job, like the panel's below: settle again
         if dock is not None:
-            dock.show()
+            dock.show()      # a bottom panel: the strip under the map raises it alone, at its rule's height
             dock.raise_()
+            if tab is not None:
+                tab[0].setCurrentIndex(tab[1])
         if (query or dock is not None) and not settle(app, window, timeout, guard):
             raise ScreenshotError(f"the window did not settle within {timeout:g} s ({_running(window)})")
         for _ in range(20):
@@ -223,10 +225,22 @@ def _shoot(out: Path, paths, guard: _Guard, *, panel, size, select, query, timeo
 
 
 def _panel(window, name: str):
-    dock = window.docks.get(name) or next((d for t, d in window.docks.items() if t.lower() == name.lower()), None)
+    """The dock of ``name`` ("Alignment", or "Alignment/Aligner trainer" for a tab of it), and the tab
+    as (tab widget, index), or None."""
+    title, _, tab_name = name.partition("/")
+    dock = window.docks.get(title) or next((d for t, d in window.docks.items() if t.lower() == title.lower()), None)
     if dock is None:
         raise ScreenshotError(f"--panel {name}: no such panel; panels: {', '.join(window.docks)}", 2)
-    return dock
+    if not tab_name:
+        return dock, None
+    from PySide6 import QtWidgets
+
+    tabs = [(w, i) for w in dock.widget().findChildren(QtWidgets.QTabWidget) for i in range(w.count())]
+    found = next(((w, i) for w, i in tabs if w.tabText(i).lower() == tab_name.lower()), None)
+    if found is None:
+        names = ", ".join(w.tabText(i) for w, i in tabs) or "none"
+        raise ScreenshotError(f"--panel {name}: {title} has no tab {tab_name!r}; its tabs: {names}", 2)
+    return dock, found
 
 
 def _rows(window, select: str | None):

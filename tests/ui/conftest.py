@@ -108,10 +108,11 @@ def make_window(qtbot, tmp_path):
     make_app()
     windows = []
 
-    def make(paths=(), demo=False):
+    def make(paths=(), demo=False, warm=True):
+        """``warm=False``: no UMAP warm-up in the background (its compiling takes a core for a minute)."""
         settings = QtCore.QSettings(str(tmp_path / f"settings{len(windows)}.ini"), QtCore.QSettings.Format.IniFormat)
         settings.setValue("open_demo", "true" if demo else "false")
-        window = build_window(paths, settings)
+        window = build_window(paths, settings, warm=warm)
         qtbot.addWidget(window)
         window.resize(1200, 800)
         windows.append(window)

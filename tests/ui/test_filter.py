@@ -77,7 +77,7 @@ def test_a_label_filter_drives_the_map_the_library_and_the_alignment_panel_and_c
     panel = window.panels["Alignment"]
     apply(window, qtbot, lambda bar: tick_only(bar.labels, bar.label_menu, ["star", "ring"]))
     with qtbot.waitSignal(panel.reportReady, timeout=120_000):
-        window.docks["Alignment"].raise_()           # the panel computes when its tab comes forward
+        window.strip.open("Alignment")               # the panel computes when its tab comes forward
     wanted = np.isin(table.label.astype(str), ["star", "ring"])
     assert 0 < wanted.sum() < len(table)
     np.testing.assert_array_equal(view.cloud.visible, wanted)          # the map draws those points only

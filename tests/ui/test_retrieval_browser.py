@@ -200,7 +200,7 @@ def test_three_clicks_from_the_alignment_tab_to_where_a_misplaced_caption_looks(
     table = ws.table
     alignment, browser = window.panels["Alignment"], window.panels["Retrieval"]
     with qtbot.waitSignal(alignment.reportReady, timeout=120_000):
-        window.docks["Alignment"].raise_()                              # click 1: the Alignment tab
+        window.strip.open("Alignment")                                  # click 1: the Alignment tab
     worst = alignment.worst
     item = next(worst.item(i) for i in range(worst.count()) if "text → image" in worst.item(i).text())
     query_row, _ = item.data(QtCore.Qt.ItemDataRole.UserRole)   # a misplaced caption: its image ranks low

@@ -25,6 +25,7 @@ from mmstudio.analysis.alignment.aligner import heldout_indices
 from mmstudio.analysis.projection.warp import warp
 from mmstudio.ui import colors
 from mmstudio.ui.widgets.plots import make_plot
+from mmstudio.ui.widgets.scroll import vertical_scroll
 from mmstudio.ui.widgets.spin import spin
 
 SEED = 0
@@ -101,9 +102,12 @@ class QtAligner(QtWidgets.QWidget):
         form.addRow(self.animate)
         form.addRow(_pair(self.start_button, self.stop_button))
         form.addRow(self.state)
-        controls = QtWidgets.QWidget()
-        controls.setLayout(form)
-        controls.setMaximumWidth(330)
+        inner = QtWidgets.QWidget()
+        inner.setLayout(form)
+        controls = vertical_scroll(inner)   # a low panel scrolls the settings, the plots keep their room
+        bar = controls.verticalScrollBar().sizeHint().width()
+        controls.setMinimumWidth(inner.minimumSizeHint().width() + bar)
+        controls.setMaximumWidth(max(330, inner.minimumSizeHint().width()) + bar)
         self._loss_changed(self.loss.currentText())
 
         self.loss_plot = make_plot(left="training loss (log)", bottom="step", interactive=True, grid=True, minimum=(160, 120))

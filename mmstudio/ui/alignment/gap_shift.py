@@ -13,7 +13,10 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from mmstudio.core.values import num
+from mmstudio.ui.widgets.legend import legend_html
+from mmstudio.ui.widgets.scroll import vertical_scroll
 
+CURVE_COLOURS = ((66, 133, 244), (234, 67, 53))   # query a → b, b → a
 LIVE_SHIFT_PAIRS = 1000
 SHIFT_RANGE = (-100, 200)
 
@@ -38,23 +41,25 @@ class QtGapShift(QtWidgets.QWidget):
         self.slider.valueChanged.connect(lambda _: self.rescore())
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
-        self.plot.setMinimumHeight(100)
+        self.plot.setMinimumHeight(90)
         self.plot.setLabel("bottom", "shift δ / gap")
         self.plot.setLabel("left", "R@1")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setYRange(0, 1.1)
-        self.legend = self.plot.addLegend(offset=(5, -5), labelTextSize="8pt")
-        self.curves = [self.plot.plot(pen=pg.mkPen((66, 133, 244), width=2), name="a → b"),
-                       self.plot.plot(pen=pg.mkPen((234, 67, 53), width=2, style=QtCore.Qt.PenStyle.DashLine),
-                                      name="b → a")]
+        self.legend = QtWidgets.QLabel()   # outside the plot: the curves fill it
+        self.legend.setStyleSheet("font-size: 8pt")
+        self.legend.setWordWrap(True)
+        self.curves = [self.plot.plot(pen=pg.mkPen(CURVE_COLOURS[0], width=2)),
+                       self.plot.plot(pen=pg.mkPen(CURVE_COLOURS[1], width=2, style=QtCore.Qt.PenStyle.DashLine))]
         self.line = pg.InfiniteLine(0, pen=pg.mkPen((120, 120, 120), width=1))
         self.plot.addItem(self.line)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.addWidget(QtWidgets.QLabel("<b>Modality gap</b>"))
-        layout.addWidget(self.text)
+        layout.addWidget(vertical_scroll(self.text), 2)   # the numbers scroll in a low panel; the plot keeps its room
         layout.addWidget(self.slider)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.legend)
+        layout.addWidget(self.plot, 3)
 
     def fraction(self) -> float:
         return self.slider.value() / 100.0
@@ -70,10 +75,10 @@ class QtGapShift(QtWidgets.QWidget):
                 curve.setData([], [])
         else:
             x = np.asarray(shift["deltas"], float) / shift["gap"]
-            for curve, key, name in zip(self.curves, ("R@1_ab", "R@1_ba"),
-                                        (f"{data.a} → {data.b}", f"{data.b} → {data.a}")):
+            for curve, key in zip(self.curves, ("R@1_ab", "R@1_ba")):
                 curve.setData(x, np.asarray([np.nan if v is None else v for v in shift[key]], float))
-                self.legend.getLabel(curve).setText(name)
+        names = (f"{data.a} → {data.b}", f"{data.b} → {data.a}") if shift and shift.get("gap") else ()
+        self.legend.setText(legend_html(zip(names, CURVE_COLOURS, ("━", "╌"))))
         self.rescore()
 
     def rescore(self) -> None:

@@ -19,9 +19,15 @@ from mmstudio.ui.alignment.gap_shift import QtGapShift
 from mmstudio.ui.alignment.similarity_matrix import QtSimilarityMatrix
 from mmstudio.ui.guard import guarded
 from mmstudio.ui.panel_visibility import on_screen
+from mmstudio.ui.widgets.elided import elide_rows
+from mmstudio.ui.widgets.tables import whole_width
 
 METRICS = ("R@1", "R@5", "R@10", "median_rank", "mAP@10")
 HEADERS = ("query → gallery", "R@1", "R@5", "R@10", "median rank", "mAP@10", "n")
+HEADER_TIPS = ("the modality of the query → the modality searched", "share of queries whose partner ranks first",
+               "… in the first 5", "… in the first 10", "the median rank of the partner (1 is best)",
+               "mean average precision over the first 10", "queries (items with a partner)")
+GAP_MIN_WIDTH, SIDE_MIN_WIDTH = 190, 160   # the least the gap column and the Procrustes/worst column get
 
 
 class QtAlignmentPanel(QtWidgets.QWidget):
@@ -69,6 +75,8 @@ class QtAlignmentPanel(QtWidgets.QWidget):
 
         self.table = QtWidgets.QTableWidget(0, len(HEADERS))
         self.table.setHorizontalHeaderLabels(HEADERS)
+        for j, tip in enumerate(HEADER_TIPS):
+            self.table.horizontalHeaderItem(j).setToolTip(tip)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
@@ -92,6 +100,7 @@ class QtAlignmentPanel(QtWidgets.QWidget):
         self.worst.setToolTip("The queries whose true partner ranks lowest (as mmstudio align lists them); click one "
                               "to select both and see them side by side in the Retrieval tab")
         self.worst.itemClicked.connect(self._worst_clicked)
+        elide_rows(self.worst)
         side = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)
@@ -104,7 +113,10 @@ class QtAlignmentPanel(QtWidgets.QWidget):
         self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         for widget in (_column(self.table), self.matrix, self.gap, side):
             self.splitter.addWidget(widget)
-        self.splitter.setSizes([440, 290, 380, 400])
+        self.splitter.setSizes([430, 400, 260, 260])   # a narrow panel gives its room to the matrix first
+        self.splitter.setChildrenCollapsible(False)
+        for widget, width in ((self.gap, GAP_MIN_WIDTH), (side, SIDE_MIN_WIDTH)):
+            widget.setMinimumWidth(width)
         page = QtWidgets.QVBoxLayout(metrics)
         page.setContentsMargins(0, 0, 0, 0)
         page.addLayout(bar)
@@ -210,6 +222,8 @@ class QtAlignmentPanel(QtWidgets.QWidget):
                 if j:
                     item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(i, j, item)
+        self.table.resizeColumnsToContents()
+        self.table.setMinimumWidth(whole_width(self.table))   # every column in sight: the splitter cannot hide one
 
     def _table_clicked(self, row: int, _column: int) -> None:
         names = self.table.item(row, 0).text().replace(" ↔ ", " → ").split(" → ")
@@ -264,12 +278,15 @@ class QtAlignmentPanel(QtWidgets.QWidget):
                                     data.labels[i], rows))
         entries.sort(key=lambda e: -e[0])
         if entries and entries[0][0] == 1:  # the worst are first: every partner is
-            self.worst.addItem(f"every {data.a} ↔ {data.b} partner ranks 1, both ways: no pair is misplaced")
+            text = f"every {data.a} ↔ {data.b} partner ranks 1, both ways: no pair is misplaced"
+            item = QtWidgets.QListWidgetItem(text)
+            item.setToolTip(text)
+            self.worst.addItem(item)
             return
         for rank, q, g, sid, label, rows in entries:
             item = QtWidgets.QListWidgetItem(f"rank {rank} · {q} → {g} · {sid}" + (f" ({label})" if label else ""))
-            item.setToolTip(f"the {g} partner of {q} {sid} ranks {rank}; click to select both and see them side "
-                            "by side in the Retrieval tab")
+            item.setToolTip(f"{item.text()}\nthe {g} partner of {q} {sid} ranks {rank}; click to select both and "
+                            "see them side by side in the Retrieval tab")
             item.setData(QtCore.Qt.ItemDataRole.UserRole, [int(r) for r in rows])
             self.worst.addItem(item)
 
@@ -320,4 +337,6 @@ def _column(*widgets, stretch=()) -> QtWidgets.QWidget:
 
 
 def _titled(title: str, widget: QtWidgets.QWidget) -> QtWidgets.QWidget:
-    return _column(QtWidgets.QLabel(f"<b>{title}</b>"), widget, stretch=(0, 1))
+    label = QtWidgets.QLabel(f"<b>{title}</b>")
+    label.setWordWrap(True)   # a narrow column at 1024×700: the title takes two lines, not a cut
+    return _column(label, widget, stretch=(0, 1))

@@ -4,7 +4,25 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
+
+AXIS_TEXT_WIDTH = 44   # the most a label takes beside the rows (its axis grows with its widest label)
+TICK_GAP = 4           # pixels kept clear between neighbouring labels
+
+
+def fit_ticks(groups, px_per_cell: float, extent, most_width: float, width_of=None) -> list[tuple[float, str]]:
+    """Tick labels for runs of cells [(start, end, name)], ``px_per_cell`` pixels per cell along the
+    axis: the name at the run's centre if ``extent(text)`` (its size along the axis) fits the run's
+    pixels, else its longest prefix that fits, with a ".", of at least 3 letters, else none.
+    ``width_of(text)`` (across the axis) must stay within ``most_width`` (the left axis's room)."""
+    ticks = []
+    for start, end, name in groups:
+        room = (end - start) * px_per_cell - TICK_GAP
+        for text in [name] + [name[:k] + "." for k in range(len(name) - 1, 2, -1)]:
+            if extent(text) <= room and (width_of is None or width_of(text) <= most_width):
+                ticks.append(((start + end) / 2, text))
+                break
+    return ticks
 
 
 class QtSimilarityMatrix(QtWidgets.QWidget):
@@ -21,7 +39,7 @@ class QtSimilarityMatrix(QtWidgets.QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
         self.plot.invertY(True)
-        self.plot.setMinimumSize(200, 160)
+        self.plot.setMinimumSize(180, 140)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("viridis"))
         self.plot.addItem(self.image)
@@ -32,11 +50,15 @@ class QtSimilarityMatrix(QtWidgets.QWidget):
         self.marker.setVisible(False)
         self.plot.addItem(self.marker)
         self.lines = []
+        self.groups: list[tuple[int, int, str]] = []   # (first cell, end, label) of each label's run
+        self.plot.getPlotItem().vb.sigResized.connect(self._fit_ticks)
         self.plot.scene().sigMouseClicked.connect(self._clicked)
         self.plot.scene().sigMouseMoved.connect(self._hover)
         head = QtWidgets.QHBoxLayout()
         head.setContentsMargins(0, 0, 0, 0)
-        head.addWidget(QtWidgets.QLabel("<b>Similarity (cosine)</b>"))
+        title = QtWidgets.QLabel("<b>Similarity</b>")   # short: the column must fit a 1024-px window
+        title.setToolTip("The cosine similarity of every pair of items (rows: the first modality)")
+        head.addWidget(title)
         head.addStretch(1)
         head.addWidget(self.sort_box)
         layout = QtWidgets.QVBoxLayout(self)
@@ -66,22 +88,37 @@ class QtSimilarityMatrix(QtWidgets.QWidget):
         self.plot.setLabel("left", data.a)
         self.plot.setLabel("bottom", data.b + ("" if len(data.shown) == len(data.sample_ids)
                                                else f" ({n} of {len(data.sample_ids)} pairs)"))
-        ticks = short = None
+        self.groups = []
         if self.sort_box.isChecked():
             ordered = labels[self.order]
             starts = [i for i in range(n) if i == 0 or ordered[i] != ordered[i - 1]]
             ends = starts[1:] + [n]
-            ticks = [[((s + e) / 2, str(ordered[s])) for s, e in zip(starts, ends)]]
-            short = [[(x, text[:3] if len(ticks[0]) > 3 else text) for x, text in ticks[0]]]
+            self.groups = [(s, e, str(ordered[s])) for s, e in zip(starts, ends)]
             pen = pg.mkPen((255, 255, 255, 150), width=1)
             for start in starts[1:]:
                 for angle in (0, 90):
                     line = pg.InfiniteLine(start, angle=angle, pen=pen)
                     self.plot.addItem(line)
                     self.lines.append(line)
-        self.plot.getAxis("left").setTicks(ticks)
-        self.plot.getAxis("bottom").setTicks(short)
         self.plot.setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
+        self._fit_ticks()
+
+    def _fit_ticks(self) -> None:
+        """The label groups' names on both axes, each within its own group's cells (so never over another):
+        the whole name where it fits, else shortened ("squ."), else left out (the cells' tooltips name it)."""
+        left, bottom = self.plot.getAxis("left"), self.plot.getAxis("bottom")
+        if not self.groups:
+            left.setTicks(None)
+            bottom.setTicks(None)
+            return
+        vb = self.plot.getPlotItem().vb
+        (x0, x1), (y0, y1) = vb.viewRange()
+        px_x = vb.width() / max(x1 - x0, 1e-9)
+        px_y = vb.height() / max(y1 - y0, 1e-9)
+        metrics = QtGui.QFontMetrics(bottom.style.get("tickFont") or self.plot.font())
+        bottom.setTicks([fit_ticks(self.groups, px_x, metrics.horizontalAdvance, 10_000)])
+        left.setTicks([fit_ticks(self.groups, px_y, lambda _: metrics.height(), AXIS_TEXT_WIDTH,
+                                 width_of=metrics.horizontalAdvance)])
 
     def cell_center(self, i: int, j: int) -> QtCore.QPointF:
         """Where the cell of displayed row i, column j sits, in scene coordinates."""

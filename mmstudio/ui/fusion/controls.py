@@ -19,6 +19,7 @@ LEVELS = (("missing", "Missing", 100, 100, "{:.0%}", "fraction of test samples t
                                                        "is another sample's"))
 DEFAULTS = {"impute": "zero", "gate": 0.5, "agreement": "js", "dropout": 0.5, "seed": 0}   # as `mmstudio fuse`
 MAX_CLASSES = 50
+METHOD_COLUMNS = 2   # the methods' check boxes per row (three did not fit the controls' column)
 
 
 def label_columns(table) -> list[str]:
@@ -79,7 +80,7 @@ class QtFusionControls(QtWidgets.QWidget):
             box.setChecked(True)
             box.toggled.connect(lambda _: self.methodsChanged.emit())
             self.method_boxes[name] = box
-            grid.addWidget(box, i // 3, i % 3)
+            grid.addWidget(box, i // METHOD_COLUMNS, i % METHOD_COLUMNS)
         form.addWidget(group)
 
         group = QtWidgets.QGroupBox("Test-time knobs (re-score at once, no training)")
@@ -89,6 +90,7 @@ class QtFusionControls(QtWidgets.QWidget):
         self._knob_layout.addWidget(self._grid_host)
         rows = QtWidgets.QFormLayout()
         rows.setContentsMargins(0, 0, 0, 0)
+        rows.setRowWrapPolicy(QtWidgets.QFormLayout.RowWrapPolicy.WrapAllRows)   # a long choice gets the whole width
         self.impute = QtWidgets.QComboBox()
         for value, words in IMPUTATIONS:
             self.impute.addItem(words, value)
@@ -116,6 +118,9 @@ class QtFusionControls(QtWidgets.QWidget):
                               "the corrupted data, which a deployed model does not have: an upper bound, not a method")
         self.trust.currentIndexChanged.connect(lambda _: self.knobsChanged.emit())
         rows.addRow("Gate keeps", self.trust)
+        for combo in (self.label_box, self.impute, self.trust):   # as wide as the column, not as their longest item
+            combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
         self._knob_layout.addLayout(rows)
         form.addWidget(group)
 
@@ -184,6 +189,7 @@ class QtFusionControls(QtWidgets.QWidget):
                 self.level_knobs[name, mod] = knob
                 grid.addWidget(knob, i + 1, j + 1)
         self._knob_layout.replaceWidget(self._grid_host, host)
+        self._grid_host.hide()
         self._grid_host.deleteLater()
         self._grid_host = host
         self.update_hidden()

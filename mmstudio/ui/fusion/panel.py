@@ -24,6 +24,7 @@ from mmstudio.ui.fusion.controls import IMPUTATIONS, QtFusionControls, label_col
 from mmstudio.ui.fusion.plots import QtConfusion, QtFusionBars, QtFusionCurves, QtFusionTable, gate_words
 from mmstudio.ui.guard import guarded
 from mmstudio.ui.panel_visibility import on_screen
+from mmstudio.ui.widgets.scroll import vertical_scroll
 
 SCORE_DELAY_MS = 30     # slider moves within this are scored together
 FIT_DELAY_MS = 300
@@ -97,14 +98,14 @@ class QtFusionPanel(QtWidgets.QWidget):
         left = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(left)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.bars, 1)
-        column.addWidget(self.gate_text)
-        column.addWidget(self.attention_text)
+        column.addWidget(self.bars, 3)
+        column.addWidget(vertical_scroll(self.gate_text, self.attention_text), 2)  # the words scroll, the bars stay
 
         self.table = QtFusionTable()
         self.table.methodPicked.connect(self.select_method)
         self.confusion = QtConfusion()
         self.confusion_title = QtWidgets.QLabel()
+        self.confusion_title.setWordWrap(True)
         middle = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(middle)
         column.setContentsMargins(0, 0, 0, 0)
@@ -119,7 +120,8 @@ class QtFusionPanel(QtWidgets.QWidget):
             split.addWidget(widget)
         for i, (stretch, width) in enumerate(((3, 330), (4, 360), (3, 330))):
             split.setStretchFactor(i, stretch)
-            split.widget(i).setMinimumWidth(width // 2)
+            if i != 1:   # the middle column's least width is its table's, every column in sight
+                split.widget(i).setMinimumWidth(width // 2)
         split.setSizes([330, 360, 330])
         split.setChildrenCollapsible(False)
         layout = QtWidgets.QHBoxLayout(self)

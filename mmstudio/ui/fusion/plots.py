@@ -11,8 +11,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from mmstudio.ui.colors import MODALITY_COLORS
-from mmstudio.ui.widgets.plots import make_plot
+from mmstudio.ui.colors import MODALITY_COLORS, text_on
+from mmstudio.ui.widgets.plots import fit_title, make_plot
+from mmstudio.ui.widgets.scroll import vertical_scroll
+from mmstudio.ui.widgets.tables import whole_width
 
 SINGLE = (150, 150, 150)
 
@@ -54,6 +56,7 @@ class QtFusionBars(pg.PlotWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent, background="w")
+        fit_title(self)
         self.setTitle("accuracy on the test split", color="#333", size="10pt")
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
@@ -63,10 +66,20 @@ class QtFusionBars(pg.PlotWidget):
             self.getAxis(side).setPen(pg.mkPen("#888"))
             self.getAxis(side).setTextPen(pg.mkPen("#333"))
         self.getAxis("bottom").setTicks([[(v, f"{v:g}") for v in (0, 0.25, 0.5, 0.75, 1)]])
+        self.getPlotItem().vb.sigResized.connect(self._fit_ticks)
         self.showGrid(x=True, y=False, alpha=0.25)
         self.bars: pg.BarGraphItem | None = None
         self.values: dict[str, float] = {}     # what is drawn: method → bar length
         self._labels: list[pg.TextItem] = []
+
+    def _fit_ticks(self) -> None:
+        """Quarters where they fit side by side, else halves."""
+        vb = self.getPlotItem().vb
+        (x0, x1), _ = vb.viewRange()
+        quarter = 0.25 * vb.width() / max(x1 - x0, 1e-9)
+        wide = self.fontMetrics().horizontalAdvance("0.75") + 10
+        steps = (0, 0.25, 0.5, 0.75, 1) if quarter >= wide else (0, 0.5, 1)
+        self.getAxis("bottom").setTicks([[(v, f"{v:g}") for v in steps]])
 
     def show_values(self, values: dict[str, float]) -> None:
         """Bars of these lengths; the items are kept and updated while the methods stay the same."""
@@ -78,10 +91,10 @@ class QtFusionBars(pg.PlotWidget):
         if not names:
             return
         self.bars.setOpts(width=widths)
-        for label, width in zip(self._labels, widths):
-            inside = width > 0.8  # near the right edge the value goes inside its bar, in white
+        for label, width, name in zip(self._labels, widths, names):
+            inside = width > 0.8  # near the right edge the value goes inside its bar, in a colour that reads on it
             label.setText(f"{width:.3f}")
-            label.setColor("w" if inside else "#222")
+            label.setColor(text_on(method_color(name)) if inside else (34, 34, 34))
             label.setAnchor((1, 0.5) if inside else (0, 0.5))
             label.setPos(float(width) - 0.01 if inside else float(width) + 0.01, label.pos().y())
 
@@ -119,8 +132,9 @@ class QtFusionTable(QtWidgets.QTableWidget):
         self.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
-        self.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
+        self.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.verticalHeader().setDefaultSectionSize(20)
+        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)   # it is as wide as its columns
         self.setToolTip("acc.: accuracy; F1: macro-F1; NLL: mean −log p(true class); ECE: expected calibration error (15 bins). "
                         "Click a row to see that method's confusion matrix.")
         self.names: list[str] = []
@@ -139,6 +153,8 @@ class QtFusionTable(QtWidgets.QTableWidget):
         if selected in self.names:
             self.selectRow(self.names.index(selected))
         self.blockSignals(False)
+        self.resizeColumnsToContents()
+        self.setMinimumWidth(whole_width(self))   # its splitter column cannot squeeze the numbers into "0…"
 
     def _picked(self) -> None:
         rows = {i.row() for i in self.selectedIndexes()}
@@ -167,6 +183,9 @@ class QtConfusion(QtWidgets.QTableWidget):
         self.setColumnCount(k)
         self.setHorizontalHeaderLabels([str(c) for c in classes])
         self.setVerticalHeaderLabels([str(c) for c in classes])
+        for j, name in enumerate(classes):   # a narrow column elides its class's name: the tooltip has it
+            self.horizontalHeaderItem(j).setToolTip(f"predicted {name}")
+            self.verticalHeaderItem(j).setToolTip(f"true {name}")
         share = self.matrix / np.maximum(self.matrix.sum(axis=1, keepdims=True), 1)
         for i in range(k):
             for j in range(k):
@@ -176,7 +195,7 @@ class QtConfusion(QtWidgets.QTableWidget):
                 base = (44, 160, 44) if i == j else (214, 39, 40)
                 colour = [int(255 - s * (255 - c)) for c in base]
                 item.setBackground(QtGui.QBrush(QtGui.QColor(*colour)))
-                item.setForeground(QtGui.QBrush(QtGui.QColor("white" if s > 0.6 else "black")))
+                item.setForeground(QtGui.QBrush(QtGui.QColor(*text_on(colour))))
                 self.setItem(i, j, item)
 
 
@@ -189,32 +208,31 @@ class QtFusionCurves(QtWidgets.QWidget):
         super().__init__(parent)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        bar = QtWidgets.QHBoxLayout()
+        bar = QtWidgets.QGridLayout()   # two rows: the three choices did not fit a narrow column side by side;
+        bar.setContentsMargins(0, 0, 0, 0)   # the plot's title says what they chose ("accuracy vs missing (all)")
         self.knob = QtWidgets.QComboBox()
         self.knob.addItems(["missing", "noise", "mismatch"])
         self.modality = QtWidgets.QComboBox()
         self.modality.addItem("all")
         self.metric_box = QtWidgets.QComboBox()
         self.metric_box.addItems(["accuracy", "macro_f1", "nll", "ece"])
-        for label, combo in (("Curve", self.knob), ("of", self.modality), ("", self.metric_box)):
-            if label:
-                bar.addWidget(QtWidgets.QLabel(label))
-            bar.addWidget(combo)
-            combo.setMinimumContentsLength(5)
+        tips = ("the knob the curve moves", "the modality it moves (all: every one)", "the score drawn")
+        for i, (combo, tip) in enumerate(zip((self.knob, self.modality, self.metric_box), tips)):
+            bar.addWidget(combo, i // 2, i % 2)
+            combo.setToolTip(tip)
+            combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
             combo.currentTextChanged.connect(lambda _: self.requested.emit())
-        bar.addStretch(1)
+        bar.setColumnStretch(2, 1)
         layout.addLayout(bar)
-        self.modality.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.plot = make_plot(minimum=(0, 0))
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.plot, 3)
         self.legend = QtWidgets.QLabel()
         self.legend.setWordWrap(True)
         self.legend.setStyleSheet("font-size: 8pt")
-        layout.addWidget(self.legend)
         self.note = QtWidgets.QLabel()
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #555")
-        layout.addWidget(self.note)
+        layout.addWidget(vertical_scroll(self.legend, self.note), 2)   # the words scroll, the curves keep their room
         self.curve = None
         self._marker = pg.InfiniteLine(angle=90, pen=pg.mkPen((120, 120, 120), style=QtCore.Qt.PenStyle.DashLine))
 

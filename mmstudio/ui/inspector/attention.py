@@ -105,13 +105,13 @@ class QtAttentionPane(QtWidgets.QWidget):
         controls = QtWidgets.QGridLayout()
         controls.setSpacing(3)
         controls.addWidget(self.text, 0, 0, 1, 3)
-        controls.addWidget(self.method, 1, 0)
-        controls.addWidget(self.layer, 1, 1)
-        controls.addWidget(self.head, 1, 2)
-        controls.addWidget(self.colormap, 2, 0)
-        controls.addWidget(self.contrast, 2, 1)
-        controls.addWidget(self.opacity, 2, 2)
-        controls.addWidget(self.play, 2, 2)        # a sound has Play where a picture has the opacity
+        controls.addWidget(self.method, 1, 0, 1, 3)   # a method's name ("cross-attention") needs the whole row
+        controls.addWidget(self.layer, 2, 0)
+        controls.addWidget(self.head, 2, 1)
+        controls.addWidget(self.colormap, 2, 2)
+        controls.addWidget(self.contrast, 3, 0)
+        controls.addWidget(self.opacity, 3, 1, 1, 2)
+        controls.addWidget(self.play, 3, 1, 1, 2)     # a sound has Play where a picture has the opacity
         for column in range(3):
             controls.setColumnStretch(column, 1)
         for control in (self.method, self.layer, self.head, self.colormap, self.contrast):
@@ -121,14 +121,14 @@ class QtAttentionPane(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(inner)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(3)
+        layout.addWidget(self.canvas, 1)   # the picture first: a low pane (a panel raised below) still shows it
+        layout.addWidget(self.caption)
         layout.addLayout(controls)
         layout.addWidget(self.words)
-        layout.addWidget(self.canvas, 1)
-        layout.addWidget(self.caption)
         layout.addWidget(self.tokens)
         layout.addStretch()  # a text row has no picture: its words stay under the controls
         # the picture fills the space the pane is given; only a pane squeezed below its controls scrolls
-        # (its minimum must not set the window's)
+        # (its minimum must not set the window's), and then the controls go below the fold, not the picture
         self.scroller = QtWidgets.QScrollArea()
         self.scroller.setWidgetResizable(True)
         self.scroller.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)

@@ -105,7 +105,7 @@ class QtAttentionCanvas(QtWidgets.QWidget):
 
     @guarded(QtCore.QSize)
     def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802
-        return QtCore.QSize(160, 90)
+        return QtCore.QSize(160, 110)   # a spectrogram with its axes stays readable
 
     def _aspect(self) -> float:
         if self.original is None or self.original.height() == 0:

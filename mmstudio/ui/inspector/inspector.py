@@ -13,8 +13,10 @@ from mmstudio.ui.inspector.summary import summary_html
 from mmstudio.ui.thumbnail_loader import PENDING
 from mmstudio.ui.thumbnail_loader import shared as shared_thumbnails
 from mmstudio.ui.tooltips import item_text
+from mmstudio.ui.widgets.elided import elide_rows
 
 PICTURE = {"image": (256, 256), "audio": (280, 90)}   # modality → the picture's size
+BREAK = "\u200b"   # a zero-width space: where a long path may wrap
 
 
 class QtInspector(QtWidgets.QWidget):
@@ -34,6 +36,7 @@ class QtInspector(QtWidgets.QWidget):
         self.neighbours.setMinimumWidth(120)
         self.neighbours.itemActivated.connect(self._go)
         self.neighbours.itemClicked.connect(self._go)
+        elide_rows(self.neighbours)   # a long caption ends in "…"; its tooltip has it whole
         top = QtWidgets.QWidget()
         top_layout = QtWidgets.QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
@@ -138,7 +141,7 @@ class QtInspector(QtWidgets.QWidget):
         if text and modality == "text":
             lines.append(f"<i>{html.escape(text)}</i>")
         if path:
-            lines.append(f"<small>{html.escape(str(path))}</small>")
+            lines.append(f"<small>{html.escape(str(path)).replace('/', '/' + BREAK)}</small>")  # wraps at a "/"
         for name, values in list(table.columns.items())[:24]:
             value = values[row]
             if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -165,6 +168,7 @@ class QtInspector(QtWidgets.QWidget):
         for row, sim in sorted(zip(rows.tolist(), sims.tolist()), key=lambda p: -p[1]):
             text = item_text(table, row) or (str(table.path[row]).rsplit("/", 1)[-1] if table.path[row] else "")
             item = QtWidgets.QListWidgetItem(f"{sim:+.3f}  {table.modality[row]:<5}  {table.label[row] or ''}  {text}")
+            item.setToolTip(item.text())
             item.setData(QtCore.Qt.ItemDataRole.UserRole, row)
             self.neighbours.addItem(item)
 

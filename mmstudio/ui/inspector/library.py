@@ -17,6 +17,7 @@ from mmstudio.ui.thumbnail_loader import shared as shared_thumbnails
 from mmstudio.ui.thumbnails import text_of
 
 ROW_HEIGHT = 58
+LABEL_SHARE = 0.45   # of a row's first line, the most its label takes beside the sample id
 EntryRole = QtCore.Qt.ItemDataRole.UserRole + 2
 
 
@@ -70,13 +71,16 @@ class LibraryModel(QtCore.QAbstractListModel):
         if role == QtCore.Qt.ItemDataRole.ToolTipRole:
             if kind == "error":
                 return f"{entry.path}\n{entry.reason}"
-            return "\n".join(f"{m}: {r.path or r.text}" for m, r in entry.items.items())
+            head = entry.id + (f" · {entry.label}" if entry.label else "")   # in full, however narrow the row
+            return "\n".join([head] + [f"{m}: {r.path or r.text}" for m, r in entry.items.items()])
         if role == QtCore.Qt.ItemDataRole.DisplayRole:
             return entry.id if kind == "sample" else str(entry.path)
         return None
 
 
 class LibraryDelegate(QtWidgets.QStyledItemDelegate):
+    draws_own_rows = True   # its text is laid out by title_line (tests/ui/test_layout.py checks it)
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.pictures = shared_thumbnails()
@@ -85,7 +89,9 @@ class LibraryDelegate(QtWidgets.QStyledItemDelegate):
 
     @guarded(QtCore.QSize)
     def sizeHint(self, option, index) -> QtCore.QSize:
-        return QtCore.QSize(option.rect.width(), ROW_HEIGHT)
+        # no width of its own: a row is as wide as the list (a width from an earlier, wider list made a
+        # horizontal scroll bar that hid the labels on the right)
+        return QtCore.QSize(0, ROW_HEIGHT)
 
     @guarded(None)
     def paint(self, painter: QtGui.QPainter, option, index) -> None:
@@ -118,13 +124,14 @@ class LibraryDelegate(QtWidgets.QStyledItemDelegate):
         painter.setPen(text_color)
         title_font = QtGui.QFont(option.font)
         title_font.setBold(True)
+        (id_rect, id_text), (label_rect, label_text) = title_line(
+            QtCore.QRect(body_x, rect.top() + 3, rect.right() - 4 - body_x, 18), entry.id, entry.label or "",
+            QtGui.QFontMetrics(title_font), QtGui.QFontMetrics(option.font))
         painter.setFont(title_font)
-        painter.drawText(QtCore.QRect(body_x, rect.top() + 3, rect.width() - body_x - 70, 18),
-                         QtCore.Qt.AlignmentFlag.AlignLeft, entry.id)
+        painter.drawText(id_rect, QtCore.Qt.AlignmentFlag.AlignLeft, id_text)
         painter.setFont(option.font)
-        if entry.label:
-            painter.drawText(QtCore.QRect(rect.right() - 150, rect.top() + 3, 146, 18),
-                             QtCore.Qt.AlignmentFlag.AlignRight, entry.label)
+        if label_text:
+            painter.drawText(label_rect, QtCore.Qt.AlignmentFlag.AlignRight, label_text)
         caption = ""
         if "text" in items:
             ref = items["text"]
@@ -150,6 +157,26 @@ class LibraryDelegate(QtWidgets.QStyledItemDelegate):
         painter.restore()
 
 
+def title_line(room: QtCore.QRect, sample_id: str, label: str, id_metrics, label_metrics):
+    """Where a row's first line goes: the sample id on the left (bold), the label on the right, side by
+    side and never over each other. The label keeps its width up to ``LABEL_SHARE`` of the room; the
+    id takes the rest; either is elided ("…") when its part is too narrow. Returns
+    ((id rect, id text), (label rect, label text))."""
+    gap = 8 if label else 0
+    label_need = label_metrics.horizontalAdvance(label) + 1 if label else 0   # +1: advances are rounded
+    label_w = min(label_need, int(room.width() * LABEL_SHARE))
+    id_w = max(room.width() - label_w - gap, 0)
+    id_need = id_metrics.horizontalAdvance(sample_id) + 1
+    if id_need < id_w and label:  # the id is short: the label may use what it leaves
+        label_w = min(label_need, room.width() - id_need - gap)
+        id_w = room.width() - label_w - gap
+    elide = QtCore.Qt.TextElideMode.ElideRight
+    id_rect = QtCore.QRect(room.left(), room.top(), id_w, room.height())
+    label_rect = QtCore.QRect(room.right() + 1 - label_w, room.top(), label_w, room.height())
+    return ((id_rect, id_metrics.elidedText(sample_id, elide, id_w)),
+            (label_rect, label_metrics.elidedText(label, elide, label_w) if label else ""))
+
+
 class QtLibrary(QtWidgets.QWidget):
     sampleActivated = QtCore.Signal(str)   # a sample id
 
@@ -161,6 +188,7 @@ class QtLibrary(QtWidgets.QWidget):
         self.list.setModel(self.model)
         self.list.setItemDelegate(LibraryDelegate(self.list))
         self.list.setUniformItemSizes(True)
+        self.list.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # rows fit its width
         self.list.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.selectionModel().selectionChanged.connect(self._selected)
         self.counts = QtWidgets.QLabel()

@@ -7,7 +7,9 @@ the legend's counts grow with them.
 
 A numeric column with more than ``CATEGORY_LIMIT`` distinct values is coloured along viridis from
 its minimum to its maximum, and described by a :class:`Scale` (the map draws it as a colour bar);
-one with fewer (0/1 flags, counts) is coloured as categories like any other.
+one with fewer (0/1 flags, counts) is coloured as categories like any other. A column of more than ``MAX_CATEGORIES``
+distinct values (a caption, an id, a path) is not a category: its points stay one neutral colour and
+the legend says so in one line, instead of hundreds of captions coloured with repeating colours.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from mmstudio.ui import colors
 
 LEGEND_ROWS = 15
 CATEGORY_LIMIT = 12   # a numeric column with at most this many distinct values is coloured as categories
+MAX_CATEGORIES = 40      # a column with more distinct values is not coloured (the palette has 20 colours)
+NEUTRAL = (110, 110, 110)
 
 
 @dataclass(frozen=True)
@@ -79,9 +83,14 @@ class MapColours:
         if key != self.key or start != len(self.rgb) or start == 0:
             self.key, self.rgb, self.counts, start = key, np.zeros((0, 3), np.uint8), Counter(), 0
         new = values[start:] if values.dtype.kind != "f" else as_categories(values[start:])
-        rgb, legend = colors.categorical(new, assigned.setdefault(key, {}))
         names, counts = np.unique(np.asarray(["—" if v is None else str(v) for v in new], object), return_counts=True)
         self.counts.update(dict(zip(names.tolist(), counts.tolist())))
+        distinct = len([name for name in self.counts if name != "—"])
+        if distinct > MAX_CATEGORIES:   # captions, ids, paths: colours would repeat and say nothing
+            self.rgb = np.concatenate([self.rgb, np.tile(np.uint8(NEUTRAL), (len(new), 1))])
+            self.rgb[:] = NEUTRAL
+            return self.rgb, [(f"{key}: {distinct:,} values, too many to colour (at most {MAX_CATEGORIES})", NEUTRAL)]
+        rgb, legend = colors.categorical(new, assigned.setdefault(key, {}))
         self.rgb = np.concatenate([self.rgb, rgb])
         registry = assigned[key]
         ranked = sorted(self.counts.items(), key=lambda item: (-item[1], item[0]))[:LEGEND_ROWS]

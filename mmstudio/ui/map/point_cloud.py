@@ -18,6 +18,7 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import internals
 from PySide6 import QtCore, QtGui
 
+from mmstudio.ui import colors
 from mmstudio.ui.guard import guarded
 
 MARKERS = ("o", "s", "t", "star")   # circle, square, triangle, star (the query)
@@ -226,7 +227,7 @@ class PointCloudItem(pg.GraphicsObject):
         pixmap = QtGui.QPixmap(columns * side, rows * side)
         pixmap.fill(QtCore.Qt.GlobalColor.transparent)
         rects = np.zeros((len(keys), len(EMPHASES), 4), np.float64)
-        outline = {EMPHASIS_NONE: QtGui.QColor(0, 0, 0, 90), EMPHASIS_NEIGHBOUR: QtGui.QColor(255, 140, 0),
+        outline = {EMPHASIS_NONE: QtGui.QColor(0, 0, 0, 90), EMPHASIS_NEIGHBOUR: QtGui.QColor(*colors.NEIGHBOUR_OUTLINE),
                    EMPHASIS_SELECTED: self.selection_color}
         pens = {e: QtGui.QPen(outline[e], PEN_WIDTH[e] * dpr) for e in EMPHASES}
         painter = QtGui.QPainter(pixmap)

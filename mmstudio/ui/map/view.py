@@ -13,6 +13,8 @@ from mmstudio.ui.map.point_cloud import PointCloudItem
 from mmstudio.ui.map.subset_colouring import subset_colours, subset_options
 from mmstudio.ui.thumbnail_loader import shared as shared_thumbnails
 from mmstudio.ui.tooltips import picture_request, tooltip_html
+from mmstudio.ui.widgets.elided import QtElidedLabel
+from mmstudio.ui.widgets.legend import keep_clear, to_scene
 from mmstudio.ui.workspace import AUTO_REFIT_SHARE
 
 REFIT_TIP = ("Items added to the map are placed among their nearest neighbours and nothing moves. Refit lays "
@@ -133,21 +135,22 @@ class QtEmbeddingView(QtWidgets.QWidget):
         self.mode.currentTextChanged.connect(lambda t: setattr(self.viewbox, "mode", {"Pan": "pan", "Box select": "box",
                                                                                         "Lasso": "lasso"}[t]))
         bar.addWidget(self.mode)
-        zoom = QtWidgets.QPushButton("Zoom to selection")
+        zoom = _button("Zoom to selection")
         zoom.setToolTip("Zoom the view to the selected points (Ctrl+2)")
         zoom.clicked.connect(self.zoom_to_selection)
         bar.addWidget(zoom)
-        reproject = QtWidgets.QPushButton("Reproject…")
+        reproject = _button("Reproject…")
         reproject.setToolTip("UMAP or PCA with your parameters")
         reproject.clicked.connect(self.reprojectRequested)
         bar.addWidget(reproject)
-        self.refit = QtWidgets.QPushButton("Refit")
+        self.refit = _button("Refit")
         self.refit.setToolTip(REFIT_TIP)
         self.refit.clicked.connect(self.workspace.refit)
         self.refit.setEnabled(False)
         bar.addWidget(self.refit)
         self.query = QtWidgets.QLineEdit()
-        self.query.setPlaceholderText("Query: type a text, press Enter")
+        self.query.setPlaceholderText("Text query + Enter")
+        self.query.setMinimumWidth(self.query.fontMetrics().horizontalAdvance("Text query + Enter") + 34)
         self.query.setToolTip("The text is embedded by the current model, drawn as a star, and its nearest "
                               "items are highlighted and listed in the inspector")
         self.query.setClearButtonEnabled(True)
@@ -169,11 +172,14 @@ class QtEmbeddingView(QtWidgets.QWidget):
         self.plot.addItem(self.lines)
         self.plot.addItem(self.cloud)
         self.plot.addItem(self.star)
-        self.legend = pg.LegendItem(offset=(-10, 10), labelTextColor=None)
+        dark = self.palette().color(QtGui.QPalette.ColorRole.Window).lightness() < 128
+        self.legend = pg.LegendItem(offset=(-10, 10), labelTextColor=None, brush=(40, 40, 40, 225) if dark
+                                    else (255, 255, 255, 225), pen=(190, 190, 190))
         self.legend.setParentItem(self.viewbox)
         self.colour_bar = ColourBarItem()
         self.colour_bar.setParentItem(self.viewbox)
-        self.status = QtWidgets.QLabel()
+        keep_clear(self.plot.getPlotItem(), self.legend, self._legend_points, outside=False)  # the emptiest corner
+        self.status = QtElidedLabel()   # its text changes while jobs run: it must not resize the docks around
         self.status.setStyleSheet("color: gray")
         self.plot.scene().sigMouseMoved.connect(self._hover)
         self.plot.scene().sigMouseClicked.connect(self._click)
@@ -304,6 +310,12 @@ class QtEmbeddingView(QtWidgets.QWidget):
             self.legend.addItem(sample, name)
             self._legend_items.append(sample)
         return rgb
+
+    def _legend_points(self) -> np.ndarray:
+        """The shown points in scene coordinates (the legend keeps to the corner with fewest of them)."""
+        if len(self._display) == 0 or len(self.cloud.visible) != len(self._display):
+            return np.zeros((0, 2))
+        return to_scene(self.viewbox, self._display[self.cloud.visible])
 
     def _recolor(self) -> None:
         if self.workspace.table is not None and len(self.cloud.xy) == len(self.workspace.table):
@@ -438,6 +450,14 @@ class QtEmbeddingView(QtWidgets.QWidget):
         pad = np.maximum((hi - lo) * 0.3, 0.05)
         self.viewbox.setRange(xRange=(float(lo[0] - pad[0]), float(hi[0] + pad[0])),
                               yRange=(float(lo[1] - pad[1]), float(hi[1] + pad[1])))
+
+
+def _button(text: str) -> QtWidgets.QToolButton:
+    """A tool bar button as wide as its text (a push button takes at least 80 px: the row must fit 1024 px)."""
+    button = QtWidgets.QToolButton()
+    button.setText(text)
+    button.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextOnly)
+    return button
 
 
 class _Glide(QtCore.QObject):

@@ -13,6 +13,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from mmstudio.ui.colors import MODALITY_COLORS, PALETTE
+from mmstudio.ui.widgets.legend import add_legend as keep_off_data
+from mmstudio.ui.widgets.plots import category_ticks
 
 CONTROLS_WIDTH = 250
 PLOTS_WIDTH = 440   # the least the plots of a page share: 1024 px minus the page list, controls and margins
@@ -36,11 +38,9 @@ def modality_color(name: str, i: int = 0) -> tuple[int, int, int]:
     return MODALITY_COLORS.get(name, color(i + 4))
 
 
-def add_legend(plot: pg.PlotWidget, offset=(-6, 6)) -> pg.LegendItem:
-    legend = plot.addLegend(offset=offset, labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200),
-                            pen=pg.mkPen(200, 200, 200))
-    legend.setLabelTextSize("8pt")
-    return legend
+def add_legend(plot: pg.PlotWidget) -> pg.LegendItem:
+    """A legend on a background that keeps off the curves and bars (:mod:`mmstudio.ui.widgets.legend`)."""
+    return keep_off_data(plot, labelTextSize="8pt")
 
 
 def intervals(result, keys: list[str]) -> list | None:
@@ -124,9 +124,7 @@ def _new_bars(plot: pg.PlotWidget, groups, names, colors, chance, shape):
     for g, level in enumerate(chance or []):
         if level is not None:
             plot.plot([g - 0.45, g + 0.45], [level, level], pen=pg.mkPen(**CHANCE_PEN))
-    bottom = plot.getAxis("bottom")
-    bottom.setTicks([[(i, g) for i, g in enumerate(groups)]])
-    bottom.setHeight(46 if any("\n" in g for g in groups) else None)
+    category_ticks(plot, list(enumerate(groups)))   # wrapped and shortened to their room: never over each other
     plot._bar_items = (shape, bars, labels, whiskers)
     return plot._bar_items
 
@@ -199,7 +197,13 @@ class QtPrinciplePage(QtWidgets.QWidget):
         right.addWidget(self.statement)
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(side)
+        controls = QtWidgets.QScrollArea()   # the words and knobs scroll when the panel is low
+        controls.setWidget(side)
+        controls.setWidgetResizable(True)
+        controls.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        controls.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        controls.setFixedWidth(CONTROLS_WIDTH + controls.verticalScrollBar().sizeHint().width())
+        layout.addWidget(controls)
         layout.addLayout(right, 1)
         self.build()
         self._fit_plots()

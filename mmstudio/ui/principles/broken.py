@@ -33,9 +33,8 @@ class QtBrokenAssumptionsPage(QtPrinciplePage):
         self.independence_plot = make_plot("(1) logit sum without independence", "NLL (nats)", "ρ given the label")
         self.imputation_plot = make_plot("(2) imputing a missing view", "accuracy", "ρ between the views")
         self.procrustes_plot = make_plot("(3) two tables as a rotation", "held-out residual")
-        for plot, offset in ((self.independence_plot, (8, 4)), (self.imputation_plot, (8, 30)),
-                             (self.procrustes_plot, (8, 4))):
-            add_legend(plot, offset=offset)   # where the curves leave room
+        for plot in (self.independence_plot, self.imputation_plot, self.procrustes_plot):
+            add_legend(plot)   # where the curves leave room
             self.plots.addWidget(plot)
         self.shown: dict[str, dict] = {}   # part → what its plot draws (series → values)
 

@@ -44,7 +44,7 @@ class QtNegativeTransferPage(QtPrinciplePage):
         self.train_plot = make_plot("at test only (dashed) vs also at training (solid)", "accuracy",
                                     "share of rows mismatched f")
         for plot in (self.test_plot, self.train_plot):
-            add_legend(plot, offset=(6, -6) if plot is self.train_plot else (-6, -6))
+            add_legend(plot)
             self.plots.addWidget(plot)
         self.curves: dict[str, list[float]] = {}                  # "view: method" → mean accuracy per share
         self.intervals: dict[str, list[tuple[float, float]]] = {}  # "view: method" → 95 % interval per share

@@ -23,7 +23,7 @@ from mmstudio.ui.principles.broken import QtBrokenAssumptionsPage
 from mmstudio.ui.principles.interactions import QtInteractionsPage
 from mmstudio.ui.principles.negative_transfer import QtNegativeTransferPage
 from mmstudio.ui.principles.poe import QtPoEMoEPage
-from mmstudio.ui.widgets.plots import make_plot
+from mmstudio.ui.widgets.plots import category_ticks, make_plot
 from mmstudio.ui.widgets.spin import int_spin, spin
 
 
@@ -156,7 +156,7 @@ class QtLateFusionPage(QtPrinciplePage):
         self.bars = make_plot("scores on the test set")
         add_legend(self.bars)
         self.reliability = make_plot("reliability", "accuracy", "confidence")
-        add_legend(self.reliability, offset=(6, -6))
+        add_legend(self.reliability)
         self.plots.addWidget(self.bars, 3)
         self.plots.addWidget(self.reliability, 2)
         self.colors = {m: color(i) for i, m in enumerate(self.METHODS)}
@@ -223,7 +223,7 @@ class QtDominancePage(QtPrinciplePage):
                                     "setting (α: OGM-GE with that α)")
         self.grad_plot.setLogMode(x=False, y=True)
         add_legend(self.grad_plot)
-        add_legend(self.acc_plot, offset=(-6, -6))
+        add_legend(self.acc_plot)
         add_legend(self.sweep_plot)
         for plot in (self.grad_plot, self.acc_plot, self.sweep_plot):
             self.plots.addWidget(plot)
@@ -297,9 +297,7 @@ class QtDominancePage(QtPrinciplePage):
         plot.plot([-0.5, len(settings) - 0.5], [plain, plain], name="fused, plain",
                   pen=pg.mkPen(color(2), width=1, style=QtCore.Qt.PenStyle.DashLine))
         names = {"plain": "plain", "re-weighted": "re-\nweighted"}
-        bottom = plot.getAxis("bottom")
-        bottom.setTicks([[(i, names.get(s, s.replace("OGM-GE ", ""))) for i, s in enumerate(settings)]])
-        bottom.setHeight(46)
+        category_ticks(plot, [(i, names.get(s, s.replace("OGM-GE ", ""))) for i, s in enumerate(settings)])
         ends = [v for series in self.sweep.values() for _, lo, hi in series.values() for v in (lo, hi)]
         plot.setXRange(-0.5, len(settings) - 0.5, padding=0.02)
         plot.setYRange(max(min(ends) - 0.03, 0.0), min(max(ends) + 0.12, 1.15), padding=0)   # room for the legend
@@ -329,7 +327,7 @@ class QtSampleComplexityPage(QtPrinciplePage):
         self.mi_plot = make_plot("mutual information I(inputs; label) ≥", "bits", "training samples n")
         for plot in (self.acc_plot, self.mi_plot):
             plot.setLogMode(x=True, y=False)
-            add_legend(plot, offset=(6, 6))
+            add_legend(plot)
             self.plots.addWidget(plot)
         self.to_target: dict[str, tuple | None] = {}   # set → (n, lo, hi) drawn on the target line, None: not reached
 

@@ -60,7 +60,9 @@ class TileModel(QtCore.QAbstractListModel):
         if role == QtCore.Qt.ItemDataRole.DisplayRole:
             return tile.headline
         if role == QtCore.Qt.ItemDataRole.ToolTipRole:
-            return tile.tip or "\n".join(t for t in (tile.headline, tile.text, tile.footer) if t)
+            if tile.tip:   # the headline (rank · cosine) first: a narrow tile elides it
+                return tile.tip if tile.tip.startswith(tile.headline) else f"{tile.headline}\n{tile.tip}"
+            return "\n".join(t for t in (tile.headline, tile.text, tile.footer) if t)
         return None
 
 
@@ -174,6 +176,7 @@ class QtGallery(QtWidgets.QListView):
         self.setViewMode(QtWidgets.QListView.ViewMode.IconMode)
         self.setFlow(QtWidgets.QListView.Flow.LeftToRight)
         self.setWrapping(False)
+        self.setProperty("geometry_exempt", ["view_columns"])   # tiles in one row scroll sideways, by design
         self.setMovement(QtWidgets.QListView.Movement.Static)
         self.setResizeMode(QtWidgets.QListView.ResizeMode.Adjust)
         self.setUniformItemSizes(True)

@@ -9,6 +9,7 @@ def make_plot(title: str = "", left: str = "", bottom: str = "", *, interactive:
               grid: bool = False, minimum=(220, 170)) -> pg.PlotWidget:
     """A white plot with grey axes, no context menu; fixed (no mouse pan/zoom) unless ``interactive``."""
     plot = pg.PlotWidget(background="w")
+    fit_title(plot)
     if title:
         plot.setTitle(title, color="#333", size="10pt")
     plot.setMenuEnabled(False)
@@ -26,3 +27,109 @@ def make_plot(title: str = "", left: str = "", bottom: str = "", *, interactive:
         plot.showGrid(x=True, y=True, alpha=0.2)
     plot.setMinimumSize(*minimum)
     return plot
+
+
+def fit_title(plot) -> None:
+    """Keep ``plot``'s title inside the plot, whatever its width: a title wider than the plot ends in
+    "…" (the whole title is its tooltip). pyqtgraph makes a title's width the plot's minimum, so a long
+    title at a narrow size pushed the plot's right side out of sight."""
+    item = plot.getPlotItem() if hasattr(plot, "getPlotItem") else plot
+    if not isinstance(getattr(item.titleLabel, "fitted", None), _FittedTitle):
+        item.titleLabel.fitted = _FittedTitle(item.titleLabel)
+
+
+class _FittedTitle:
+    def __init__(self, label):
+        self.label, self.full, self.args, self.busy = label, label.text, {}, False
+        self._set, self._resize = label.setText, label.resizeEvent
+        label.setText, label.updateMin, label.resizeEvent = self.set_text, self.update_min, self.resized
+        self.fit()
+
+    def set_text(self, text, **args) -> None:
+        self.full = text
+        self.args.update(args)
+        self.busy = True
+        try:
+            self._set(text, **args)   # the whole title first: its height, and the text when it fits
+        finally:
+            self.busy = False
+        self.fit()
+
+    def update_min(self) -> None:
+        """A title asks for its height, never for a width (pyqtgraph's LabelItem.updateMin, less the width)."""
+        from PySide6 import QtCore
+
+        bounds = self.label.itemRect()
+        self.label.setMinimumWidth(0)
+        self.label.setMinimumHeight(bounds.height())
+        hint = QtCore.Qt.SizeHint
+        self.label._sizeHint = {hint.MinimumSize: (0, bounds.height()), hint.PreferredSize: (0, bounds.height()),
+                                hint.MaximumSize: (-1, -1), hint.MinimumDescent: (0, 0)}
+        self.label.updateGeometry()
+
+    def resized(self, event) -> None:
+        self._resize(event)
+        if not self.busy:
+            self.fit()
+
+    def fit(self) -> None:
+        import html
+
+        from PySide6 import QtCore, QtGui
+
+        if self.busy or not self.full:
+            return
+        room = int(self.label.width()) - 6
+        plain = QtGui.QTextDocumentFragment.fromHtml(self.full).toPlainText()
+        font = QtGui.QFont(self.label.item.font())
+        size = str(self.args.get("size", self.label.opts.get("size", "")))
+        if size.endswith("pt"):
+            font.setPointSizeF(float(size[:-2]))
+        metrics = QtGui.QFontMetrics(font)
+        text = self.full
+        if 0 < room < metrics.horizontalAdvance(plain):
+            text = html.escape(metrics.elidedText(plain, QtCore.Qt.TextElideMode.ElideRight, room))
+        self.label.setToolTip(plain if text != self.full else "")
+        if text != self.label.text:
+            self.busy = True
+            try:
+                self._set(text, **self.args)
+            finally:
+                self.busy = False
+
+
+def category_ticks(plot, ticks) -> None:
+    """Names of categories under a plot's x axis [(x, name)], fitted to the room between neighbours: a
+    name too wide goes onto more lines (a word a line), then ends in "…", so that no two touch; fitted
+    again when the plot is resized. The axis grows to hold the lines."""
+    item = plot.getPlotItem() if hasattr(plot, "getPlotItem") else plot
+    axis = item.getAxis("bottom")
+    axis.category_ticks = list(ticks)
+    if not getattr(axis, "fits_categories", False):
+        axis.fits_categories = True
+        item.vb.sigResized.connect(lambda *_: _fit_categories(item))
+        item.vb.sigXRangeChanged.connect(lambda *_: _fit_categories(item))
+    _fit_categories(item)
+
+
+def _fit_categories(item) -> None:
+    from PySide6 import QtCore, QtGui
+
+    axis = item.getAxis("bottom")
+    ticks = sorted(axis.category_ticks)
+    (x0, x1), width = item.vb.viewRange()[0], item.vb.width()
+    px = width / max(x1 - x0, 1e-9)
+    gaps = [b[0] - a[0] for a, b in zip(ticks, ticks[1:])]
+    room = int((min(gaps) if gaps else (x1 - x0)) * px) - 6
+    metrics = QtGui.QFontMetrics(axis.style.get("tickFont") or QtGui.QFont())
+    fitted, most = [], 1
+    for x, name in ticks:
+        lines = str(name).split("\n")
+        if room > 0 and max(metrics.horizontalAdvance(line) for line in lines) > room:
+            lines = " ".join(lines).split() or [""]
+        if room > 0:
+            lines = [metrics.elidedText(line, QtCore.Qt.TextElideMode.ElideRight, room) for line in lines]
+        fitted.append((x, "\n".join(lines)))
+        most = max(most, len(lines))
+    axis.setTicks([fitted])
+    axis.setHeight(metrics.height() * most + 14 if most > 1 else None)
