@@ -10,7 +10,7 @@ text, takes less.
 
 from __future__ import annotations
 
-LIBRARY_SHARE, LIBRARY_BOUNDS = 0.20, (220, 380)       # of the window's width, and its pixel bounds
+LIBRARY_SHARE, LIBRARY_BOUNDS = 0.20, (240, 380)       # of the window's width, and its pixel bounds
 INSPECTOR_SHARE, INSPECTOR_BOUNDS = 0.24, (260, 440)
 PANEL_SHARE = 0.5       # of the room, for an analysis panel
 LOG_SHARE = 0.25        # for the Log

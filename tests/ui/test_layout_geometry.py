@@ -78,11 +78,21 @@ def walk(window, qtbot, size, share) -> None:
                 check(window, f"{title} / {tabs.tabText(i)}")
             tabs.setCurrentIndex(0)
         check(window, title)
-        if title == "Alignment":    # the matrix sorted by label: its labels fit their blocks
-            window.panels[title].sort_box.setChecked(True)
+        if title == "Alignment":
+            panel = window.panels[title]
+            panel.sort_box.setChecked(True)          # the matrix sorted by label: its labels fit their blocks
             qtbot.wait(50)
             check(window, "Alignment, sorted by label")
-            window.panels[title].sort_box.setChecked(False)
+            panel.sort_box.setChecked(False)
+            if not panel.aligner.losses:             # the trainer's curves drawn (once, at the first size)
+                panel.tabs.setCurrentWidget(panel.aligner)
+                panel.aligner.steps_box.setValue(60)
+                with qtbot.waitSignal(panel.aligner.finished, timeout=600_000):
+                    panel.aligner.start()
+                quiet(window, qtbot)
+            panel.tabs.setCurrentWidget(panel.aligner)
+            check(window, "Alignment, the aligner trained")
+            panel.tabs.setCurrentIndex(0)
 
     ws = window.workspace
     for modality in ("audio", "image"):     # the inspector with a spectrogram, then a picture

@@ -258,3 +258,30 @@ def test_screenshot_raises_a_panel_and_one_of_its_tabs_and_names_the_tabs_of_a_w
     assert done.returncode == 2 and not out.exists()
     assert "--panel Alignment/Nothing: Alignment has no tab 'Nothing'; its tabs: Retrieval, gap and maps, " \
            "Aligner trainer" in done.stderr
+
+
+def test_a_log_axis_labels_only_as_many_ticks_as_fit(qtbot):
+    from mmstudio.ui.app import make_app
+    from mmstudio.ui.widgets.plots import log_ticks, make_plot
+
+    make_app()
+    plots = []
+    for fitted in (False, True):
+        plot = make_plot(left="loss (log)", bottom="step")
+        plot.setLogMode(y=True)
+        if fitted:
+            log_ticks(plot)
+        plot.plot(np.arange(300), 0.25 + 3.7 * np.exp(-np.arange(300) / 8.0))   # a loss from 3.95 to 0.25
+        qtbot.addWidget(plot)
+        plot.resize(240, 260)
+        plot.show()
+        plots.append(plot)
+    qtbot.waitExposed(plots[1])
+    qtbot.wait(50)
+    assert any("tick labels" in line and "overlap" in line for line in problems(plots[0]))   # pyqtgraph's own
+    assert problems(plots[1]) == []
+    image = QtGui.QImage(4, 4, QtGui.QImage.Format.Format_ARGB32)
+    painter = QtGui.QPainter(image)
+    drawn = [text for _, _, text in plots[1].getAxis("left").generateDrawSpecs(painter)[2]]
+    painter.end()
+    assert len(drawn) >= 2 and set(drawn) <= {"0.5", "1", "2"}      # 1, 2, 5 per decade, in the loss's range
