@@ -6,10 +6,10 @@ and laid out again by its rule."""
 
 import numpy as np
 from geometry import problems
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 from ui_helpers import DEMO, settled, small_table
 
-from mmstudio.ui.window_layout import panel_height, side_widths
+from mmstudio.ui.window_layout import panel_height, side_widths, sides_take_corners
 
 # the map's share of the window with no panel raised, measured: 1024×700 0.40, 1920×1080 0.53
 # (before the panel strip: 0.14 and 0.37, the Log taking a third of the height)
@@ -61,6 +61,10 @@ def walk(window, qtbot, size, share) -> None:
     library, inspector = side_widths(size[0])
     assert abs(window.docks["Library"].width() - library) <= 30 and abs(window.docks["Inspector"].width() - inspector) <= 30
     check(window, "the window")
+    wide = sides_take_corners(size[0], library + inspector, max(d.minimumSizeHint().width() for d in window.strip.docks.values()))
+    assert wide == (size[0] >= 1920)   # on the wide screen the side docks keep the whole height, panels between
+    owner = QtCore.Qt.DockWidgetArea.RightDockWidgetArea if wide else QtCore.Qt.DockWidgetArea.BottomDockWidgetArea
+    assert window.corner(QtCore.Qt.Corner.BottomRightCorner) == owner
 
     for title in window.panels:
         up = window.strip.current()      # the room the map shares with a bottom panel
@@ -99,6 +103,7 @@ def walk(window, qtbot, size, share) -> None:
         ws.select([int(np.flatnonzero(ws.table.modality == modality)[0])])
         quiet(window, qtbot)
         check(window, f"an {modality} item selected")
+        assert (window.width(), window.height()) == size                # the inspector did not widen the window
         canvas = window.inspector.attention.canvas
         assert canvas.isVisible() and canvas.height() >= canvas.minimumSizeHint().height()
         scroller = window.inspector.attention.scroller

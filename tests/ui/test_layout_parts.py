@@ -175,13 +175,13 @@ def test_a_legend_has_a_background_and_takes_a_corner_without_data_or_goes_above
 
     legend = add_legend(plot)
     x = np.linspace(0, 1, 50)
-    plot.plot(x, 1 - x, pen="b", name="falling")      # fills the top left and the bottom right
+    plot.plot(x, x, pen="r", name="rising")           # fills the bottom left and the top right
     qtbot.wait(50)
     assert problems(plot) == []
     vb = plot.getPlotItem().vb.sceneBoundingRect()
     box = legend.sceneBoundingRect()
-    assert box.center().x() > vb.center().x() and box.center().y() < vb.center().y()   # top right: free
-    plot.plot(x, x, pen="r", name="rising")           # now every corner holds a curve
+    assert box.center().x() < vb.center().x() and box.center().y() < vb.center().y()   # top left: free
+    plot.plot(x, 1 - x, pen="b", name="falling")      # now every corner holds a curve
     qtbot.wait(50)
     assert problems(plot) == []
     assert legend.sceneBoundingRect().bottom() <= plot.getPlotItem().vb.sceneBoundingRect().top() + 1  # above the data
@@ -285,3 +285,25 @@ def test_a_log_axis_labels_only_as_many_ticks_as_fit(qtbot):
     drawn = [text for _, _, text in plots[1].getAxis("left").generateDrawSpecs(painter)[2]]
     painter.end()
     assert len(drawn) >= 2 and set(drawn) <= {"0.5", "1", "2"}      # 1, 2, 5 per decade, in the loss's range
+
+
+def test_confusion_headers_are_shortened_to_their_columns_not_cut(qtbot):
+    from mmstudio.ui.app import make_app
+    from mmstudio.ui.fusion.plots import QtConfusion
+
+    make_app()
+    table = QtConfusion()
+    qtbot.addWidget(table)
+    table.resize(520, 200)
+    table.show()
+    names = ["circle", "cross", "ring", "square", "star", "triangle"]
+    table.show_matrix(np.eye(6, dtype=int) * 5, names)
+    qtbot.wait(20)
+    header = table.horizontalHeader()
+    assert [table.horizontalHeaderItem(j).text() for j in range(6)] == names       # room for every name
+    table.resize(260, 200)
+    qtbot.waitUntil(lambda: table.horizontalHeaderItem(5).text() != "triangle")
+    for j, name in enumerate(names):
+        text = table.horizontalHeaderItem(j).text()
+        assert name.startswith(text.rstrip(".")) and header.fontMetrics().horizontalAdvance(text) <= header.sectionSize(j)
+        assert table.horizontalHeaderItem(j).toolTip() == f"predicted {name}"

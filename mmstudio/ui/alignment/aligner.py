@@ -101,10 +101,9 @@ class QtAligner(QtWidgets.QWidget):
         form.addRow("Steps", self.steps_box)
         form.addRow(self.animate)
         form.addRow(_pair(self.start_button, self.stop_button))
-        form.addRow(self.state)
         inner = QtWidgets.QWidget()
         inner.setLayout(form)
-        controls = vertical_scroll(inner)   # a low panel scrolls the settings, the plots keep their room
+        controls = vertical_scroll(inner, self.state, margins=(4, 0, 4, 4))  # a low panel scrolls these, not the plots
         bar = controls.verticalScrollBar().sizeHint().width()
         controls.setMinimumWidth(inner.minimumSizeHint().width() + bar)
         controls.setMaximumWidth(max(330, inner.minimumSizeHint().width()) + bar)

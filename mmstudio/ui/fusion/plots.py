@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from mmstudio.ui.colors import MODALITY_COLORS, text_on
+from mmstudio.ui.guard import guarded
 from mmstudio.ui.widgets.elided import shortened
 from mmstudio.ui.widgets.plots import fit_title, make_plot
 from mmstudio.ui.widgets.scroll import vertical_scroll
@@ -214,6 +215,11 @@ class QtConfusion(QtWidgets.QTableWidget):
             if item is not None:
                 item.setText(shortened(name, lambda t, r=room: header.fontMetrics().horizontalAdvance(t) <= r, 1)
                              or name[:1])
+
+    @guarded(None)
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        QtCore.QTimer.singleShot(0, self, self._fit_headers)   # stretched sections resize without sectionResized
 
 
 class QtFusionCurves(QtWidgets.QWidget):
