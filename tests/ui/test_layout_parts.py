@@ -25,7 +25,7 @@ def test_the_side_docks_take_a_share_of_the_width_within_bounds_and_a_panel_leav
 # ---------------------------------------------------------------------------- the strip
 @pytest.fixture
 def window(make_window, qtbot):
-    window = make_window()
+    window = make_window(warm=False)   # no UMAP compiling in the background: nothing here draws a UMAP
     window.resize(1024, 700)
     qtbot.waitUntil(lambda: window.workspace.encoder is not None and not window.runner.running, timeout=300_000)
     return window
@@ -84,7 +84,7 @@ def test_a_growing_status_line_leaves_the_docks_and_the_window_as_wide_as_they_w
 def test_the_title_names_the_project_and_marks_unsaved_changes(make_window, qtbot, tmp_path):
     from ui_helpers import DEMO, settled
 
-    window = make_window([DEMO])
+    window = make_window([DEMO], warm=False)
     qtbot.waitUntil(lambda: settled(window), timeout=300_000)
     qtbot.wait(50)
     assert window.windowTitle().startswith("untitled[*] — mmstudio") and window.isWindowModified()  # opened, unsaved
