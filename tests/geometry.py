@@ -14,9 +14,10 @@ closed dock or scrolled out of sight is not on screen) and reports:
   in a colour too close to the bar's (WCAG contrast below ``MIN_CONTRAST``).
 
 Scrolled content is allowed to be larger than its viewport (that is what the scroll area is for).
-A widget can opt out of a check by naming it in its ``geometry_exempt`` property (a list of
-check names, each with a reason in the code that sets it): ``"hscroll"`` for a view meant to
-scroll sideways.
+A widget can opt out of a check by naming it in its ``geometry_exempt`` property (a list of check
+names, each with its reason where it is set): a check's name is its function's without the
+underscore, e.g. ``"view_columns"`` for a table meant to scroll sideways. Panels added to
+``window.panels`` are walked like the others (tests/ui/test_layout_geometry.py).
 """
 
 from __future__ import annotations
@@ -144,13 +145,20 @@ def _overlap(widget) -> list[str]:
 
 
 def _floats_over(a, b) -> bool:
-    """Qt's own widgets that sit over their siblings on purpose (a dock's title buttons, a main
-    window's dock separators, a line edit's clear button, a splitter's handles)."""
+    """Widgets laid over their siblings on purpose: splitter handles, size grips, rubber bands, and the
+    parts a main window or a dock places itself (a dock's title buttons, the window's separators)."""
     kinds = (QtWidgets.QRubberBand, QtWidgets.QSizeGrip, QtWidgets.QSplitterHandle)
-    parent = a.parentWidget()
-    return (isinstance(a, kinds) or isinstance(b, kinds) or isinstance(parent, (QtWidgets.QDockWidget, QtWidgets.QMainWindow))
-            and (type(a).__name__.startswith("QDockWidget") or type(b).__name__.startswith("QDockWidget")
-                 or type(a).__name__ == "QWidget" and not a.children() or type(b).__name__ == "QWidget" and not b.children()))
+    return isinstance(a, kinds) or isinstance(b, kinds) or _placed_by_qt(a) or _placed_by_qt(b)
+
+
+def _placed_by_qt(widget) -> bool:
+    parent = widget.parentWidget()
+    if isinstance(parent, QtWidgets.QMainWindow):
+        return not isinstance(widget, (QtWidgets.QDockWidget, QtWidgets.QToolBar, QtWidgets.QStatusBar,
+                                       QtWidgets.QMenuBar)) and widget is not parent.centralWidget()
+    if isinstance(parent, QtWidgets.QDockWidget):
+        return widget is not parent.widget()
+    return False
 
 
 # ---------------------------------------------------------------------------- text

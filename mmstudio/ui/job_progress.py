@@ -25,6 +25,7 @@ class QtJobProgress(QtWidgets.QProgressBar):
         self.step = 0                  # its step (a new total starts a new one)
         self._total = None
         self.setMaximumWidth(280)
+        self.setMinimumWidth(200)   # "encode 24 samples: 43%" in full (the job line beside it is elided instead)
         self.setVisible(False)
         runner.started.connect(self._started)
         runner.ended.connect(self._ended)

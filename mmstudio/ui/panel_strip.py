@@ -5,7 +5,8 @@ closed by default, so the map has the window's height. Clicking a panel's tab ra
 the height the rules of :mod:`mmstudio.ui.window_layout` give for the window (or the height the
 person last dragged it to); clicking it again, or the dock's close button, closes it. A panel
 raised any other way (View menu, ``dock.show()``) closes the one that was up, so the strip always
-says what is shown. The Log is one line here, its last; errors stay on it in red until the next
+says what is shown. On a wide window the library and the inspector keep the whole height and the
+panels sit between them (``window_layout.sides_take_corners``). The Log is one line here, its last; errors stay on it in red until the next
 line; a click on it opens the whole Log (a bottom panel like the others).
 """
 
@@ -15,7 +16,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from mmstudio.ui.guard import guarded
 from mmstudio.ui.widgets.elided import QtElidedLabel
-from mmstudio.ui.window_layout import LOG_SHARE, PANEL_SHARE, panel_height
+from mmstudio.ui.window_layout import LOG_SHARE, PANEL_SHARE, panel_height, sides_take_corners
 
 ERROR_COLOUR = "#c62828"
 VERTICAL = QtCore.Qt.Orientation.Vertical
@@ -55,6 +56,28 @@ class QtPanelStrip(QtWidgets.QToolBar):
         self.last_line.clicked.connect(lambda: self.toggle("Log"))
         self.addWidget(self.last_line)
         self.last_line.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Preferred)
+        window.installEventFilter(self)   # its size decides who owns the bottom corners
+
+    @guarded(False)
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.window_ and event.type() == QtCore.QEvent.Type.Resize:
+            QtCore.QTimer.singleShot(0, self.corners)
+        return False
+
+    def corners(self) -> None:
+        """The side docks run the whole height when the room between them holds the widest bottom panel."""
+        window, area = self.window_, QtCore.Qt.DockWidgetArea
+        sides = sum(d.width() for d in window.findChildren(QtWidgets.QDockWidget)
+                    if window.dockWidgetArea(d) in (area.LeftDockWidgetArea, area.RightDockWidgetArea)
+                    and d.isVisible() and not d.isFloating())
+        widest = max((d.minimumSizeHint().width() for d in self.docks.values()), default=0)
+        take = sides_take_corners(window.width(), sides, widest)
+        corner = QtCore.Qt.Corner
+        for which, side in ((corner.BottomLeftCorner, area.LeftDockWidgetArea),
+                            (corner.BottomRightCorner, area.RightDockWidgetArea)):
+            owner = side if take else area.BottomDockWidgetArea
+            if window.corner(which) != owner:
+                window.setCorner(which, owner)
 
     # ------------------------------------------------------------------ panels
     def _button(self, title: str, tip: str) -> QtWidgets.QToolButton:
@@ -126,6 +149,7 @@ class QtPanelStrip(QtWidgets.QToolBar):
         if dock.isHidden() or dock.isFloating():
             return
         window = self.window_
+        self.corners()
         room = window.centralWidget().height() + dock.height()
         height = self.heights.get(title) or panel_height(room, self.shares[title], dock.minimumSizeHint().height())
         window.resizeDocks([dock], [height], VERTICAL)

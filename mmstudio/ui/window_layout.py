@@ -10,10 +10,11 @@ text, takes less.
 
 from __future__ import annotations
 
-LIBRARY_SHARE, LIBRARY_BOUNDS = 0.20, (220, 380)       # of the window's width, and its pixel bounds
+LIBRARY_SHARE, LIBRARY_BOUNDS = 0.20, (240, 380)       # of the window's width, and its pixel bounds
 INSPECTOR_SHARE, INSPECTOR_BOUNDS = 0.24, (260, 440)
 PANEL_SHARE = 0.5       # of the room, for an analysis panel
 LOG_SHARE = 0.25        # for the Log
+SEPARATORS = 12        # pixels of the dock separators and margins across the window
 MAP_KEEPS = 200         # pixels of the room a raised panel leaves to the map (its tool rows and the plot)
 
 
@@ -26,6 +27,14 @@ def side_widths(window_width: int) -> tuple[int, int]:
     """The library's and the inspector's widths for a window this wide."""
     return (_bounded(window_width * LIBRARY_SHARE, LIBRARY_BOUNDS),
             _bounded(window_width * INSPECTOR_SHARE, INSPECTOR_BOUNDS))
+
+
+def sides_take_corners(window_width: int, sides: int, panel_width: int) -> bool:
+    """Whether the library and the inspector run the window's whole height (the bottom panels between
+    them): when the room they leave, ``window_width - sides``, still holds the widest panel. On a wide
+    screen the inspector's picture then keeps its height while a panel is raised; on a narrow one the
+    panels take the whole width."""
+    return window_width - sides - SEPARATORS >= panel_width
 
 
 def panel_height(room: int, share: float = PANEL_SHARE, minimum: int = 0) -> int:

@@ -6,12 +6,12 @@ and laid out again by its rule."""
 
 import numpy as np
 from geometry import problems
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 from ui_helpers import DEMO, settled, small_table
 
-from mmstudio.ui.window_layout import panel_height, side_widths
+from mmstudio.ui.window_layout import panel_height, side_widths, sides_take_corners
 
-# the map's share of the window with no panel raised, measured: 1024×700 0.40, 1920×1080 0.53
+# the map's share of the window with no panel raised, measured on the demo world: 1024×700 0.40, 1920×1080 0.49
 # (before the panel strip: 0.14 and 0.37, the Log taking a third of the height)
 SIZES = {(1024, 700): 0.36, (1920, 1080): 0.45}
 
@@ -61,6 +61,10 @@ def walk(window, qtbot, size, share) -> None:
     library, inspector = side_widths(size[0])
     assert abs(window.docks["Library"].width() - library) <= 30 and abs(window.docks["Inspector"].width() - inspector) <= 30
     check(window, "the window")
+    wide = sides_take_corners(size[0], library + inspector, max(d.minimumSizeHint().width() for d in window.strip.docks.values()))
+    assert wide == (size[0] >= 1920)   # on the wide screen the side docks keep the whole height, panels between
+    owner = QtCore.Qt.DockWidgetArea.RightDockWidgetArea if wide else QtCore.Qt.DockWidgetArea.BottomDockWidgetArea
+    assert window.corner(QtCore.Qt.Corner.BottomRightCorner) == owner
 
     for title in window.panels:
         up = window.strip.current()      # the room the map shares with a bottom panel
@@ -78,17 +82,28 @@ def walk(window, qtbot, size, share) -> None:
                 check(window, f"{title} / {tabs.tabText(i)}")
             tabs.setCurrentIndex(0)
         check(window, title)
-        if title == "Alignment":    # the matrix sorted by label: its labels fit their blocks
-            window.panels[title].sort_box.setChecked(True)
+        if title == "Alignment":
+            panel = window.panels[title]
+            panel.sort_box.setChecked(True)          # the matrix sorted by label: its labels fit their blocks
             qtbot.wait(50)
             check(window, "Alignment, sorted by label")
-            window.panels[title].sort_box.setChecked(False)
+            panel.sort_box.setChecked(False)
+            if not panel.aligner.losses:             # the trainer's curves drawn (once, at the first size)
+                panel.tabs.setCurrentWidget(panel.aligner)
+                panel.aligner.steps_box.setValue(60)
+                with qtbot.waitSignal(panel.aligner.finished, timeout=600_000):
+                    panel.aligner.start()
+                quiet(window, qtbot)
+            panel.tabs.setCurrentWidget(panel.aligner)
+            check(window, "Alignment, the aligner trained")
+            panel.tabs.setCurrentIndex(0)
 
     ws = window.workspace
     for modality in ("audio", "image"):     # the inspector with a spectrogram, then a picture
         ws.select([int(np.flatnonzero(ws.table.modality == modality)[0])])
         quiet(window, qtbot)
         check(window, f"an {modality} item selected")
+        assert (window.width(), window.height()) == size                # the inspector did not widen the window
         canvas = window.inspector.attention.canvas
         assert canvas.isVisible() and canvas.height() >= canvas.minimumSizeHint().height()
         scroller = window.inspector.attention.scroller

@@ -25,7 +25,7 @@ def test_the_side_docks_take_a_share_of_the_width_within_bounds_and_a_panel_leav
 # ---------------------------------------------------------------------------- the strip
 @pytest.fixture
 def window(make_window, qtbot):
-    window = make_window()
+    window = make_window(warm=False)   # no UMAP compiling in the background: nothing here draws a UMAP
     window.resize(1024, 700)
     qtbot.waitUntil(lambda: window.workspace.encoder is not None and not window.runner.running, timeout=300_000)
     return window
@@ -84,7 +84,7 @@ def test_a_growing_status_line_leaves_the_docks_and_the_window_as_wide_as_they_w
 def test_the_title_names_the_project_and_marks_unsaved_changes(make_window, qtbot, tmp_path):
     from ui_helpers import DEMO, settled
 
-    window = make_window([DEMO])
+    window = make_window([DEMO], warm=False)
     qtbot.waitUntil(lambda: settled(window), timeout=300_000)
     qtbot.wait(50)
     assert window.windowTitle().startswith("untitled[*] — mmstudio") and window.isWindowModified()  # opened, unsaved
@@ -175,13 +175,13 @@ def test_a_legend_has_a_background_and_takes_a_corner_without_data_or_goes_above
 
     legend = add_legend(plot)
     x = np.linspace(0, 1, 50)
-    plot.plot(x, 1 - x, pen="b", name="falling")      # fills the top left and the bottom right
+    plot.plot(x, x, pen="r", name="rising")           # fills the bottom left and the top right
     qtbot.wait(50)
     assert problems(plot) == []
     vb = plot.getPlotItem().vb.sceneBoundingRect()
     box = legend.sceneBoundingRect()
-    assert box.center().x() > vb.center().x() and box.center().y() < vb.center().y()   # top right: free
-    plot.plot(x, x, pen="r", name="rising")           # now every corner holds a curve
+    assert box.center().x() < vb.center().x() and box.center().y() < vb.center().y()   # top left: free
+    plot.plot(x, 1 - x, pen="b", name="falling")      # now every corner holds a curve
     qtbot.wait(50)
     assert problems(plot) == []
     assert legend.sceneBoundingRect().bottom() <= plot.getPlotItem().vb.sceneBoundingRect().top() + 1  # above the data
@@ -258,3 +258,52 @@ def test_screenshot_raises_a_panel_and_one_of_its_tabs_and_names_the_tabs_of_a_w
     assert done.returncode == 2 and not out.exists()
     assert "--panel Alignment/Nothing: Alignment has no tab 'Nothing'; its tabs: Retrieval, gap and maps, " \
            "Aligner trainer" in done.stderr
+
+
+def test_a_log_axis_labels_only_as_many_ticks_as_fit(qtbot):
+    from mmstudio.ui.app import make_app
+    from mmstudio.ui.widgets.plots import log_ticks, make_plot
+
+    make_app()
+    plots = []
+    for fitted in (False, True):
+        plot = make_plot(left="loss (log)", bottom="step")
+        plot.setLogMode(y=True)
+        if fitted:
+            log_ticks(plot)
+        plot.plot(np.arange(300), 0.25 + 3.7 * np.exp(-np.arange(300) / 8.0))   # a loss from 3.95 to 0.25
+        qtbot.addWidget(plot)
+        plot.resize(240, 260)
+        plot.show()
+        plots.append(plot)
+    qtbot.waitExposed(plots[1])
+    qtbot.wait(50)
+    assert any("tick labels" in line and "overlap" in line for line in problems(plots[0]))   # pyqtgraph's own
+    assert problems(plots[1]) == []
+    image = QtGui.QImage(4, 4, QtGui.QImage.Format.Format_ARGB32)
+    painter = QtGui.QPainter(image)
+    drawn = [text for _, _, text in plots[1].getAxis("left").generateDrawSpecs(painter)[2]]
+    painter.end()
+    assert len(drawn) >= 2 and set(drawn) <= {"0.5", "1", "2"}      # 1, 2, 5 per decade, in the loss's range
+
+
+def test_confusion_headers_are_shortened_to_their_columns_not_cut(qtbot):
+    from mmstudio.ui.app import make_app
+    from mmstudio.ui.fusion.plots import QtConfusion
+
+    make_app()
+    table = QtConfusion()
+    qtbot.addWidget(table)
+    table.resize(520, 200)
+    table.show()
+    names = ["circle", "cross", "ring", "square", "star", "triangle"]
+    table.show_matrix(np.eye(6, dtype=int) * 5, names)
+    qtbot.wait(20)
+    header = table.horizontalHeader()
+    assert [table.horizontalHeaderItem(j).text() for j in range(6)] == names       # room for every name
+    table.resize(260, 200)
+    qtbot.waitUntil(lambda: table.horizontalHeaderItem(5).text() != "triangle")
+    for j, name in enumerate(names):
+        text = table.horizontalHeaderItem(j).text()
+        assert name.startswith(text.rstrip(".")) and header.fontMetrics().horizontalAdvance(text) <= header.sectionSize(j)
+        assert table.horizontalHeaderItem(j).toolTip() == f"predicted {name}"

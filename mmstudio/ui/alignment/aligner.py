@@ -24,7 +24,7 @@ from PySide6 import QtCore, QtWidgets
 from mmstudio.analysis.alignment.aligner import heldout_indices
 from mmstudio.analysis.projection.warp import warp
 from mmstudio.ui import colors
-from mmstudio.ui.widgets.plots import make_plot
+from mmstudio.ui.widgets.plots import log_ticks, make_plot
 from mmstudio.ui.widgets.scroll import vertical_scroll
 from mmstudio.ui.widgets.spin import spin
 
@@ -101,10 +101,9 @@ class QtAligner(QtWidgets.QWidget):
         form.addRow("Steps", self.steps_box)
         form.addRow(self.animate)
         form.addRow(_pair(self.start_button, self.stop_button))
-        form.addRow(self.state)
         inner = QtWidgets.QWidget()
         inner.setLayout(form)
-        controls = vertical_scroll(inner)   # a low panel scrolls the settings, the plots keep their room
+        controls = vertical_scroll(inner, self.state, margins=(4, 0, 4, 4))  # a low panel scrolls these, not the plots
         bar = controls.verticalScrollBar().sizeHint().width()
         controls.setMinimumWidth(inner.minimumSizeHint().width() + bar)
         controls.setMaximumWidth(max(330, inner.minimumSizeHint().width()) + bar)
@@ -112,6 +111,7 @@ class QtAligner(QtWidgets.QWidget):
 
         self.loss_plot = make_plot(left="training loss (log)", bottom="step", interactive=True, grid=True, minimum=(160, 120))
         self.loss_plot.setLogMode(y=True)
+        log_ticks(self.loss_plot)
         self.loss_curve = self.loss_plot.plot(pen=pg.mkPen((234, 67, 53), width=2), symbol="o", symbolSize=4)
         self.r1_plot = make_plot(left="held-out R@1", bottom="step", interactive=True, grid=True, minimum=(160, 120))
         self.r1_plot.setYRange(0, 1.02)
@@ -125,7 +125,7 @@ class QtAligner(QtWidgets.QWidget):
         for item in (self.space_lines, self.space_targets, self.space_points):
             self.space_plot.addItem(item)
         layout = QtWidgets.QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(0, 0, 4, 0)
         layout.addWidget(controls)
         for plot in (self.loss_plot, self.r1_plot, self.space_plot):
             layout.addWidget(plot, 1)

@@ -111,7 +111,8 @@ class QtAlignmentPanel(QtWidgets.QWidget):
         side.setSizes([150, 110])
 
         self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        for widget in (_column(self.table), self.matrix, self.gap, side):
+        self.table_column = _column(self.table)
+        for widget in (self.table_column, self.matrix, self.gap, side):
             self.splitter.addWidget(widget)
         self.splitter.setSizes([430, 400, 260, 260])   # a narrow panel gives its room to the matrix first
         self.splitter.setChildrenCollapsible(False)
@@ -224,6 +225,8 @@ class QtAlignmentPanel(QtWidgets.QWidget):
                 self.table.setItem(i, j, item)
         self.table.resizeColumnsToContents()
         self.table.setMinimumWidth(whole_width(self.table))   # every column in sight: the splitter cannot hide one
+        margins = self.table_column.layout().contentsMargins()
+        self.table_column.setMaximumWidth(self.table.minimumWidth() + margins.left() + margins.right())  # nor pad it
 
     def _table_clicked(self, row: int, _column: int) -> None:
         names = self.table.item(row, 0).text().replace(" ↔ ", " → ").split(" → ")

@@ -6,6 +6,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from mmstudio.ui.widgets.elided import shortened
+
 AXIS_TEXT_WIDTH = 44   # the most a label takes beside the rows (its axis grows with its widest label)
 TICK_GAP = 4           # pixels kept clear between neighbouring labels
 
@@ -18,10 +20,9 @@ def fit_ticks(groups, px_per_cell: float, extent, most_width: float, width_of=No
     ticks = []
     for start, end, name in groups:
         room = (end - start) * px_per_cell - TICK_GAP
-        for text in [name] + [name[:k] + "." for k in range(len(name) - 1, 2, -1)]:
-            if extent(text) <= room and (width_of is None or width_of(text) <= most_width):
-                ticks.append(((start + end) / 2, text))
-                break
+        text = shortened(name, lambda t, r=room: extent(t) <= r and (width_of is None or width_of(t) <= most_width))
+        if text:
+            ticks.append(((start + end) / 2, text))
     return ticks
 
 

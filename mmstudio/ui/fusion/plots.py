@@ -12,6 +12,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from mmstudio.ui.colors import MODALITY_COLORS, text_on
+from mmstudio.ui.guard import guarded
+from mmstudio.ui.widgets.elided import shortened
 from mmstudio.ui.widgets.plots import fit_title, make_plot
 from mmstudio.ui.widgets.scroll import vertical_scroll
 from mmstudio.ui.widgets.tables import whole_width
@@ -175,17 +177,21 @@ class QtConfusion(QtWidgets.QTableWidget):
         self.setStyleSheet("font-size: 8pt")
         self.setToolTip("rows: true class, columns: predicted class")
         self.matrix = np.zeros((0, 0), np.int64)
+        self.classes: list[str] = []
+        self.horizontalHeader().sectionResized.connect(lambda *_: self._fit_headers())
 
     def show_matrix(self, matrix: np.ndarray, classes) -> None:
         k = len(classes)
         self.matrix = np.asarray(matrix, np.int64).reshape(k, k)
         self.setRowCount(k)
         self.setColumnCount(k)
-        self.setHorizontalHeaderLabels([str(c) for c in classes])
-        self.setVerticalHeaderLabels([str(c) for c in classes])
-        for j, name in enumerate(classes):   # a narrow column elides its class's name: the tooltip has it
+        self.classes = [str(c) for c in classes]
+        self.setHorizontalHeaderLabels(self.classes)
+        self.setVerticalHeaderLabels(self.classes)
+        for j, name in enumerate(self.classes):   # a narrow column shortens its class's name: the tooltip has it
             self.horizontalHeaderItem(j).setToolTip(f"predicted {name}")
             self.verticalHeaderItem(j).setToolTip(f"true {name}")
+        self._fit_headers()
         share = self.matrix / np.maximum(self.matrix.sum(axis=1, keepdims=True), 1)
         for i in range(k):
             for j in range(k):
@@ -197,6 +203,23 @@ class QtConfusion(QtWidgets.QTableWidget):
                 item.setBackground(QtGui.QBrush(QtGui.QColor(*colour)))
                 item.setForeground(QtGui.QBrush(QtGui.QColor(*text_on(colour))))
                 self.setItem(i, j, item)
+
+
+    def _fit_headers(self) -> None:
+        """Each column's class name whole where it fits, else shortened ("squ."), never cut mid-letter."""
+        header = self.horizontalHeader()
+        pad = 2 * header.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_HeaderMargin, None, header)
+        for j, name in enumerate(self.classes):
+            item = self.horizontalHeaderItem(j)
+            room = header.sectionSize(j) - pad
+            if item is not None:
+                item.setText(shortened(name, lambda t, r=room: header.fontMetrics().horizontalAdvance(t) <= r, 1)
+                             or name[:1])
+
+    @guarded(None)
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        QtCore.QTimer.singleShot(0, self, self._fit_headers)   # stretched sections resize without sectionResized
 
 
 class QtFusionCurves(QtWidgets.QWidget):

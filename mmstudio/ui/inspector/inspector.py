@@ -50,6 +50,7 @@ class QtInspector(QtWidgets.QWidget):
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         scroll.setWidget(top)
         self.list_title = QtWidgets.QLabel()
+        self.list_title.setWordWrap(True)   # "Nearest items of the other modalities" must not set the dock's width
         bottom = QtWidgets.QWidget()
         bottom_layout = QtWidgets.QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)

@@ -18,6 +18,7 @@ from mmstudio.ui.thumbnails import text_of
 
 ROW_HEIGHT = 58
 LABEL_SHARE = 0.45   # of a row's first line, the most its label takes beside the sample id
+MIN_WIDTH = 236      # a row's picture, its three badges and a sample id beside a short label
 EntryRole = QtCore.Qt.ItemDataRole.UserRole + 2
 
 
@@ -145,11 +146,11 @@ class LibraryDelegate(QtWidgets.QStyledItemDelegate):
             if modality in items:
                 painter.setBrush(QtGui.QColor(*MODALITY_COLORS[modality]))
                 painter.setPen(QtCore.Qt.PenStyle.NoPen)
-                badge = QtCore.QRect(bx, rect.top() + 40, 44, 14)
+                badge = QtCore.QRect(bx, rect.top() + 40, painter.fontMetrics().horizontalAdvance(modality) + 10, 14)
                 painter.drawRoundedRect(badge, 4, 4)
                 painter.setPen(QtGui.QColor(255, 255, 255))
                 painter.drawText(badge, QtCore.Qt.AlignmentFlag.AlignCenter, modality)
-                bx += 48
+                bx = badge.right() + 5
         if entry.errors:
             painter.setPen(QtGui.QColor(220, 60, 60))
             painter.drawText(QtCore.QRect(bx + 4, rect.top() + 38, rect.right() - bx, 18), QtCore.Qt.AlignmentFlag.AlignLeft,
@@ -192,6 +193,7 @@ class QtLibrary(QtWidgets.QWidget):
         self.list.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.selectionModel().selectionChanged.connect(self._selected)
         self.counts = QtWidgets.QLabel()
+        self.setMinimumWidth(MIN_WIDTH)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.list, 1)

@@ -9,6 +9,15 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from mmstudio.ui.guard import guarded
 
 
+def shortened(text: str, fits, least: int = 3) -> str:
+    """``text`` if ``fits(text)``, else its longest prefix of at least ``least`` letters with a "." that
+    fits ("squ."), else "" (a name too long for a tick or a column header)."""
+    for candidate in [text] + [text[:k] + "." for k in range(len(text) - 1, least - 1, -1)]:
+        if fits(candidate):
+            return candidate
+    return ""
+
+
 class QtElidedLabel(QtWidgets.QLabel):
     def __init__(self, text: str = "", parent=None, minimum: int = 40):
         super().__init__(parent)

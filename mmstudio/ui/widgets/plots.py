@@ -133,3 +133,33 @@ def _fit_categories(item) -> None:
         most = max(most, len(lines))
     axis.setTicks([fitted])
     axis.setHeight(metrics.height() * most + 14 if most > 1 else None)
+
+
+def log_ticks(plot, side: str = "left") -> None:
+    """Labels of a log axis that never overlap: 1, 2 and 5 per decade, as many as fit one above the other
+    (pyqtgraph labels every minor tick of a short range: "0.9 0.8 0.7" stacked on each other). Refitted
+    when the range or the size changes."""
+    item = plot.getPlotItem() if hasattr(plot, "getPlotItem") else plot
+    item.vb.sigRangeChanged.connect(lambda *_: _fit_log(item, side))
+    item.vb.sigResized.connect(lambda *_: _fit_log(item, side))
+
+
+def _fit_log(item, side: str) -> None:
+    import math
+
+    from PySide6 import QtGui
+
+    axis = item.getAxis(side)
+    low, high = item.vb.viewRange()[1 if side in ("left", "right") else 0]   # log10 of the values
+    span = item.vb.height() if side in ("left", "right") else item.vb.width()
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low or span <= 0:
+        return
+    metrics = QtGui.QFontMetrics(axis.style.get("tickFont") or QtGui.QFont())
+    need = (metrics.height() if side in ("left", "right") else metrics.horizontalAdvance("0.0000")) + 4
+    candidates = [math.log10(m) + k for k in range(math.floor(low) - 1, math.ceil(high) + 1) for m in (1, 2, 5)]
+    shown = [v for v in candidates if low <= v <= high]
+    for step in ((1, 2, 5), (1, 5), (1,)):   # fewer per decade until neighbours are far enough apart
+        kept = [v for v in shown if round(10 ** (v - math.floor(v + 1e-9))) in step]
+        if all((b - a) / (high - low) * span >= need for a, b in zip(kept, kept[1:])):
+            break
+    axis.setTicks([[(v, f"{10 ** v:.4g}") for v in kept], [(v, "") for v in shown if v not in kept]])
