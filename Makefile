@@ -14,8 +14,11 @@ STAMP  := $(VENV)/.installed
 run: $(STAMP)
 	$(BIN)/mmstudio
 
+# The tests run in two processes (pytest-xdist), a test file in one of them: many tests wait on
+# threads and subprocesses, and one process alone left a core idle. PYTEST_WORKERS=0: one process.
+PYTEST_WORKERS ?= 2
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 setup: $(STAMP)
 

@@ -14,6 +14,20 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["HF_HUB_OFFLINE"] = "1"  # tests never reach for the hub
 
 
+def _threads_per_worker() -> None:
+    """Under pytest-xdist (``make test`` runs two workers) each worker, and the commands it starts,
+    gets its share of the CPUs as OpenMP/BLAS threads (torch, numpy): two workers with two spinning
+    OpenMP threads each on a 2-core machine made a training step ~10× slower in CPU time. Must run
+    before torch is imported; a value set by the user wins."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, cpus // workers)))
+
+
+_threads_per_worker()
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path, monkeypatch):
     """Each test gets its own embedding cache folder (never the user's)."""

@@ -83,9 +83,13 @@ def test_small_problems_run_on_one_torch_thread_and_restore_the_setting():
 
     from mmstudio.analysis.common.torch_threads import threads_for
 
-    before = torch.get_num_threads()
-    with threads_for(1e3):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
-    with threads_for(1e12):
-        assert torch.get_num_threads() == before
+    outside = torch.get_num_threads()
+    torch.set_num_threads(2)  # as on a 2-core machine (a pytest-xdist worker may start with one thread)
+    try:
+        with threads_for(1e3):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with threads_for(1e12):
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(outside)

@@ -5,7 +5,10 @@ half folder, no temporary sibling).
 The workloads are sized to run well past the latest moment drawn on an idle machine (a loaded
 machine only makes them longer), so every run is really interrupted: one moment early (while
 Python imports the command's libraries, where an import hook can swallow a KeyboardInterrupt or
-Python can wrap it in another error) and one later, in the work itself.
+Python can wrap it in another error) and one later, in the work itself. A moment is counted in
+the command's own CPU time, so that it falls at the same point of the work on a busy machine
+(counted on the wall clock, an "early" Ctrl-C on a machine running other tests beside it landed
+before Python had started mmstudio at all).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +29,8 @@ sys.path.insert(0, str(HERE))
 
 from harness import copy_into, shared, tiny_world  # noqa: E402
 
-EARLY, LATE = (0.15, 0.9), (1.1, 2.2)   # seconds after the start
+EARLY, LATE = (0.15, 0.9), (1.1, 2.2)   # seconds of the command's CPU time (see _wait_for_moment)
+IDLE_GRACE = 30.0
 
 
 def _world200(folder: Path) -> Path:
@@ -93,26 +99,53 @@ def _entries(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*")}
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """The CPU time (user + system, all threads) a process has used so far; None where /proc cannot say."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")   # utime, stime (fields 14, 15)
+
+
+def _wait_for_moment(proc: subprocess.Popen, moment: float) -> bool:
+    """Wait until the command has used ``moment`` seconds of CPU (on an idle machine, ``moment`` seconds
+    after its start; on a busy one the same point of its work, later), or, where /proc cannot say,
+    ``moment`` seconds. A command that waits (a window with nothing left to do) is interrupted
+    ``IDLE_GRACE`` seconds later. False: it ended first."""
+    start = time.monotonic()
+    while proc.poll() is None:
+        cpu = _cpu_seconds(proc.pid)
+        waited = time.monotonic() - start
+        if (cpu if cpu is not None else waited) >= moment or waited >= moment + IDLE_GRACE:
+            return True
+        time.sleep(0.005)
+    return False
+
+
 def _interrupt(name, moment, argv, work, before, env) -> dict:
-    proc = subprocess.Popen([sys.executable, "-m", "mmstudio", *argv], cwd=work, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal would
-    try:
-        proc.communicate(timeout=moment)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGINT)
-    try:
-        _, err = proc.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return {"hung": True, "argv": argv}
+    with tempfile.TemporaryFile() as err_file:   # a file, not a pipe: nothing blocks while nobody reads
+        proc = subprocess.Popen([sys.executable, "-m", "mmstudio", *argv], cwd=work, env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err_file,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal would
+        if _wait_for_moment(proc, moment):
+            proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return {"hung": True, "argv": argv}
+        err_file.seek(0)
+        err = err_file.read().decode("utf-8", errors="replace")
     return {"hung": False, "argv": argv, "code": proc.returncode, "err": err, "left": sorted(_entries(work) - before)}
 
 
 @pytest.fixture(scope="module")
 def interrupted(tmp_path_factory) -> dict:
     """Every (command, moment) run: the inputs built one after the other (they share what they build),
-    then the commands run and interrupted two at a time (a moment is counted from each one's start)."""
+    then the commands run and interrupted two at a time (a moment is counted on each one's own CPU clock)."""
     from concurrent.futures import ThreadPoolExecutor
 
     jobs = []

@@ -7,7 +7,6 @@ a lost worker's batch is redone, not dropped.
 
 import os
 import sys
-import time
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -71,11 +70,10 @@ def local(local_file):
 
 @pytest.fixture(scope="module")
 def sharded(cluster, inputs, tmp_path_factory):
-    """`mmstudio embed --engine ray` into a folder; returns (folder, seconds)."""
+    """`mmstudio embed --engine ray` into a folder."""
     out = tmp_path_factory.mktemp("ray-out") / "shards"
-    start = time.perf_counter()
     assert main(["embed", *inputs, "--engine", "ray", "--out", str(out)]) == 0
-    return out, time.perf_counter() - start
+    return out
 
 
 def by_key(table):
@@ -105,18 +103,17 @@ def assert_same_rows(got, want, skip=()):
 
 
 def test_ray_shards_equal_the_local_table_row_for_row_even_when_a_worker_dies(sharded, local, cluster, capsys):
-    folder, seconds = sharded
+    folder = sharded
     assert cluster.exists(), "the fault hook did not kill an encoder actor"
     got = EmbeddingTable.read(folder)
     assert len(got) >= 300 and len(got.errors) >= 10
     assert_same_rows(got, local)
     files = sorted(p.name for p in folder.iterdir())
     assert files[0] == "part-00000.parquet" and all(f.startswith("part-") for f in files)
-    assert seconds < 60
 
 
 def test_files_that_crash_their_decoder_are_error_rows_with_the_local_reason(sharded, local, local_file):
-    folder, _ = sharded
+    folder = sharded
     rows = pq.read_table(folder).to_pylist()
     error_rows = [r for r in rows if r["error"] is not None]
     errors = {(r["sample_id"], r["modality"]): r for r in error_rows}
@@ -147,7 +144,7 @@ def test_a_cached_vector_is_used_and_new_ones_are_cached_per_worker(cluster, inp
 
 
 def test_every_command_reads_the_shard_folder_as_one_table(sharded, local, tmp_path, capsys):
-    folder, _ = sharded
+    folder = sharded
     assert main(["align", str(folder), "--json"]) == 0
     assert '"image"' in capsys.readouterr().out
     out = tmp_path / "xy.parquet"

@@ -1,7 +1,9 @@
 """The window's real paint path, repeated until it has made ``--calls`` void Qt calls, in a process
 of its own: the map zoomed in (markers), hover tooltips shown and hidden, the inspector's
 picture and attention map for a newly selected item. Prints one JSON line: the void calls
-made from Python, and how ``sys.getrefcount(None)`` moved meanwhile.
+made from Python, and how ``sys.getrefcount(None)`` moved over the same rounds played again
+without the counter. ``--emulate-bad-binding`` makes the void calls drop references to None,
+to check that the test sees a bad binding.
 
 Run by tests/ui/test_none_refcount.py. On a binding that drops references to None (PySide6
 6.12.0 on Python 3.11) the drop equals the number of void calls; the references are given
@@ -36,9 +38,38 @@ def wait(app, condition, seconds: float) -> None:
         time.sleep(0.01)
 
 
+def emulate_bad_binding(calls: dict[str, int], rate: float = 0.63) -> None:
+    """Wrap the void Qt methods the paint path calls so that each call drops a reference to None
+    with probability ``rate``, as PySide6 6.12.0 on Python 3.11 does on every one."""
+    import ctypes
+    import inspect
+    import random
+
+    from PySide6 import QtCore, QtGui, QtWidgets
+
+    draw = random.Random(0)
+    for key in calls:
+        owner_name, _, name = key.rpartition(".")
+        owner = next((getattr(m, owner_name) for m in (QtCore, QtGui, QtWidgets) if hasattr(m, owner_name)), None)
+        original = getattr(owner, name, None)
+        if original is None:      # a method of a class of another module (pyqtgraph's signals)
+            continue
+
+        def bad(*args, _original=original, **kwargs):
+            result = _original(*args, **kwargs)
+            if draw.random() < rate:
+                ctypes.pythonapi.Py_DecRef(ctypes.py_object(None))
+            return result
+
+        static = isinstance(inspect.getattr_static(owner, name), staticmethod)   # app.processEvents()
+        setattr(owner, name, staticmethod(bad) if static else bad)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--emulate-bad-binding", action="store_true",
+                        help="drop a reference to None on 63 %% of the void calls (to check that the test sees it)")
     args = parser.parse_args()
 
     import numpy as np
@@ -84,13 +115,21 @@ def main() -> int:
     modes: set[str] = set()
     for i in range(60):  # warm up: caches filled, every kind of object the loop makes already alive once
         one_round(i)
-    gc.collect()
+    # The void calls are counted in one pass, and None's count is read over the same rounds played
+    # again without the counter: the profile hook that counts them raises None's count by itself
+    # (~13,000 over 5,000 calls, more than a bad binding drops), which hid the drop it is here to see.
+    counter = VoidCallCounter()
     rounds = 0
-    before = sys.getrefcount(None)
-    with VoidCallCounter() as counter:
+    with counter:
         while counter.total < args.calls and rounds < 5000:
             one_round(rounds)
             rounds += 1
+    if args.emulate_bad_binding:
+        emulate_bad_binding(counter.calls)
+    gc.collect()
+    before = sys.getrefcount(None)
+    for i in range(rounds):
+        one_round(i)
     gc.collect()
     drop = before - sys.getrefcount(None)
     print(json.dumps({"void_calls": counter.total, "none_drop": drop, "rounds": rounds, "modes": sorted(modes),

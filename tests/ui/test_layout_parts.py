@@ -187,6 +187,27 @@ def test_a_legend_has_a_background_and_takes_a_corner_without_data_or_goes_above
     assert legend.sceneBoundingRect().bottom() <= plot.getPlotItem().vb.sceneBoundingRect().top() + 1  # above the data
 
 
+def test_a_legend_above_the_data_stays_put_until_its_entries_change(plot, qtbot, monkeypatch):
+    """Placing a legend changes its geometry (its columns, in or out of the band above the data); that
+    alone must not place it again: it did on every turn of the event loop, a core kept busy by an idle
+    window (the fusion panel's tests took twice the CPU)."""
+    from mmstudio.ui.widgets import legend as legend_module
+
+    legend = legend_module.add_legend(plot)
+    x = np.linspace(0, 1, 50)
+    plot.plot(x, 1 - x, pen="b", name="falling")
+    plot.plot(x, x, pen="r", name="rising")           # every corner holds a curve: above the data
+    qtbot.wait(100)
+    placed = []
+    place = legend_module.place
+    monkeypatch.setattr(legend_module, "place", lambda *args: (placed.append(args), place(*args)))
+    qtbot.wait(300)
+    assert placed == []
+    assert legend.sceneBoundingRect().bottom() <= plot.getPlotItem().vb.sceneBoundingRect().top() + 1
+    plot.plot(x, 0.5 + 0 * x, pen="g", name="flat")   # a new entry: placed again
+    qtbot.waitUntil(lambda: len(placed) > 0)
+
+
 def test_a_long_title_ends_in_an_ellipsis_inside_a_narrow_plot(plot, qtbot):
     qtbot.wait(20)
     label = plot.getPlotItem().titleLabel

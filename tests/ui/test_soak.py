@@ -12,18 +12,30 @@ its own signals) they grew by 1,550–2,300 objects per 150 actions. ``sys.getre
 by ~7,400 over these actions on a sound binding; with a binding emulated to drop a reference on
 63 % of the void Qt calls made from Python (what PySide6 6.12.0 does on Python 3.11: ~190 such
 calls per action) it fell by 26,000.
+
+``make test`` runs half of it (75 + 75 actions after the tour, ~2,100 events), to keep the suite
+short: a leak and a bad binding grow with the actions, the noise does not, so half the actions
+still show them far above the noise. Measured so (2026-12-06): live objects +62, +132 and +196 over
+the 75 actions (bound 500); with the job leak put back (the runner no longer disconnecting a finished
+job's signals) +1,310, +1,359 and +1,464; with the bad binding emulated as above (a profile hook dropping a
+reference to None on 63 % of the void Qt calls) None's count fell by 13,211 (bound 3,000), where a
+sound binding raised it by ~3,800. ``MMSTUDIO_LONG_TESTS=1`` runs the full length (150 + 150
+actions, ~3,500 events) with the bounds above.
 """
 
 import gc
+import os
 import sys
 
 from soak_script import Probe, SoakDriver, folder_maker, wait_idle
 from ui_helpers import small_table
 
-WARM_UP_STEPS, STEPS = 150, 150
-RSS_GROWTH_MB = 40
-OBJECT_GROWTH = 1_000
+LONG = os.environ.get("MMSTUDIO_LONG_TESTS") == "1"
+WARM_UP_STEPS, STEPS = (150, 150) if LONG else (75, 75)
+RSS_GROWTH_MB = 40                          # allocator noise does not shrink with the run
+OBJECT_GROWTH = 1_000 * STEPS // 150        # a leak grows with the actions, the noise (−93…+196) does not
 NONE_DROP = 3_000
+EVENTS = (1_000, 2_500) if LONG else (500, 1_500)
 
 
 def live_objects() -> int:
@@ -50,7 +62,7 @@ def test_a_few_thousand_events_of_use_leave_no_error_no_growth_and_none_alive(de
     rss1, objects1, none1 = probe.sample()[1], live_objects(), sys.getrefcount(None)
     probe.stop()
 
-    assert driver.events - events0 >= 1_000 and driver.events >= 2_500, driver.events
+    assert driver.events - events0 >= EVENTS[0] and driver.events >= EVENTS[1], driver.events
     assert set(driver.done) >= {"hover", "zoom", "click", "box select", "lasso", "query", "tab", "fusion knob",
                                 "attention", "nearest item", "library", "colour", "modality", "principle",
                                 "add folder"}, driver.done

@@ -49,9 +49,20 @@ def keep_clear(plot_item, legend, points=None, outside: bool = True) -> None:
     timer.setSingleShot(True)
     timer.setInterval(0)
     watched: set[int] = set()
+    placed_with: list = [None]    # the entries the legend had when it was last placed
 
     def again(*_):
         timer.start()
+
+    def entries() -> tuple:
+        return tuple((id(sample), label.text) for sample, label in legend.items)
+
+    def entries_changed(*_):
+        # placing the legend changes its geometry too (its corner, its columns in or out of the band):
+        # only new or renamed entries call for placing it again, or it is placed on every turn of
+        # the event loop, forever (100 % of a core in an idle window)
+        if isValid(legend) and entries() != placed_with[0]:
+            again()
 
     def run():
         if not (isValid(legend) and isValid(plot_item.layout) and isValid(vb)) or legend.scene() is None:
@@ -61,12 +72,13 @@ def keep_clear(plot_item, legend, points=None, outside: bool = True) -> None:
             if signal is not None and id(item) not in watched:
                 watched.add(id(item))
                 signal.connect(again)
+        placed_with[0] = entries()
         place(plot_item, legend, points() if points is not None else data_points(vb), outside)
 
     timer.timeout.connect(run)
     vb.sigRangeChanged.connect(again)
     vb.sigResized.connect(again)
-    legend.geometryChanged.connect(again)   # entries added or renamed
+    legend.geometryChanged.connect(entries_changed)   # entries added or renamed
     legend._keep_clear = run       # for the code that fills it: legend._keep_clear() places it at once
     again()
 
