@@ -194,7 +194,8 @@ class QtFilterBar(QtWidgets.QToolBar):
         self.contains.setPlaceholderText("caption contains…")
         self.contains.setClearButtonEnabled(True)
         self.contains.setToolTip("Rows whose caption contains this text (any case)")
-        self.contains.setMinimumWidth(110)
+        # the placeholder whole, beside the frame's margins and the clear button
+        self.contains.setMinimumWidth(self.contains.fontMetrics().horizontalAdvance("caption contains…") + 36)
         self.contains.setMaximumWidth(260)
         self._typing = QtCore.QTimer(self)
         self._typing.setSingleShot(True)
