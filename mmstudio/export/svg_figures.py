@@ -58,27 +58,27 @@ def dash(i: int) -> str:
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
-    """Round tick values covering [lo, hi] (1, 2 or 5 times a power of ten apart)."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        hi = lo + 1 if math.isfinite(lo) else 1.0
-        lo = lo if math.isfinite(lo) else 0.0
+    """Round tick values covering [lo, hi] (1, 2, 2.5 or 5 times a power of ten apart)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        lo, hi = 0.0, 1.0
+    if hi <= lo:  # one value: a small range around it
+        half = 0.1 * max(abs(lo), 1.0)
+        lo, hi = lo - half, hi + half
     raw = (hi - lo) / max(n, 1)
     power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = math.floor(lo / step + 1e-9) * step
-    ticks = []
-    t = first
-    while t < hi + step * 0.999:
-        ticks.append(round(t, 12))
-        t += step
-    return ticks
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = math.floor(lo / step + 1e-9)
+    last = math.ceil(hi / step - 1e-9)
+    return [round(i * step, 12) for i in range(first, max(last, first + 1) + 1)]
 
 
 def tick_text(value: float, ticks: list[float]) -> str:
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
     if abs(value) < 1e-9 * max(step, 1e-300):
         value = 0.0  # never "−0.0"
-    digits = max(0, -math.floor(math.log10(step) + 1e-9)) if step > 0 else 0
+    digits = 0
+    while digits < 12 and abs(step * 10 ** digits - round(step * 10 ** digits)) > 1e-6:
+        digits += 1
     return f"{value:.{digits}f}".replace("-", "−")
 
 
@@ -166,7 +166,9 @@ def _bar(s: Series, i: int, category: str, y: float, h: float, sx, fill: str, di
     high = s.high[i] if s.high else None
     interval = f"[{num(low, digits)}, {num(high, digits)}]" if low is not None and high is not None else ""
     faint = ' fill-opacity="0.55"' if interval else ""  # the whisker stays visible across the bar
-    out = [f'<rect class="bar" x="{a:.1f}" y="{y:.1f}" width="{max(b - a, 0.5):.1f}" height="{h - 2:.1f}" '
+    if b - a < 2:  # a value at (or next to) 0 stays visible as a thin mark on the axis
+        a, b = (a + b) / 2 - 1, (a + b) / 2 + 1
+    out = [f'<rect class="bar" x="{a:.1f}" y="{y:.1f}" width="{b - a:.1f}" height="{h - 2:.1f}" '
            f'fill="{fill}"{faint}{_key(key)}>{_tip(category, name, num(value, digits), interval)}</rect>']
     if interval:
         cy = y + (h - 2) / 2

@@ -264,8 +264,25 @@ def test_figures_escape_their_labels_and_carry_their_values():
     # the bar runs from 0 to 0.25 and the whisker from 0.1 to 0.4 on the same axis
     scale = bar_w / 0.25
     assert xs[0] == pytest.approx(bar_x + 0.1 * scale, abs=0.15) and xs[1] == pytest.approx(bar_x + 0.4 * scale, abs=0.15)
+    zero = ET.fromstring(bar_chart(["a"], [Series("", [0.0])], title="no change"))
+    mark = next(e for e in zero.iter() if e.get("class") == "bar")
+    assert float(mark.get("width")) >= 2  # a 0 stays visible on the axis
     plot = ET.fromstring(line_plot([0, 1, 2], [Series("<a>", [0.1, None, 0.3])], title="c"))
     assert len([e for e in plot.iter() if e.tag.endswith("polyline")]) == 2  # None breaks the line
+
+
+def test_axis_ticks_are_round_and_cover_the_values():
+    from mmstudio.export.svg_figures import nice_ticks, tick_text
+
+    for lo, hi in [(-0.047, 0.057), (0, 1), (-0.62, 1.24), (0.3, 0.31), (0, 31)]:
+        ticks = nice_ticks(lo, hi)
+        steps = np.diff(ticks)
+        assert ticks[0] <= lo and ticks[-1] >= hi and np.allclose(steps, steps[0]) and 3 <= len(ticks) <= 8
+        assert ticks[1] - ticks[0] > (hi - lo) / 6  # not needlessly fine
+    assert nice_ticks(-0.047, 0.057) == [-0.05, -0.025, 0.0, 0.025, 0.05, 0.075]
+    ticks = nice_ticks(-0.047, 0.057)
+    assert [tick_text(t, ticks) for t in ticks][:3] == ["−0.050", "−0.025", "0.000"]  # 0.025 needs 3 decimals
+    assert nice_ticks(0, 0) == [-0.1, -0.05, 0.0, 0.05, 0.1]  # one value: a small range around it
 
 
 CHROMIUM = next((c for c in ("chromium", "chromium-browser", "google-chrome") if shutil.which(c)), None)
@@ -303,7 +320,11 @@ def test_a_real_browser_renders_the_figures(reports, files, tmp_path, kind):
     found = colour_counts(np.asarray(Image.open(shot).convert("RGB")))
     # bars of the first two series colours: only the figures use them
     assert pixels_near(found, BLUE) > 2000 and pixels_near(found, ORANGE) > 1000
-    if kind == "align":  # the first similarity matrix: many viridis colours, drawn from its PNG
+    if kind == "align":  # the first similarity matrix, drawn from its PNG: 360 × 360 pixels of viridis colours
         from mmstudio.export.colormaps import lut
 
-        assert sum(pixels_near(found, c, 3) > 20 for c in lut("viridis")[::16]) >= 8
+        colours, counts = found
+        viridis = {tuple(c) for c in lut("viridis").tolist()}
+        in_viridis = counts[[tuple(c) in viridis for c in colours.tolist()]]
+        assert in_viridis.sum() > 0.8 * 360 * 360  # its colour bar has 14 × 360
+        assert (in_viridis > 20).sum() > 50  # many values, not one flat colour
