@@ -1,4 +1,4 @@
-"""``mmstudio align IN.parquet [--json]``: how well the modalities of an embedding table line up."""
+"""``mmstudio align IN.parquet [--json] [--out REPORT.html]``: how well the modalities of an embedding table line up."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import sys
 
 from mmstudio.cli.argtypes import non_negative_float, positive_float, seed
+from mmstudio.cli.html_out import add_out, out_problem, write_out
 from mmstudio.core.values import num
 
 
@@ -16,6 +17,7 @@ def add_arguments(parser) -> None:
                         help="InfoNCE temperature (default: 0.07)")
     parser.add_argument("--margin", type=non_negative_float, default=None, metavar="M", help="triplet-loss margin (default: 0.2)")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the train/held-out split and subsamples")
+    add_out(parser)
 
 
 def run(args) -> int:
@@ -25,6 +27,8 @@ def run(args) -> int:
     from mmstudio.core.tables.files import TableFormatError
     from mmstudio.core.tables.table import EmbeddingTable
 
+    if out_problem(args, "align"):
+        return 2
     try:
         table = EmbeddingTable.read(args.table)
     except (OSError, TableFormatError) as exc:
@@ -44,7 +48,7 @@ def run(args) -> int:
         print()
     else:
         print(format_report(report, args.table))
-    return 0
+    return write_out(args, "align", report, args.table)
 
 
 def format_report(report: dict, name: str = "") -> str:

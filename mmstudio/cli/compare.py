@@ -1,4 +1,4 @@
-"""``mmstudio compare A.parquet B.parquet [--json]``: two embedding tables of the same items side by side."""
+"""``mmstudio compare A.parquet B.parquet [--json] [--out REPORT.html]``: two embedding tables of the same items side by side."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import sys
 
 from mmstudio.cli.argtypes import positive_int, seed
+from mmstudio.cli.html_out import add_out, out_problem, write_out
 from mmstudio.core.values import num
 
 TABLE_HELP = "an embedding table written by `mmstudio embed` (.parquet, .npz or a folder of shards)"
@@ -20,6 +21,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--min-label-queries", type=positive_int, default=10, metavar="N",
                         help="list a label's change of R@1 when it has at least N queries (default: 10)")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the permutations, splits and resamples")
+    add_out(parser)
 
 
 def run(args) -> int:
@@ -28,6 +30,8 @@ def run(args) -> int:
     from mmstudio.core.tables.files import TableFormatError
     from mmstudio.core.tables.table import EmbeddingTable
 
+    if out_problem(args, "compare"):
+        return 2
     tables = []
     for path in (args.a, args.b):
         try:
@@ -49,7 +53,7 @@ def run(args) -> int:
         print()
     else:
         print(format_comparison(report, args.a, args.b))
-    return 0
+    return write_out(args, "compare", report, args.a, args.b)
 
 
 def _ci(d: dict, digits: int = 3) -> str:

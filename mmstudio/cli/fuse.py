@@ -6,6 +6,7 @@ import json
 import sys
 
 from mmstudio.cli.argtypes import float_in, seed, unit_interval
+from mmstudio.cli.html_out import add_out, out_problem, write_out
 from mmstudio.core.values import num, plain
 
 IMPUTE = {"zero": "zero", "mean": "mean", "cross": "cross-modal", "cross-modal": "cross-modal", "dropout": "dropout"}
@@ -47,6 +48,7 @@ def add_arguments(parser) -> None:
                              "may be repeated")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the split, the training and the test-time draws")
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON instead of text")
+    add_out(parser)
 
 
 def _fail(name: str, message: str) -> int:
@@ -64,6 +66,8 @@ def run(args) -> int:
     from mmstudio.core.tables.files import TableFormatError
     from mmstudio.core.tables.table import EmbeddingTable
 
+    if out_problem(args, "fuse"):
+        return 2
     try:
         table = EmbeddingTable.read(args.table)
     except (OSError, TableFormatError) as exc:
@@ -102,7 +106,7 @@ def run(args) -> int:
         print()
     else:
         print(format_report(report))
-    return 0
+    return write_out(args, "fuse", report, table.model or "")
 
 
 def _parse_curve(text: str, knobs) -> tuple[str, str]:

@@ -1,5 +1,6 @@
 """Files for other tools and for people: embeddings (Parquet, CSV, NPZ, TensorBoard projector),
-sprites, reports, attention overlays, colour maps.
+sprites, reports (JSON, CSV, and self-contained HTML pages with SVG figures), attention overlays,
+colour maps.
 
 May import: ``analysis``, ``encoders``, ``core``.
 """
