@@ -30,7 +30,8 @@ def table(tmp_path_factory):
 
 
 def test_every_example_is_run_here():
-    ran = {"embed_a_folder.py", "project_a_table.py", "align_a_table.py", "fuse_a_table.py", "show_a_table.py"}
+    ran = {"embed_a_folder.py", "project_a_table.py", "align_a_table.py", "fuse_a_table.py", "show_a_table.py",
+           "compare_two_models.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == ran
 
 
@@ -63,3 +64,34 @@ def test_show_draws_the_window_on_the_table(table, tmp_path):
 
     with Image.open(tmp_path / "window.png") as picture:
         assert picture.size == (1200, 800)
+
+
+def test_compare_two_models_prints_what_the_command_prints_on_held_out_samples(table, tmp_path, capsys):
+    """The notebook-style script: the built-in model before and after an aligner, compared on the 50
+    samples the aligner held out; its numbers are those `mmstudio compare --json` gives for the two
+    tables it wrote, and every line it prints about a change follows from that report."""
+    import json
+    import re
+
+    from mmstudio.__main__ import main
+
+    out = run("compare_two_models.py", tmp_path, env=table[1])
+    assert "300 rows (image, audio, text), 128-d, model builtin, 0 skipped" in out
+    assert "trained on 50 samples; held-out R@1 image → text" in out
+    assert main(["compare", str(tmp_path / "before.parquet"), str(tmp_path / "after.parquet"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report == json.loads((tmp_path / "compare.json").read_text(encoding="utf-8"))
+    assert report["matched"]["samples"] == 50 and report["B"]["model"] == "builtin + aligner (image → text)"
+    lines = [line for line in out.splitlines() if " -> " in line and "before " in line]
+    changed = []
+    for pair in report["pairs"]:
+        for r in pair["retrieval"]:
+            for metric in ("R@1", "mAP@10"):
+                d = r["difference"][metric]
+                line = next(x for x in lines if re.match(rf"\s*{r['query']} -> {r['gallery']}\s+{re.escape(metric)} ", x))
+                assert f"before {r['A'][metric]:.3f}  after {r['B'][metric]:.3f}" in line
+                assert f"[{d['low']:+.3f}, {d['high']:+.3f}]" in line
+                assert line.endswith("the interval excludes 0") == d["excludes_0"]
+                changed += [metric] if d["excludes_0"] else []
+    last = out.strip().splitlines()[-2]
+    assert last.startswith("changed on 50 held-out samples" if changed else "no retrieval number changed on 50")

@@ -7,8 +7,8 @@ import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("torch", "transformers", "umap", "PySide6", "pyqtgraph", "pyarrow", "ray")
-QT_FREE = ("core", "encoders", "analysis", "export", "demo", "cli")
+HEAVY = ("torch", "transformers", "umap", "PySide6", "pyqtgraph", "pyarrow", "ray", "pandas")
+QT_FREE = ("core", "encoders", "analysis", "export", "demo", "cli", "api")
 
 
 def run_python(code: str) -> subprocess.CompletedProcess:
@@ -25,6 +25,8 @@ def test_import_and_help_load_no_heavy_module():
             except SystemExit:
                 pass
         assert "embed" in out.getvalue()
+        for name in mmstudio.API:   # the Python API is there, and reaching it loads nothing heavy either
+            assert callable(getattr(mmstudio, name)), name
         loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r}))
         print(",".join(loaded))
     """)

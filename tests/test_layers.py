@@ -3,9 +3,11 @@ inside functions alike):
 
     __main__ ─┬─> cli ──(screenshot only)──> ui
               └─> ui
-    cli, ui ──> analysis, export, demo ──> encoders ──> core
+    api ──> cli (its text formats and argument checks)
+    api, cli, ui ──> analysis, export, demo ──> encoders ──> core
 
-``ui`` never imports ``cli``; ``analysis`` never imports ``demo`` or ``export``; inside a package,
+``ui`` never imports ``cli``; nothing imports ``api`` (the package's ``__getattr__`` loads it), and it
+opens the window only in another process; ``analysis`` never imports ``demo`` or ``export``; inside a package,
 sibling subpackages (``analysis.fusion`` and ``analysis.principles``…) import each other one way only.
 """
 
@@ -25,6 +27,7 @@ MAY_IMPORT = {
     "demo": {"analysis", "encoders", "core"},
     "cli": {"analysis", "export", "demo", "encoders", "core", "ui"},
     "ui": {"analysis", "export", "demo", "encoders", "core"},
+    "api": {"cli", "analysis", "export", "demo", "encoders", "core"},
     "resources": set(),
 }
 CLI_TO_UI = {"mmstudio.cli.screenshot"}   # the only command module that opens the window itself
@@ -133,6 +136,8 @@ def test_a_wrong_way_import_is_caught(tmp_path):
         "analysis/fusion/__init__.py": "", "analysis/fusion/lab.py": "from mmstudio.analysis.principles import data\n",
         "analysis/principles/fit.py": "from mmstudio.analysis.fusion.lab import x\n",
         "demo/__init__.py": "", "demo/make.py": "from mmstudio.core.table import T\n",
+        "api/__init__.py": "", "api/window.py": "def show():\n    from mmstudio.ui.app import run\n",
+        "cli/embed.py": "from mmstudio.api import embed\n",
     }
     for name, text in files.items():
         (pkg / name).parent.mkdir(parents=True, exist_ok=True)
@@ -141,6 +146,10 @@ def test_a_wrong_way_import_is_caught(tmp_path):
     found = wrong_way(graph)
     assert found == [
         "mmstudio.analysis.principles.data -> mmstudio.demo.make (analysis may not import demo)",
+        "mmstudio.api.window -> mmstudio.ui.app (api may not import ui)",
+        "mmstudio.api.window -> mmstudio.ui.app.run (api may not import ui)",
+        "mmstudio.cli.embed -> mmstudio.api (cli may not import api)",
+        "mmstudio.cli.embed -> mmstudio.api.embed (cli may not import api)",
         "mmstudio.cli.info -> mmstudio.ui.versions (cli reaches ui only to open the window: "
         "['mmstudio.cli.screenshot'])",
         "mmstudio.cli.info -> mmstudio.ui.versions.qt_versions (cli reaches ui only to open the window: "

@@ -62,6 +62,12 @@ def _table(folder: Path, times: int = 20) -> str:
     return str(copy_into(shared(f"table-x{times}", _tiled(times)), folder, "in.parquet"))
 
 
+def _two_tables(folder: Path) -> list[str]:
+    """Two copies of the 12,000-row table (A and B of `mmstudio compare`)."""
+    a = _table(folder)
+    return [a, str(copy_into(Path(a), folder, "b.parquet"))]
+
+
 def _manifest_x10(folder: Path) -> str:
     """A manifest listing the 200-scene world's files ten times (6,000 items)."""
     import csv
@@ -89,6 +95,7 @@ COMMANDS = {
     "principles": lambda f: ["principles", "dominance", "--table", _table(f), "--epochs", "200"],
     "screenshot": lambda f: ["screenshot", "out.png", _table(f)],
     "window": lambda f: [_table(f)],
+    "compare": lambda f: ["compare", *_two_tables(f)],
 }
 
 _draw = random.Random(20260)

@@ -128,6 +128,13 @@ class EmbeddingTable:
 
         write_table(self, path)
 
+    def to_pandas(self, vectors: str = "column"):
+        """The table as a pandas DataFrame (pandas is not installed with mmstudio):
+        ``df = table.to_pandas()``; see :func:`mmstudio.core.tables.frames.to_pandas`."""
+        from mmstudio.core.tables.frames import to_pandas
+
+        return to_pandas(self, vectors)
+
     @staticmethod
     def read(path) -> "EmbeddingTable":
         from mmstudio.core.tables.files import read_table
