@@ -13,9 +13,10 @@ class Report(dict):
     """What a command prints with ``--json``, as the dict ``json.loads`` would give; ``print(report)``
     (and a notebook's display of it) shows the command's text instead."""
 
-    def __init__(self, data: dict, text=None):
+    def __init__(self, data: dict, text=None, kind: str | None = None, names: tuple[str, ...] = ()):
         super().__init__(data)
         self._text = text
+        self._kind, self._names = kind, names
 
     def __str__(self) -> str:
         return self._text(dict(self)) if self._text is not None else self.to_json()
@@ -26,6 +27,17 @@ class Report(dict):
     def to_json(self, indent: int | None = 1) -> str:
         """The JSON text the command prints with ``--json``."""
         return json.dumps(self, indent=indent, ensure_ascii=False, allow_nan=False)
+
+    def save_html(self, path):
+        """The command's ``--out REPORT.html``: one self-contained page (figures and tables) to share;
+        returns its path. ``mmstudio.compare(a, b).save_html("a-vs-b.html")``"""
+        from mmstudio.export.html_report import SUFFIXES, write_html_report
+
+        if self._kind is None:
+            raise ValueError("this report has no HTML page (align, compare and fuse have one)")
+        if not str(path).lower().endswith(SUFFIXES):
+            raise ValueError(f"{path}: an HTML report's name ends in .html or .htm")
+        return write_html_report(self._kind, dict(self), path, *self._names)
 
 
 def project(table, method: str = "umap", *, neighbors: int = 15, min_dist: float = 0.1, metric: str = "cosine",
@@ -80,7 +92,7 @@ def align(table, *, temperature: float | None = None, margin: float | None = Non
             report = align_report(t, temperature=temperature, margin=margin, seed=seed, job=job)
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}" if where else str(exc)) from None
-    return Report(report, partial(format_report, name=where))
+    return Report(report, partial(format_report, name=where), "align", (where or "table",))
 
 
 def compare(a, b, *, min_samples: int = 10, min_label_queries: int = 10, seed: int = 0, progress=None) -> Report:
@@ -106,7 +118,8 @@ def compare(a, b, *, min_samples: int = 10, min_label_queries: int = 10, seed: i
                                     job=job)
         except TooFewMatches as exc:
             raise TooFewMatches(f"{where_a or 'a'} and {where_b or 'b'}: {exc}") from None
-    return Report(report, partial(format_comparison, name_a=where_a or "A", name_b=where_b or "B"))
+    return Report(report, partial(format_comparison, name_a=where_a or "A", name_b=where_b or "B"), "compare",
+                  (where_a or "A", where_b or "B"))
 
 
 def fuse(table, label: str, *, methods="all", modalities=None, missing=None, impute: str = "zero", noise=None,
@@ -160,7 +173,7 @@ def fuse(table, label: str, *, methods="all", modalities=None, missing=None, imp
         curve_results = [robustness_curve(lab, knob, modality, base=knobs) for knob, modality in parsed]
     report = {"file": where, "label": label, "lab": lab.info(), "scores": scores.to_dict(),
               "curves": [c.to_dict() for c in curve_results]}
-    return Report(plain(report), format_report)
+    return Report(plain(report), format_report, "fuse", (where or "table",))
 
 
 def _levels(name: str, value) -> dict:

@@ -130,3 +130,15 @@ def test_a_file_that_is_no_table_is_named(tmp_path):
     (tmp_path / "notes.parquet").write_text("not parquet")
     with pytest.raises(ValueError, match="notes.parquet"):
         mmstudio.align(str(tmp_path / "notes.parquet"))
+
+
+def test_save_html_writes_the_page_the_commands_out_writes(files, tmp_path, capsys):
+    import re
+
+    report = mmstudio.compare(*files, min_label_queries=5, seed=3, progress=False)
+    ours = report.save_html(tmp_path / "api.html")
+    command(capsys, "compare", *files, "--min-label-queries", "5", "--seed", "3", "--out", str(tmp_path / "cli.html"))
+    stamp = re.compile(r"on \d{4}-\d\d-\d\dT[\d:+-]+")    # the moment each was written
+    assert stamp.sub("", ours.read_text()) == stamp.sub("", (tmp_path / "cli.html").read_text())
+    with pytest.raises(ValueError, match="ends in .html"):
+        report.save_html(tmp_path / "report.pdf")
