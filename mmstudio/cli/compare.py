@@ -58,7 +58,7 @@ def run(args) -> int:
 
 def _ci(d: dict, digits: int = 3) -> str:
     mark = "" if d["excludes_0"] else ", contains 0"
-    return f"{d['value']:+.{digits}f} [{num(d['low'], digits)}, {num(d['high'], digits)}{mark}]"
+    return f"{round(d['value'], digits) + 0.0:+.{digits}f} [{num(d['low'], digits)}, {num(d['high'], digits)}{mark}]"
 
 
 def _side(side: dict, name: str) -> str:

@@ -49,4 +49,6 @@ def num(value, digits: int = 3) -> str:
         value = float(value)
     except (TypeError, ValueError):
         return str(value)
-    return f"{value:.{digits}f}" if math.isfinite(value) else MISSING
+    if not math.isfinite(value):
+        return MISSING
+    return f"{round(value, digits) + 0.0:.{digits}f}"   # + 0.0: a value that rounds to -0 is 0

@@ -54,6 +54,7 @@ class Num:
             return str(v)
         if v is None or not math.isfinite(v):
             return MISSING
+        v = round(v, self.digits) + 0.0     # a value that rounds to -0 is shown as 0
         return f"{v:+.{self.digits}f}" if self.signed else f"{v:.{self.digits}f}"
 
     def attrs(self) -> str:

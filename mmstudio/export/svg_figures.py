@@ -79,7 +79,7 @@ def tick_text(value: float, ticks: list[float]) -> str:
     digits = 0
     while digits < 12 and abs(step * 10 ** digits - round(step * 10 ** digits)) > 1e-6:
         digits += 1
-    return f"{value:.{digits}f}".replace("-", "−")
+    return f"{round(value, digits) + 0.0:.{digits}f}".replace("-", "−")
 
 
 def _key(key) -> str:
