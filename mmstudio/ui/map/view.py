@@ -83,6 +83,7 @@ class SelectViewBox(pg.ViewBox):
 
 class QtEmbeddingView(QtWidgets.QWidget):
     reprojectRequested = QtCore.Signal()
+    hoverChanged = QtCore.Signal(object)   # the row under the mouse, or None (a comparison shows it in its second map)
 
     def __init__(self, workspace, parent=None):
         super().__init__(parent)
@@ -94,6 +95,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         self._legend_items = []
         self._legend_shown: list = []   # the entries the legend shows now
         self.hovered: int | None = None
+        self.colourings: dict = {}   # "Colour by" entries of others: name → fn() → (rgb, legend, scale); set_colouring
         self._build()
         workspace.tableChanged.connect(self._table_changed)
         workspace.layoutChanged.connect(self._layout_changed)
@@ -188,7 +190,10 @@ class QtEmbeddingView(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row1)
         layout.addLayout(query_bar)
-        layout.addWidget(self.plot, 1)
+        self.maps = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)   # a comparison adds its map beside
+        self.maps.setChildrenCollapsible(False)
+        self.maps.addWidget(self.plot)
+        layout.addWidget(self.maps, 1)
         layout.addWidget(self.status)
 
     # ------------------------------------------------------------------ reacting to the workspace
@@ -196,7 +201,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         table = self.workspace.table
         current = self.color_by.currentText() or "modality"
         options = ["modality", "label"] + ([c for c in table.columns if c not in ("x", "y")] if table is not None else [])
-        options += subset_options(self.workspace)
+        options += subset_options(self.workspace) + list(self.colourings)
         if options != [self.color_by.itemText(i) for i in range(self.color_by.count())]:
             self.color_by.blockSignals(True)
             self.color_by.clear()
@@ -293,7 +298,10 @@ class QtEmbeddingView(QtWidgets.QWidget):
         table = self.workspace.table
         key = self.color_by.currentText() or "modality"
         subset = subset_colours(self.workspace, key)
-        if subset is not None:
+        if key in self.colourings:
+            rgb, legend, scale = self.colourings[key]()
+            self.colour_bar.show_scale(scale)
+        elif subset is not None:
             rgb, legend = subset
             self.colour_bar.show_scale(None)
         else:
@@ -316,6 +324,15 @@ class QtEmbeddingView(QtWidgets.QWidget):
         if len(self._display) == 0 or len(self.cloud.visible) != len(self._display):
             return np.zeros((0, 2))
         return to_scene(self.viewbox, self._display[self.cloud.visible])
+
+    def set_colouring(self, name: str, fn=None) -> None:
+        """Add a "Colour by" entry whose colours ``fn()`` gives as (rgb per row, legend, scale or None), or
+        remove it (``fn`` None: the map goes back to modality if it was chosen)."""
+        if fn is None:
+            self.colourings.pop(name, None)
+        else:
+            self.colourings[name] = fn
+        self._table_changed()
 
     def _recolor(self) -> None:
         if self.workspace.table is not None and len(self.cloud.xy) == len(self.workspace.table):
@@ -377,6 +394,8 @@ class QtEmbeddingView(QtWidgets.QWidget):
         if not self.plot.sceneBoundingRect().contains(scene_pos) or self.workspace.table is None:
             return
         row = self._row_at(scene_pos)
+        if row != self.hovered:
+            self.hoverChanged.emit(row)
         if row is None:
             if self.hovered is not None:
                 QtWidgets.QToolTip.hideText()
