@@ -92,6 +92,9 @@ def test_two_linked_maps_coloured_by_neighbourhood_change(window, tables, qtbot,
     np.testing.assert_array_equal(second.cloud.rgb, view.cloud.rgb[c.rows_a])
     for bar in (view.colour_bar, second.colour_bar):
         assert bar.isVisible() and (bar.scale.key, bar.scale.lo, bar.scale.hi, bar.scale.missing) == (CHANGE_TITLE, 0, 1, 0)
+    for map_ in (view, second):   # and no point hides under it
+        bar = map_.colour_bar.sceneBoundingRect()
+        assert not any(bar.contains(map_.viewbox.mapViewToScene(QtCore.QPointF(*p))) for p in map_.cloud.xy.tolist())
     moved = np.isin(ws.table.sample_id, [f"s{i:03d}" for i in range(MOVED)]) & (ws.table.modality == "image")
     pictures = ws.table.modality == "image"
     assert expected[moved].mean() > 0.5 > expected[pictures & ~moved].mean()   # the moved pictures stand out
@@ -108,8 +111,12 @@ def test_two_linked_maps_coloured_by_neighbourhood_change(window, tables, qtbot,
     assert second.viewbox.mode == "box"
     xy = second.cloud.xy
     lo, hi = np.percentile(xy, 20, axis=0), np.percentile(xy, 70, axis=0)
+    boxes = []
+    second.viewbox.selected.connect(lambda polygon, add: boxes.append(polygon))
     drag_on_map(second, qtbot, [(lo[0], lo[1]), (hi[0], hi[1])])
-    inside = np.flatnonzero((xy[:, 0] >= lo[0]) & (xy[:, 0] <= hi[0]) & (xy[:, 1] >= lo[1]) & (xy[:, 1] <= hi[1]))
+    (x0, y0), (x1, y1) = boxes[0].min(axis=0), boxes[0].max(axis=0)   # the box drawn, as the mouse's pixels gave it
+    assert np.allclose([x0, y0, x1, y1], [lo[0], lo[1], hi[0], hi[1]], atol=0.05 * np.ptp(xy))
+    inside = np.flatnonzero((xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1))
     assert len(inside) > 3
     assert ws.selection.tolist() == sorted(c.rows_a[inside].tolist())
     assert np.flatnonzero(view.cloud.emphasis == 2).tolist() == sorted(c.rows_a[inside].tolist())
@@ -194,7 +201,7 @@ def test_too_few_matches_is_one_line_then_the_compare_panel_shows_mmstudio_compa
     # the most changed items: a click selects one in both maps
     first = panel.changed_list.item(0)
     worst = image["neighbours"]["most_changed"][0]
-    assert f"image · {worst['sample_id']}" in first.text()
+    assert first.text() == f"image {worst['sample_id']} · Jaccard {worst['jaccard']:.2f}"
     panel.changed_list.itemClicked.emit(first)
     row = int(np.flatnonzero((ws.table.sample_id == worst["sample_id"]) & (ws.table.modality == "image"))[0])
     assert ws.selection.tolist() == [row]

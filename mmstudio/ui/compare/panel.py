@@ -74,9 +74,9 @@ def changed_rows(table_a, report: dict) -> list[tuple[str, dict, int]]:
 class QtComparePanel(QtWidgets.QWidget):
     reportReady = QtCore.Signal()
 
-    def __init__(self, actions, parent=None):
+    def __init__(self, compare, parent=None):
         super().__init__(parent)
-        self.actions, self.workspace = actions, actions.ws
+        self.compare, self.workspace = compare, compare.ws
         self.report: dict | None = None
         self.changed: list[tuple[str, dict, int]] = []
         self._build()
@@ -94,13 +94,13 @@ class QtComparePanel(QtWidgets.QWidget):
         self.with_button.setToolTip("A second table of the same items, or a second model run on them")
         self.with_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QtWidgets.QMenu(self.with_button)
-        menu.addAction("A Table…", self.actions.choose_table)
-        menu.addAction("Another Model on These Items…", self.actions.choose_model)
+        menu.addAction("A Table…", self.compare.choose_table)
+        menu.addAction("Another Model on These Items…", self.compare.choose_model)
         self.with_button.setMenu(menu)
         self.close_button = QtWidgets.QToolButton()
         self.close_button.setText("Close")
         self.close_button.setToolTip("Close the comparison: the window's map alone again")
-        self.close_button.clicked.connect(lambda: self.actions.close())
+        self.close_button.clicked.connect(lambda: self.compare.close())
         bar.addWidget(self.status, 1)
         bar.addWidget(self.with_button)
         bar.addWidget(self.close_button)
@@ -129,7 +129,8 @@ class QtComparePanel(QtWidgets.QWidget):
         self.labels_text.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop)
 
         self.spaces_column = _titled("How alike the spaces are", self.spaces)
-        changed = _titled("Neighbours changed most", self.changed_list, self.select_all)
+        changed = _titled("Neighbours changed most (Jaccard of the 10 nearest in A and in B: 1 = all kept)",
+                          self.changed_list, self.select_all)
         self.retrieval_column = _titled("Retrieval in A and in B", self.retrieval)
         labels = _titled("By label, and the modality gap", vertical_scroll(self.labels_text, margins=(0, 0, 4, 0)))
         self.tabs = QtWidgets.QTabWidget()
@@ -167,7 +168,7 @@ class QtComparePanel(QtWidgets.QWidget):
 
     def scope(self) -> tuple[np.ndarray | None, str]:
         """The rows of A compared (None: all) and the words that say so."""
-        c = self.actions.current
+        c = self.compare.current
         rows = self.workspace.row_filter.rows()
         if rows is None:
             return None, "all rows of A (the filter bar narrows them)"
@@ -176,7 +177,7 @@ class QtComparePanel(QtWidgets.QWidget):
 
     def refresh(self) -> None:
         """Compute the comparison's numbers (a job; the last one wins), or show how to start one."""
-        c = self.actions.current
+        c = self.compare.current
         self.close_button.setEnabled(c is not None)
         if c is None:
             running = self.workspace.runner.latest.pop("compare", None)
@@ -190,7 +191,7 @@ class QtComparePanel(QtWidgets.QWidget):
         rows, scope = self.scope()
         self.status.setText(f"comparing A with {c.source} ({scope})…")
         table_a = c.table_a if rows is None else c.table_a.take(rows)
-        table_b, minimum = c.table_b, self.actions.min_samples
+        table_b, minimum = c.table_b, self.compare.min_samples
 
         def work(job):
             from mmstudio.analysis.alignment.compare import TooFewMatches, compare_tables
@@ -206,7 +207,7 @@ class QtComparePanel(QtWidgets.QWidget):
                                     on_error=lambda _message: self.status.setText("the comparison failed (see the Log)"))
 
     def _computed(self, c, rows, scope: str, report, changed) -> None:
-        if c is not self.actions.current:
+        if c is not self.compare.current:
             return
         if isinstance(report, str):   # too few rows match once the filter is applied
             self._show(None, f"{scope}: {report}", keep_columns=True)
@@ -258,7 +259,7 @@ class QtComparePanel(QtWidgets.QWidget):
             self.changed_list.addItem(item)
         for modality, entry, row in self.changed:
             caption = f" caption {entry['caption_index'] + 1}" if "caption_index" in entry else ""
-            item = QtWidgets.QListWidgetItem(f"{entry['jaccard']:.2f} · {modality} · {entry['sample_id']}{caption}")
+            item = QtWidgets.QListWidgetItem(f"{modality} {entry['sample_id']}{caption} · Jaccard {entry['jaccard']:.2f}")
             item.setToolTip(f"{modality} {entry['sample_id']}{caption}: Jaccard {entry['jaccard']:.3f} between its "
                             "10 nearest in A and in B; click to select it in both maps")
             item.setData(QtCore.Qt.ItemDataRole.UserRole, row)
@@ -296,13 +297,13 @@ class QtComparePanel(QtWidgets.QWidget):
 
     # ------------------------------------------------------------------ project files
     def settings(self) -> dict:
-        c = self.actions.current
+        c = self.compare.current
         if c is None:
             return {}
         return {"table": c.path} if c.path else {"model": c.model}
 
     def apply_settings(self, settings: dict) -> None:
-        self.actions.restore(settings or {})
+        self.compare.restore(settings or {})
 
 
 def labels_html(report: dict) -> str:
@@ -316,7 +317,8 @@ def labels_html(report: dict) -> str:
             parts.append("<br>".join(lines + [html.escape(pair["note"])]))
             continue
         g = pair["gap"]
-        lines.append(f"modality gap: A {num(g['A'])}, B {num(g['B'])}, B − A {interval(g['difference'])}")
+        gap = f"modality gap: A {num(g['A'])}, B {num(g['B'])}, B − A {interval(g['difference'])}"
+        lines.append(f"<b>{gap}</b>" if g["difference"]["excludes_0"] else gap)
         for r in pair["retrieval"]:
             if "labels" not in r:
                 continue

@@ -13,14 +13,14 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from mmstudio.ui.guard import guarded
 from mmstudio.ui.map.colour_bar import ColourBarItem
+from mmstudio.ui.map.framing import frame_clear_of_bar
 from mmstudio.ui.map.point_cloud import PointCloudItem
 from mmstudio.ui.map.view import SelectViewBox
+from mmstudio.ui.thumbnail_loader import shared as shared_thumbnails
 from mmstudio.ui.widgets.elided import QtElidedLabel
 
 PARTNER_PEN = (255, 140, 0)   # the ring around the item hovered in the other map
 PICK_PIXELS = 7.0
-BAR_MARGIN = 16       # pixels between the points and the colour bar (its offset from the edge, and air)
-MIN_DATA_WIDTH = 80   # a map narrower than the bar and this keeps its points under the bar
 
 
 def titled(title: str, widget: QtWidgets.QWidget, button: QtWidgets.QAbstractButton | None = None):
@@ -81,6 +81,8 @@ class QtSecondMap(QtWidgets.QWidget):
         layout.addWidget(column, 1)
         self.tooltip_for = None       # position → the tooltip's HTML (the comparison sets it)
         self.hovered_at: int | None = None
+        self._tip_at = QtCore.QPoint()
+        self._watching_pictures = False
         self.plot.scene().sigMouseMoved.connect(self._hover)
         self.plot.scene().sigMouseClicked.connect(self._click)
         self.plot.viewport().installEventFilter(self)
@@ -91,6 +93,9 @@ class QtSecondMap(QtWidgets.QWidget):
         while the mouse is on a point the event is ours, as on the window's map."""
         if event.type() == QtCore.QEvent.Type.ToolTip and self.hovered_at is not None:
             return True
+        if event.type() == QtCore.QEvent.Type.Leave and self.hovered_at is not None:   # no ring left behind
+            self.hovered_at = None
+            self.hovered.emit(None)
         return super().eventFilter(watched, event)
 
     # ------------------------------------------------------------------ what it draws
@@ -109,17 +114,7 @@ class QtSecondMap(QtWidgets.QWidget):
     def frame_points(self) -> None:
         """Every point in sight, and none under the colour bar when it is shown (a second map is narrow:
         the bar would cover a good part of it)."""
-        if len(self.cloud.xy) == 0:
-            return
-        self.viewbox.autoRange(padding=0.05)
-        width = self.viewbox.width()
-        bar = self.colour_bar.geometry().width() + BAR_MARGIN if self.colour_bar.scale is not None else 0
-        if not bar or width <= bar + MIN_DATA_WIDTH:
-            return
-        (x0, x1), _ = self.viewbox.viewRange()
-        right = float(np.nanmax(self.cloud.xy[:, 0]))
-        if (right - x0) / (x1 - x0) * width > width - bar:   # points under the bar: the view widens to the right
-            self.viewbox.setXRange(x0, x0 + (right - x0) * width / (width - bar), padding=0)
+        frame_clear_of_bar(self.viewbox, self.cloud.xy, self.colour_bar)
 
     def set_visible(self, mask: np.ndarray) -> None:
         if len(mask) == len(self.cloud.xy):
@@ -153,8 +148,18 @@ class QtSecondMap(QtWidgets.QWidget):
         if position is None or self.tooltip_for is None:
             QtWidgets.QToolTip.hideText()
             return
-        where = self.plot.mapToGlobal(self.plot.mapFromScene(scene_pos))
-        QtWidgets.QToolTip.showText(where, self.tooltip_for(position), self.plot)
+        self._tip_at = self.plot.mapToGlobal(self.plot.mapFromScene(scene_pos))
+        if not self._watching_pictures:   # a picture decoded off the GUI thread: the tooltip shows it when it comes
+            shared_thumbnails().ready.connect(self._picture_ready)
+            self._watching_pictures = True
+        QtWidgets.QToolTip.showText(self._tip_at, self.tooltip_for(position), self.plot)
+
+    def _picture_ready(self, _key) -> None:
+        if self.hovered_at is None or self.tooltip_for is None or not QtWidgets.QToolTip.isVisible():
+            return
+        text = self.tooltip_for(self.hovered_at)
+        if text != QtWidgets.QToolTip.text():
+            QtWidgets.QToolTip.showText(self._tip_at, text, self.plot)
 
     def _click(self, event) -> None:
         if event.button() != QtCore.Qt.MouseButton.LeftButton or len(self.cloud.xy) == 0:

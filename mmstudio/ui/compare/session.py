@@ -116,7 +116,7 @@ def embed_side(name: str, device: str, dataset, cache, encoders: Encoders, table
     job.check()
     job.status(f"embedding {len(dataset):,} samples with {encoder.name}")
     table_b = embed_dataset(dataset, encoder, cache=cache, job=job)
-    return matched(table_a, table_b, title=encoder.name,
+    return matched(table_a, table_b, title=Path(name).name if Path(name).is_dir() else encoder.name,
                    source=f"model {encoder.name} on the {len(dataset):,} open samples", min_samples=min_samples,
                    model=name)
 

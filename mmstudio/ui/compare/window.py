@@ -24,6 +24,7 @@ from mmstudio.ui import colors
 from mmstudio.ui.compare.panel import QtComparePanel
 from mmstudio.ui.compare.second_map import QtSecondMap, partner_ring, titled
 from mmstudio.ui.compare.session import Comparison, Encoders, Refused, change_of, embed_side, lay_out, read_side
+from mmstudio.ui.guard import guarded
 from mmstudio.ui.map.colouring import Scale
 from mmstudio.ui.map.view import frame, normalised
 from mmstudio.ui.thumbnail_loader import shared as shared_thumbnails
@@ -33,6 +34,8 @@ CHANGE = "change A→B"                 # the "Colour by" entry (short: the map'
 CHANGE_TITLE = "neighbourhood change"  # its colour bar's title
 CHANGE_SCALE = (0.0, 1.0)                  # 0: every neighbour kept, 1: none
 KINDS = ("compare-open", "compare-map", "compare-change", "compare")
+MODEL_NOTE = ("The open items are embedded again by this model in the background (B), beside the map as it is (A); "
+              "items already in the cache for that model are instant. The window's own model stays.")
 TABLE_FILTER = "Embedding tables (*.parquet *.npz);;All files (*)"
 
 
@@ -58,6 +61,7 @@ class CompareActions(QtCore.QObject):
         self.current: Comparison | None = None
         self.change: np.ndarray | None = None        # per matched row
         self.how = ""                                 # how B's map was laid out
+        self._a_bar = False                           # whether A showed a colour bar when its points were framed
         self.second: QtSecondMap | None = None
         self._a_column: QtWidgets.QWidget | None = None
         self._position = np.zeros(0, np.int64)        # A's row → its place among the matched rows (-1: none)
@@ -79,6 +83,7 @@ class CompareActions(QtCore.QObject):
             signal.connect(lambda *_: self._timer.start())   # not start(int): a signal's int is no interval
         ws.layoutChanged.connect(self._restore_pending)
         view.hoverChanged.connect(self._hovered_in_a)
+        view.plot.viewport().installEventFilter(self)   # the mouse leaving A: no ring left in B
         view.mode.currentTextChanged.connect(self._mode_changed)
 
     # ------------------------------------------------------------------ menu
@@ -103,7 +108,7 @@ class CompareActions(QtCore.QObject):
 
         recent = self.window.settings.value("recent_models", []) or []
         dialog = ModelDialog(self.encoders.key[0] if self.encoders.key else self.ws.model_name, recent, self.window,
-                             runner=self.ws.runner)
+                             runner=self.ws.runner, note=MODEL_NOTE)
         dialog.setWindowTitle("Compare with a model")
         dialog.accepted.connect(lambda: self.open_model(dialog.value()) if dialog.value() else None)
         dialog.finished.connect(dialog.deleteLater)
@@ -176,6 +181,7 @@ class CompareActions(QtCore.QObject):
     def _show(self, c: Comparison) -> None:
         ws, view = self.ws, self.view
         self.current, self.change, self.how = c, None, ""
+        self._a_bar = False   # whether A showed a colour bar when its points were last framed
         self._position = np.full(len(c.table_a), -1, np.int64)
         self._position[c.rows_a] = np.arange(len(c.rows_a))
         second = self.second = QtSecondMap(self._b_title())
@@ -285,6 +291,9 @@ class CompareActions(QtCore.QObject):
             return
         if len(view.cloud.rgb) != len(table) or len(view.cloud.visible) != len(table):
             return   # A is being redrawn: its sync follows
+        if self._a_bar != (view.colour_bar.scale is not None):   # the bar came or went: A's points keep clear of it
+            self._a_bar = view.colour_bar.scale is not None
+            view.frame_points()
         second.set_colours(view.cloud.rgb[c.rows_a], self._b_scale())
         second.set_visible(view.cloud.visible[c.rows_a])
         second.set_selected(np.flatnonzero(np.isin(c.rows_a, self.ws.selection)))
@@ -310,6 +319,12 @@ class CompareActions(QtCore.QObject):
     def _hovered_in_a(self, row) -> None:
         if self.second is not None:
             self.second.show_partner(None if row is None else self.partner_of(row))
+
+    @guarded(False)
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QtCore.QEvent.Type.Leave and self.second is not None:
+            self.second.show_partner(None)
+        return False
 
     def _hovered_in_b(self, position) -> None:
         cloud = self.view.cloud

@@ -9,6 +9,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from mmstudio.ui import colors
 from mmstudio.ui.map.colour_bar import ColourBarItem
 from mmstudio.ui.map.colouring import MapColours
+from mmstudio.ui.map.framing import frame_clear_of_bar
 from mmstudio.ui.map.point_cloud import PointCloudItem
 from mmstudio.ui.map.subset_colouring import subset_colours, subset_options
 from mmstudio.ui.thumbnail_loader import shared as shared_thumbnails
@@ -229,7 +230,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
             self._display = target
             self.cloud.set_points(target, self._colors(), colors.shapes_of(colors.modality_codes(table)))
             self._visibility_changed()
-            self.viewbox.autoRange(padding=0.05)
+            self.frame_points()
         elif final:
             self._animate(self._display, target)
         else:
@@ -274,6 +275,10 @@ class QtEmbeddingView(QtWidgets.QWidget):
             text = f"{shown:,} of {len(ws.table):,} points shown (filtered) · " + text.split(" · ", 1)[1]
         self.status.setText(text)
 
+    def frame_points(self) -> None:
+        """Every point in sight, none under the colour bar (:mod:`mmstudio.ui.map.framing`)."""
+        frame_clear_of_bar(self.viewbox, self._display, self.colour_bar)
+
     def _stop_animation(self) -> None:
         if self._animation is not None:
             self._animation.stop()
@@ -291,7 +296,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         if done:
             self._animation = None
             self._emphasis_changed()
-            self.viewbox.autoRange(padding=0.05)
+            self.frame_points()
 
     def _colors(self, start: int = 0) -> np.ndarray:
         """Every row's colour (rows before ``start`` are coloured already), and the legend drawn."""
