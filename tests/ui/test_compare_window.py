@@ -137,7 +137,8 @@ def test_two_linked_maps_coloured_by_neighbourhood_change(window, tables, qtbot,
     qtbot.wait(25)   # pyqtgraph drops a mouse move that comes within 10 ms of the last one
     QtTest.QTest.mouseMove(second.plot.viewport(), second.plot.mapFromScene(corner))
     qtbot.waitUntil(lambda: len(compare.a_ring.data) == 0, timeout=5_000)
-    other = int(np.argmin(np.linalg.norm(view.cloud.xy - np.median(view.cloud.xy, axis=0), axis=1)))
+    shifted = c.rows_a[c.rows_a != np.arange(len(c.rows_a))]   # A's rows whose place in B's map is another number
+    other = int(shifted[np.argmin(np.linalg.norm(view.cloud.xy[shifted] - np.median(view.cloud.xy, axis=0), axis=1))])
     qtbot.wait(50)
     QtTest.QTest.mouseMove(view.plot.viewport(), pixel(view, *view.cloud.xy[other]))
     qtbot.waitUntil(lambda: len(second.partner.data) == 1, timeout=5_000)
