@@ -85,7 +85,7 @@ def test_two_linked_maps_coloured_by_neighbourhood_change(window, tables, qtbot,
     compare = open_compare(window, qtbot, tables / "b.parquet")
     second, c = compare.second, compare.current
     in_b = np.isin(ws.table.sample_id, [f"s{i:03d}" for i in range(KEPT)])
-    assert view.maps.count() == 2 and len(second.cloud.xy) == 2 * KEPT and c.rows_a.tolist() == np.flatnonzero(in_b).tolist()
+    assert compare.splitter.count() == 2 and len(second.cloud.xy) == 2 * KEPT and c.rows_a.tolist() == np.flatnonzero(in_b).tolist()
     assert f"{KEPT} samples ({2 * KEPT} rows) of {N} in A are in B" in window.log.toPlainText()
 
     # the colouring: 1 − Jaccard of each item's neighbours, in A's map and on its partner in B's
@@ -151,11 +151,12 @@ def test_two_linked_maps_coloured_by_neighbourhood_change(window, tables, qtbot,
     other = make_window(warm=False)
     other.open_paths([str(project)])
     qtbot.waitUntil(lambda: other.compare.current is not None and bool(other.compare.how), timeout=120_000)
-    assert other.compare.current.path == str(tables / "b.parquet") and other.view.maps.count() == 2
+    assert other.compare.current.path == str(tables / "b.parquet") and other.compare.splitter.count() == 2
 
     # closing gives the single map back
     second.close_button.click()
-    assert compare.current is None and view.maps.count() == 1 and view.maps.widget(0) is view.plot
+    assert compare.current is None and compare.splitter is None and view.plot.parent() is view and view.plot.isVisible()
+    assert view.layout().indexOf(view.plot) >= 0
     assert view.color_by.currentText() == "modality" and view.color_by.findText(CHANGE) < 0
     assert not view.colour_bar.isVisible()
     assert window.log.toPlainText().splitlines()[-1] == "closed the comparison"
@@ -179,7 +180,7 @@ def test_too_few_matches_is_one_line_then_the_compare_panel_shows_mmstudio_compa
         line, = window.log.toPlainText()[len(before):].strip().splitlines()
         assert line.startswith(expected) and "Traceback" not in line
         assert window.strip.last_line.full_text() == line
-        assert window.compare.current is None and view.maps.count() == 1
+        assert window.compare.current is None and window.compare.splitter is None and view.plot.parent() is view
         assert ws.selection.tolist() == [1, 2, 3] and view.color_by.currentText() == "label"
 
     compare = open_compare(window, qtbot, tables / "b.parquet")

@@ -3,7 +3,7 @@ embedded by a second model — as two linked maps, a "Colour by" of each item's 
 the Compare panel with ``mmstudio compare``'s numbers.
 
 A is the window's map as it is (its filter, modality boxes, "Colour by", selection and query stay); B's
-map (:class:`~mmstudio.ui.compare.second_map.QtSecondMap`) sits beside it in the map's splitter and
+map (:class:`~mmstudio.ui.compare.second_map.QtSecondMap`) sits beside it, in a splitter put in the map's place, and
 shows the items both tables hold, laid out by B's vectors alone and turned to face A. The maps are
 linked by the workspace's selection (a pick in B selects the same items in A), by the hovered item (a
 ring around its partner in the other map) and by their colours and visibility (B's points take their
@@ -64,6 +64,7 @@ class CompareActions(QtCore.QObject):
         self._a_bar = False                           # whether A showed a colour bar when its points were framed
         self.second: QtSecondMap | None = None
         self._a_column: QtWidgets.QWidget | None = None
+        self.splitter: QtWidgets.QSplitter | None = None   # A's titled map and B's, in the map's place
         self._position = np.zeros(0, np.int64)        # A's row → its place among the matched rows (-1: none)
         self.encoders = Encoders()
         self.min_samples = MIN_SAMPLES
@@ -191,11 +192,14 @@ class CompareActions(QtCore.QObject):
         second.tooltip_for = lambda j: tooltip_html(ws.table, int(c.rows_a[j]), shared_thumbnails())
         second.viewbox.mode = view.viewbox.mode
         model = c.table_a.model or ws.model_name
+        splitter = self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)   # in the map's place
+        splitter.setChildrenCollapsible(False)
+        view.layout().replaceWidget(view.plot, splitter)
         self._a_column, self.a_title = titled(f"A · {model} · the open table ({len(c.table_a):,} items)", view.plot)
-        view.maps.insertWidget(0, self._a_column)
-        view.maps.addWidget(second)
-        half = max(1, view.maps.width() // 2)
-        view.maps.setSizes([half, half])
+        splitter.addWidget(self._a_column)
+        splitter.addWidget(second)
+        half = max(1, splitter.width() // 2)
+        splitter.setSizes([half, half])
         view.plot.addItem(self.a_ring)
         if self.close_action is not None:
             self.close_action.setEnabled(True)
@@ -260,12 +264,12 @@ class CompareActions(QtCore.QObject):
         view = self.view
         view.set_colouring(CHANGE, None)
         view.plot.removeItem(self.a_ring)
-        view.maps.insertWidget(0, view.plot)     # out of A's titled column, back in the splitter
-        for widget in (self._a_column, self.second):
-            widget.hide()
-            widget.setParent(None)   # out of the splitter now, deleted once the event loop turns
-            widget.deleteLater()
-        self._a_column, self.second = None, None
+        view.layout().replaceWidget(self.splitter, view.plot)   # the map back in its place, alone
+        view.plot.show()
+        self.splitter.hide()
+        self.splitter.setParent(None)   # with A's title and B's map; deleted once the event loop turns
+        self.splitter.deleteLater()
+        self.splitter, self._a_column, self.second = None, None, None
         if self.close_action is not None:
             self.close_action.setEnabled(False)
         if not quiet:

@@ -191,10 +191,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row1)
         layout.addLayout(query_bar)
-        self.maps = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)   # a comparison adds its map beside
-        self.maps.setChildrenCollapsible(False)
-        self.maps.addWidget(self.plot)
-        layout.addWidget(self.maps, 1)
+        layout.addWidget(self.plot, 1)
         layout.addWidget(self.status)
 
     # ------------------------------------------------------------------ reacting to the workspace
