@@ -13,7 +13,7 @@ class ModelDialog(QtWidgets.QDialog):
     Hugging Face cache are listed (:mod:`mmstudio.encoders.catalog`): those mmstudio can use with their
     family, modalities and embedding size, the others greyed with the reason. A click picks one."""
 
-    def __init__(self, current: str, recent: list[str], parent=None, runner=None):
+    def __init__(self, current: str, recent: list[str], parent=None, runner=None, note: str | None = None):
         super().__init__(parent)
         self.setWindowTitle("Model")
         self.name = QtWidgets.QComboBox()
@@ -35,7 +35,7 @@ class ModelDialog(QtWidgets.QDialog):
         self.checkpoints.setMinimumHeight(170)
         self.checkpoints.itemClicked.connect(self._picked)
         self.checkpoints.itemDoubleClicked.connect(lambda item, _col: self._picked(item) and self.accept())
-        note = QtWidgets.QLabel("Switching re-encodes everything in the background; items already in the cache "
+        note = QtWidgets.QLabel(note or "Switching re-encodes everything in the background; items already in the cache "
                                 "for that model are instant. If the model cannot be loaded, the current one stays.")
         note.setWordWrap(True)
         buttons = ok_cancel(self)

@@ -8,6 +8,7 @@ import shiboken6
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from mmstudio.core.project import SUFFIX
+from mmstudio.ui.compare.window import CompareActions
 from mmstudio.ui.dialogs import ModelDialog, PreferencesDialog, ProjectionDialog, about_text
 from mmstudio.ui.export import add_figure_menu, export_figure_dialog, export_metrics_dialog, export_table_dialog
 from mmstudio.ui.filter_bar import QtFilterBar
@@ -107,6 +108,7 @@ class QtMainWindow(QtWidgets.QMainWindow):
         from mmstudio.ui.retrieval.panel import add_retrieval_panel
 
         add_retrieval_panel(self, alignment)
+        self.add_panel("Compare", self.compare.panel)
 
     def _default_sizes(self) -> None:
         """The map gets the space: the side docks take their share of the width (window_layout's rule),
@@ -165,6 +167,8 @@ class QtMainWindow(QtWidgets.QMainWindow):
         file.addAction("Open &Files…", QtGui.QKeySequence.StandardKey.Open, self.open_files)
         file.addAction("Open F&older…", QtGui.QKeySequence("Ctrl+Shift+O"), self.open_folder)
         file.addAction("Open &Manifest…", self.open_manifest)
+        self.compare = CompareActions(self)   # File > Compare With: a second map beside this one, the Compare panel
+        self.compare.add_to(file)
         file.addSeparator()
         self.projects.add_to(file)
         file.addSeparator()

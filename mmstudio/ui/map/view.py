@@ -9,6 +9,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from mmstudio.ui import colors
 from mmstudio.ui.map.colour_bar import ColourBarItem
 from mmstudio.ui.map.colouring import MapColours
+from mmstudio.ui.map.framing import frame_clear_of_bar
 from mmstudio.ui.map.point_cloud import PointCloudItem
 from mmstudio.ui.map.subset_colouring import subset_colours, subset_options
 from mmstudio.ui.thumbnail_loader import shared as shared_thumbnails
@@ -83,6 +84,7 @@ class SelectViewBox(pg.ViewBox):
 
 class QtEmbeddingView(QtWidgets.QWidget):
     reprojectRequested = QtCore.Signal()
+    hoverChanged = QtCore.Signal(object)   # the row under the mouse, or None (a comparison shows it in its second map)
 
     def __init__(self, workspace, parent=None):
         super().__init__(parent)
@@ -94,6 +96,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         self._legend_items = []
         self._legend_shown: list = []   # the entries the legend shows now
         self.hovered: int | None = None
+        self.colourings: dict = {}   # "Colour by" entries of others: name → fn() → (rgb, legend, scale); set_colouring
         self._build()
         workspace.tableChanged.connect(self._table_changed)
         workspace.layoutChanged.connect(self._layout_changed)
@@ -196,7 +199,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         table = self.workspace.table
         current = self.color_by.currentText() or "modality"
         options = ["modality", "label"] + ([c for c in table.columns if c not in ("x", "y")] if table is not None else [])
-        options += subset_options(self.workspace)
+        options += subset_options(self.workspace) + list(self.colourings)
         if options != [self.color_by.itemText(i) for i in range(self.color_by.count())]:
             self.color_by.blockSignals(True)
             self.color_by.clear()
@@ -224,7 +227,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
             self._display = target
             self.cloud.set_points(target, self._colors(), colors.shapes_of(colors.modality_codes(table)))
             self._visibility_changed()
-            self.viewbox.autoRange(padding=0.05)
+            self.frame_points()
         elif final:
             self._animate(self._display, target)
         else:
@@ -269,6 +272,10 @@ class QtEmbeddingView(QtWidgets.QWidget):
             text = f"{shown:,} of {len(ws.table):,} points shown (filtered) · " + text.split(" · ", 1)[1]
         self.status.setText(text)
 
+    def frame_points(self) -> None:
+        """Every point in sight, none under the colour bar (:mod:`mmstudio.ui.map.framing`)."""
+        frame_clear_of_bar(self.viewbox, self._display, self.colour_bar)
+
     def _stop_animation(self) -> None:
         if self._animation is not None:
             self._animation.stop()
@@ -286,14 +293,17 @@ class QtEmbeddingView(QtWidgets.QWidget):
         if done:
             self._animation = None
             self._emphasis_changed()
-            self.viewbox.autoRange(padding=0.05)
+            self.frame_points()
 
     def _colors(self, start: int = 0) -> np.ndarray:
         """Every row's colour (rows before ``start`` are coloured already), and the legend drawn."""
         table = self.workspace.table
         key = self.color_by.currentText() or "modality"
         subset = subset_colours(self.workspace, key)
-        if subset is not None:
+        if key in self.colourings:
+            rgb, legend, scale = self.colourings[key]()
+            self.colour_bar.show_scale(scale)
+        elif subset is not None:
             rgb, legend = subset
             self.colour_bar.show_scale(None)
         else:
@@ -316,6 +326,15 @@ class QtEmbeddingView(QtWidgets.QWidget):
         if len(self._display) == 0 or len(self.cloud.visible) != len(self._display):
             return np.zeros((0, 2))
         return to_scene(self.viewbox, self._display[self.cloud.visible])
+
+    def set_colouring(self, name: str, fn=None) -> None:
+        """Add a "Colour by" entry whose colours ``fn()`` gives as (rgb per row, legend, scale or None), or
+        remove it (``fn`` None: the map goes back to modality if it was chosen)."""
+        if fn is None:
+            self.colourings.pop(name, None)
+        else:
+            self.colourings[name] = fn
+        self._table_changed()
 
     def _recolor(self) -> None:
         if self.workspace.table is not None and len(self.cloud.xy) == len(self.workspace.table):
@@ -377,6 +396,8 @@ class QtEmbeddingView(QtWidgets.QWidget):
         if not self.plot.sceneBoundingRect().contains(scene_pos) or self.workspace.table is None:
             return
         row = self._row_at(scene_pos)
+        if row != self.hovered:
+            self.hoverChanged.emit(row)
         if row is None:
             if self.hovered is not None:
                 QtWidgets.QToolTip.hideText()
