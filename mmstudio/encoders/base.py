@@ -3,11 +3,13 @@
 An encoder embeds decoded media of the modalities it knows into one shared space:
 L2-normalised float32 vectors of ``dim`` values. Work is split in two halves so that the
 pipeline can overlap them: :meth:`Encoder.prepare` (CPU preprocessing, thread-safe, runs in
-worker threads) and :meth:`Encoder.encode` (the model, on its device).
+worker threads) and :meth:`Encoder.encode` (the model, on its device). :meth:`Encoder.without_model`
+gives the first half alone, for CPU workers elsewhere (the Ray engine's decode tasks).
 """
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -51,11 +53,20 @@ class Encoder(ABC):
 
     @abstractmethod
     def prepare(self, modality: str, items: list):
-        """Decoded media (PIL images, 1-D float32 audio at ``audio_rate``, strings) → model input."""
+        """Decoded media (PIL images, 1-D float32 audio at ``audio_rate``, strings) → model input: a dict
+        whose values (torch tensors, numpy arrays, lists) hold the items along their first axis, so that
+        it can be cut into items and joined again (:mod:`mmstudio.encoders.prepared`)."""
 
     @abstractmethod
     def encode(self, modality: str, batch, *, tokens: bool = False) -> Encoded:
         """Model input from :meth:`prepare` → L2-normalised vectors (and token features)."""
+
+    def without_model(self) -> "Encoder":
+        """A copy that prepares model input (:meth:`prepare`, and the attributes decoding reads) but holds
+        no weights (``model`` is None): small and picklable, for CPU workers feeding a model elsewhere."""
+        clone = copy.copy(self)
+        clone.model = None
+        return clone
 
     def embed(self, modality: str, items: list, *, tokens: bool = False) -> Encoded:
         """Both halves at once, for a handful of items."""

@@ -25,6 +25,7 @@ from mmstudio.core.tables.captions import CAPTION_INDEX
 from mmstudio.core.tables.columns import metadata_column_names
 from mmstudio.core.tables.table import RESERVED_COLUMNS, EmbeddingTable
 from mmstudio.encoders.base import Encoder, TokenFeatures
+from mmstudio.encoders.prepared import model_failure
 
 NON_FINITE = "the model gave a non-finite embedding (NaN or infinity)"
 
@@ -210,8 +211,8 @@ def _decode_batch(encoder: Encoder, modality: str, items: list[_Work]):
 
 def decode_item(ref: MediaRef, encoder, notes: list | None = None) -> tuple[object, str | None]:
     """``(media, None)``, or ``(None, reason)`` when the item cannot be used. ``encoder`` is anything
-    with the encoder's ``audio_rate``, ``max_audio_seconds`` and ``image_draft`` (the Ray engine
-    decodes with a description of a model it never loads)."""
+    with the encoder's ``audio_rate``, ``max_audio_seconds`` and ``image_draft`` (the Ray engine's
+    decode tasks pass the encoder's weightless copy, :meth:`~mmstudio.encoders.base.Encoder.without_model`)."""
     try:
         return decode(ref, audio_rate=encoder.audio_rate, max_audio_seconds=encoder.max_audio_seconds,
                       image_draft=encoder.image_draft, notes=notes), None
@@ -221,24 +222,28 @@ def decode_item(ref: MediaRef, encoder, notes: list | None = None) -> tuple[obje
         return None, f"could not decode ({type(exc).__name__}: {exc})"
 
 
-def _encode(encoder, modality, decoded, prepared, tokens, state) -> list[int]:
-    """Encode a prepared batch; on failure split it to isolate the item at fault."""
+def _encode(encoder, modality, decoded, prepared, tokens, state, join=None) -> list[int]:
+    """Encode a prepared batch; on failure split it to isolate the item at fault.
+
+    ``decoded``: ``[(item, media)]``, whose media :meth:`Encoder.prepare` makes the batch when ``prepared``
+    is None; with ``join`` (:func:`~mmstudio.encoders.prepared.join_prepared`) they are prepared items already."""
     if not decoded:
         return []
     try:
         if prepared is None:
-            prepared = encoder.prepare(modality, [m for _, m in decoded])
+            payloads = [m for _, m in decoded]
+            prepared = join(payloads) if join is not None else encoder.prepare(modality, payloads)
         out = encoder.encode(modality, prepared, tokens=tokens)
     except (Cancelled, KeyboardInterrupt):
         raise
     except Exception as exc:
         if len(decoded) == 1:
             item = decoded[0][0]
-            state.failed[item.index] = item.error(f"model failed on this item ({type(exc).__name__}: {exc})")
+            state.failed[item.index] = item.error(model_failure(exc))
             return []
         half = len(decoded) // 2
-        return _encode(encoder, modality, decoded[:half], None, tokens, state) + \
-            _encode(encoder, modality, decoded[half:], None, tokens, state)
+        return _encode(encoder, modality, decoded[:half], None, tokens, state, join) + \
+            _encode(encoder, modality, decoded[half:], None, tokens, state, join)
     finite = np.isfinite(np.asarray(out.vectors, dtype=np.float32)).all(axis=1)
     done = []
     for row, (item, _) in enumerate(decoded):

@@ -70,27 +70,28 @@ class BuiltinEncoder(Encoder):
 
     # ------------------------------------------------------------------ CPU half
     def prepare(self, modality: str, items: list):
-        import torch
-
+        """numpy arrays (a worker that only prepares never imports torch)."""
         from mmstudio.encoders.builtin.features import image_pixels
 
         self._check_modality(modality)
         if modality == "image":
-            return {"pixels": torch.from_numpy(image_pixels(items))}
+            return {"pixels": image_pixels(items)}
         if modality == "audio":
             durations = [min(len(c) / self.audio_rate, self.cfg.audio_seconds) for c in items]
-            return {"mels": torch.from_numpy(self.logmel(items)), "durations": durations}
+            return {"mels": self.logmel(items), "durations": durations}
         ids, words = self.tokenizer.encode([str(t) for t in items])
-        return {"ids": torch.from_numpy(ids), "words": words}
+        return {"ids": ids, "words": words}
 
     # ------------------------------------------------------------------ model half
     def _forward(self, modality, batch):
+        import torch
+
         model = self.model
         if modality == "image":
-            return model.image(batch["pixels"].to(self.device))
+            return model.image(torch.as_tensor(batch["pixels"], device=self.device))
         if modality == "audio":
-            return model.audio(batch["mels"].to(self.device))
-        return model.text(batch["ids"].to(self.device))
+            return model.audio(torch.as_tensor(batch["mels"], device=self.device))
+        return model.text(torch.as_tensor(batch["ids"], device=self.device))
 
     def encode(self, modality: str, batch, *, tokens: bool = False) -> Encoded:
         import torch
@@ -134,7 +135,7 @@ class BuiltinEncoder(Encoder):
         text_batch = self.prepare("text", texts)
         with torch.inference_mode():
             _, _, text_states = self._forward("text", text_batch)
-            ids = text_batch["ids"].to(self.device)
+            ids = torch.as_tensor(text_batch["ids"], device=self.device)
             _, weights = self.model.cross(modality)(text_states, ids == 0, torch.stack(list(states)).to(self.device))
         weights = weights.float().cpu().numpy()
         words = text_batch["words"]

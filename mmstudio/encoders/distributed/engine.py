@@ -4,10 +4,12 @@ The driver lists the items exactly as ``mmstudio embed`` does (:func:`load_paths
 paired, manifests read) and hands them to Ray Data in blocks. Three streaming stages follow:
 
 1. **decode** (tasks): content digest → the worker's cache (a hit ships the vector) → decode
-   the misses; a bad file becomes its error reason, the same one the local engine gives.
-2. **encode** (an actor pool, one encoder replica per actor, ``num_gpus`` on request):
-   prepare + encode, a failing batch split to isolate the item at fault; new vectors go into
-   that worker's cache.
+   the misses and prepare them for the model (resize and normalise, the log-mel, tokenise) with
+   a copy of the encoder that holds no weights; a bad file becomes its error reason, the same
+   one the local engine gives, and so does an item that preparing fails on.
+2. **encode** (an actor pool, one encoder replica per actor, ``num_gpus`` on request): the
+   model only, on the prepared items; a failing batch is split to isolate the item at fault;
+   new vectors go into that worker's cache.
 3. **write** (tasks): rows → one Parquet shard with the schema of the single-file table.
 
 The driver then names the shards ``part-00000.parquet``… in item order; errors found before
@@ -125,9 +127,11 @@ def _run(ray, dataset, out_dir, model, gpus_per_worker, workers, batch_size, cac
     use_cache = cache is not False and cache is not None
     cache_folder = None if cache in (True, False, None) else str(cache)
     job.status(f"loading {model} on the cluster")
-    probe = ray.get(ray.remote(_probe).remote(model))
+    on_gpu = bool(gpus_per_worker and gpus_per_worker > 0) and not (device or "auto").startswith("cpu")
+    probe = ray.get(ray.remote(_probe).remote(model, on_gpu, batch_size))
     if isinstance(probe, str):
         raise DistributedError(probe)
+    preparer = probe.pop("preparer")
     items, early_errors = _items(dataset, probe)
     columns = _column_kinds(dataset, probe["modalities"])
     actors = _actor_pool(ray, gpus_per_worker, workers)
@@ -145,7 +149,8 @@ def _run(ray, dataset, out_dir, model, gpus_per_worker, workers, batch_size, cac
         bars, ctx.enable_progress_bars = ctx.enable_progress_bars, False
         try:
             ds = ray.data.from_arrow([table.slice(i, step) for i in range(0, len(items), step)])
-            ds = ds.map_batches(decode_block, batch_format="pyarrow", fn_kwargs=settings, num_cpus=DECODE_CPUS)
+            ds = ds.map_batches(decode_block, batch_format="pyarrow", fn_kwargs={**settings, "preparer": preparer},
+                                num_cpus=DECODE_CPUS)
             ds = ds.map_batches(EncodeActor, batch_format="pyarrow", batch_size=256, **actors,
                                 fn_constructor_kwargs={"model": model, "device": device, "precision": precision,
                                                        "batch_size": batch_size, **settings})
@@ -165,8 +170,10 @@ def _run(ray, dataset, out_dir, model, gpus_per_worker, workers, batch_size, cac
     return _finish(out_dir, summaries, probe, len(items) + len(early_errors))
 
 
-def _probe(model: str):
-    """On a worker: load the model once and describe it (a string: why it could not be loaded)."""
+def _probe(model: str, on_gpu: bool, batch_size: int | None):
+    """On a worker: load the model once and describe it (a string: why it could not be loaded), with
+    its preparing half pickled for the decode tasks (``preparer``) and the batch size the actors will
+    use per modality (``chunks``: the decode tasks prepare batches of that size, padded alike)."""
     from mmstudio.encoders.base import ModelError
     from mmstudio.encoders.registry import load_encoder
 
@@ -174,9 +181,12 @@ def _probe(model: str):
         enc = load_encoder(model, device="cpu", precision="fp32")
     except ModelError as exc:
         return str(exc)
+    preparer = enc.without_model()
+    blob = pickle.dumps(preparer, protocol=pickle.HIGHEST_PROTOCOL)
+    preparer.device = "cuda" if on_gpu else "cpu"  # an actor's batch size follows its device
+    chunks = {m: batch_size or preparer.batch_size(m) for m in enc.modalities}
     return {"name": enc.name, "identity": enc.identity, "modalities": list(enc.modalities), "dim": enc.dim,
-            "audio_rate": enc.audio_rate, "max_audio_seconds": enc.max_audio_seconds,
-            "image_draft": enc.image_draft, "device": enc.device, "precision": enc.precision}
+            "device": enc.device, "precision": enc.precision, "chunks": chunks, "preparer": blob}
 
 
 def _items(dataset, probe) -> tuple[list[dict], list[ItemError]]:

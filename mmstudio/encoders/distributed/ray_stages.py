@@ -1,9 +1,14 @@
 """The three Ray Data stages of :mod:`mmstudio.encoders.distributed.engine`, run on the cluster's workers.
 
 Rows travel as Arrow tables with an explicit schema: the item (index, ids, path or inline text,
-label, pickled metadata; paths as their bytes, since a file name need not be UTF-8), then what the stages add (cache key, pickled decoded media, the vector's
-bytes, the error reason, the device). Ray Data calls these on the workers; only the encoder actor
-asks Ray anything (the CPUs it was given, for torch's threads).
+label, pickled metadata; paths as their bytes, since a file name need not be UTF-8), then what the
+stages add (cache key, the pickled model input, the vector's bytes, the error reason, the device).
+The decode tasks prepare the model input with a copy of the encoder that holds no weights
+(:meth:`~mmstudio.encoders.base.Encoder.without_model`, pickled once by the driver's probe), in
+batches the size of the actors'; each item travels as its own slice of its batch
+(:mod:`mmstudio.encoders.prepared`), and the actors join the slices that fit together and run the
+model only. Ray Data calls these on the workers; only the encoder actor asks Ray anything (the
+CPUs it was given, for torch's threads).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from mmstudio.core.errors import ItemError
 
 HIDDEN_PREFIX = ".shard-"  # a shard being written; the driver renames it part-NNNNN.parquet
 ITEM_COLUMNS = ("index", "sample_id", "modality", "path", "text", "where", "label", "meta")
-STAGE_COLUMNS = ("key", "media", "vector", "error", "device", "precision")
+STAGE_COLUMNS = ("key", "input", "vector", "error", "device", "precision")
 # Decoding waits on the disk part of the time, so two decode tasks share a CPU. The requests differ
 # from the encoder actors' on purpose: Ray Data would otherwise fuse decoding into the actors, and an
 # actor (a GPU's) would decode and encode in turn instead of being fed by parallel tasks.
@@ -28,7 +33,7 @@ DECODE_CPUS, WRITE_CPUS, ACTOR_CPUS = 0.5, 0.5, 1
 def item_schema(names):
     import pyarrow as pa
 
-    types = {"index": pa.int64(), "meta": pa.binary(), "media": pa.binary(), "vector": pa.binary(),
+    types = {"index": pa.int64(), "meta": pa.binary(), "input": pa.binary(), "vector": pa.binary(),
              "path": pa.binary(), "where": pa.binary()}
     return pa.schema([(n, types.get(n, pa.string())) for n in names])
 
@@ -60,18 +65,24 @@ def _worker_cache(folder):
     return _CACHES[folder]
 
 
-class _Describe:
-    def __init__(self, probe):
-        self.audio_rate, self.max_audio_seconds = probe["audio_rate"], probe["max_audio_seconds"]
-        self.image_draft = tuple(probe["image_draft"]) if probe["image_draft"] else None
+_PREPARERS: dict = {}
 
 
-def decode_block(batch, *, probe, use_cache, cache_folder):
-    """Stage 1: cache look-up by content digest, then decoding of the misses (a task per block)."""
+def _preparer(probe, blob: bytes):
+    """The weightless encoder of :meth:`Encoder.without_model`, unpickled once per worker process (and model)."""
+    if probe["identity"] not in _PREPARERS:
+        _PREPARERS[probe["identity"]] = pickle.loads(blob)
+    return _PREPARERS[probe["identity"]]
+
+
+def decode_block(batch, *, probe, preparer, use_cache, cache_folder):
+    """Stage 1 (a task per block): cache look-up by content digest, then the misses decoded and prepared
+    for the model, modality by modality in the actors' batch size (``probe["chunks"]``)."""
     from mmstudio.core.cache import digest_bytes
     from mmstudio.core.dataset import MediaRef
     from mmstudio.core.errors import MediaError
     from mmstudio.encoders.embed import cache_key, decode_item
+    from mmstudio.encoders.prepared import prepare_items
 
     rows = batch.to_pydict()
     n = batch.num_rows
@@ -95,18 +106,34 @@ def decode_block(batch, *, probe, use_cache, cache_folder):
             if key in hits:
                 out["vector"][i] = hits[key].tobytes()
         todo = [i for i in range(n) if out["error"][i] is None and out["vector"][i] is None]
-    describe = _Describe(probe)
-    for i in todo:
-        media, reason = decode_item(refs[i], describe)
+    encoder = _preparer(probe, preparer)
+    waiting: dict[str, list] = {}
+
+    def prepare(modality):
+        decoded, waiting[modality] = waiting.pop(modality, []), []
+        for i, (item, reason) in zip([i for i, _ in decoded], prepare_items(encoder, modality, [m for _, m in decoded])):
+            if reason is not None:
+                out["error"][i] = reason
+            else:
+                out["input"][i] = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+
+    for i in todo:  # decoded media are held for one batch per modality at most
+        media, reason = decode_item(refs[i], encoder)
         if reason is not None:
             out["error"][i] = reason
-        else:
-            out["media"][i] = pickle.dumps(media, protocol=pickle.HIGHEST_PROTOCOL)
+            continue
+        modality = refs[i].modality
+        waiting.setdefault(modality, []).append((i, media))
+        if len(waiting[modality]) >= probe["chunks"][modality]:
+            prepare(modality)
+    for modality in list(waiting):
+        if waiting[modality]:
+            prepare(modality)
     return _rows({**rows, **out}, ITEM_COLUMNS + STAGE_COLUMNS)
 
 
 class EncodeActor:
-    """Stage 2: one encoder replica per actor; prepare + encode the decoded items of each batch."""
+    """Stage 2: one encoder replica per actor; it runs the model on the prepared items of each batch."""
 
     def __init__(self, model, device, precision, batch_size, probe, use_cache, cache_folder):
         import torch
@@ -133,21 +160,23 @@ class EncodeActor:
 
         from mmstudio.core.dataset import MediaRef, Sample
         from mmstudio.encoders.embed import _encode, _State, _Work
+        from mmstudio.encoders.prepared import input_shape, join_prepared
 
         rows = batch.to_pydict()
         n = batch.num_rows
         state = _State()
-        pending: dict[str, list] = {}
+        pending: dict[tuple, list] = {}  # items that can share a batch: one modality, one input shape
         for i in range(n):
-            if rows["media"][i] is not None:
+            if rows["input"][i] is not None:
                 ref = MediaRef(rows["modality"][i], path=path_of(rows["path"][i]), text=rows["text"][i])
-                work = _Work(i, Sample(rows["sample_id"][i]), ref)
-                pending.setdefault(ref.modality, []).append((work, pickle.loads(rows["media"][i])))
+                item = pickle.loads(rows["input"][i])
+                pending.setdefault((ref.modality, input_shape(item)), []).append((_Work(i, Sample(rows["sample_id"][i]), ref), item))
         fresh = {}
-        for modality, decoded in pending.items():
+        for (modality, _), prepared in pending.items():
             size = self.batch_size or self.encoder.batch_size(modality)
-            for start in range(0, len(decoded), size):
-                for i in _encode(self.encoder, modality, decoded[start:start + size], None, False, state):
+            for start in range(0, len(prepared), size):
+                for i in _encode(self.encoder, modality, prepared[start:start + size], None, False, state,
+                                 join=join_prepared):
                     rows["vector"][i] = np.ascontiguousarray(state.vectors[i], np.float32).tobytes()
                     if rows["key"][i] is not None:
                         fresh[rows["key"][i]] = state.vectors[i]
@@ -155,7 +184,7 @@ class EncodeActor:
             rows["error"][i] = error.reason
         if self.cache is not None and fresh:
             self.cache.put_many(self.encoder.identity, fresh)
-        rows["media"] = [None] * n
+        rows["input"] = [None] * n
         rows["device"], rows["precision"] = [self.encoder.device] * n, [self.encoder.precision] * n
         return _rows(rows, ITEM_COLUMNS + STAGE_COLUMNS)
 

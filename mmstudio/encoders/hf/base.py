@@ -35,6 +35,13 @@ class HFEncoder(Encoder):
             self.fast_image_prep = FastImagePrep.from_processor(self.image_processor)
             self.image_draft = self.fast_image_prep.draft_size if self.fast_image_prep else None
 
+    def __getstate__(self):  # pickled (without_model() for the Ray engine's decode tasks): locks stay behind
+        return {k: v for k, v in self.__dict__.items() if k != "_text_lock"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._text_lock = threading.Lock()
+
     def load(self, source: ModelSource):
         """Load model, tokenizer and processors; set ``modalities`` and ``dim``; return the model."""
         raise NotImplementedError
