@@ -109,7 +109,8 @@ def _retrieval_lines(results: list[dict]) -> list[str]:
             parts = [f"R@{k} {_interval(iv[f'R@{k}'])}" for k in (1, 5, 10)]
             parts += [f"median rank {_interval(iv['median_rank'], 1)}", f"mean rank {_interval(iv['mean_rank'], 2)}",
                       f"mAP@10 {_interval(iv['mAP@10'])}"]
-            parts += [f"{name} {_interval(iv[name])}" for name in ("label_R@1", "label_mAP@10") if name in iv]
+            parts += [f"{name.replace('_', ' ')} {_interval(iv[name])}" for name in ("label_R@1", "label_mAP@10")
+                      if name in iv]
             lines.append("    over all queries: " + ", ".join(parts))
     for r in results:
         worst = ", ".join(f"{w['sample_id']}{_caption(w)} ({w['rank']})" for w in r["worst"][:5])

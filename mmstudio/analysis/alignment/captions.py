@@ -5,8 +5,9 @@ As in the evaluations of CLIP and its successors on COCO and Flickr30k, every ca
 - **media → text** (an image or a sound queries the captions): the query has several relevant
   items, its sample's captions, and a hit at k is **any** of them in the top k. Its rank is the rank
   of its best-placed caption: ``1 + #(other samples' captions at least as similar)`` (ties count
-  against the query, as everywhere in :mod:`mmstudio.analysis.alignment.retrieval`), so R@k is the
-  share of queries with rank ≤ k.
+  against the query, as everywhere in :mod:`mmstudio.analysis.alignment.retrieval`; the best caption's
+  score is exact, :func:`~mmstudio.analysis.alignment.chunked.partner_scores`, and the captions of other
+  samples within ``TIE_WINDOW`` of it are compared in float64), so R@k is the share of queries with rank ≤ k.
 - **text → media**: **every** caption is a query (5,000 images × 5 captions → 25,000 queries), with
   its sample's image or sound the one relevant item.
 

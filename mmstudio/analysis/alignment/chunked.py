@@ -26,7 +26,7 @@ from mmstudio.core.jobs import Job
 
 QUERY_BLOCK = 1024          # queries per tile (fewer when the gallery is small enough to take more at once)
 TILE_ELEMENTS = 1 << 25     # similarities per tile: 128 MiB of float32
-EXACT_CHUNK = 1 << 15       # rows per float64 chunk when scoring partners exactly
+EXACT_CHUNK = 1 << 21       # float64 values per chunk (16 MiB) when scoring partners exactly
 
 
 @dataclass
@@ -70,9 +70,10 @@ def partner_scores(q, g, query_key, gallery_key) -> tuple[np.ndarray, np.ndarray
     qi = np.repeat(np.arange(len(query_key)), counts)
     gi = order[np.arange(len(qi)) - np.repeat(np.cumsum(counts) - counts - first, counts)]
     scores = np.empty(len(qi), np.float32)
-    for start in range(0, len(qi), EXACT_CHUNK):
-        part = slice(start, start + EXACT_CHUNK)
-        scores[start:start + EXACT_CHUNK] = np.einsum(
+    step = max(1, EXACT_CHUNK // max(1, q.shape[1]))
+    for start in range(0, len(qi), step):
+        part = slice(start, start + step)
+        scores[part] = np.einsum(
             "ij,ij->i", np.asarray(q[qi[part]], np.float64), np.asarray(g[gi[part]], np.float64))
     partner = np.full(len(query_key), np.nan, np.float32)
     best = np.full(len(query_key), -1, np.int64)

@@ -14,6 +14,11 @@ of modalities present, :func:`align_report` gathers
   the linear-vs-MLP diagnosis (:mod:`mmstudio.analysis.alignment.maps`);
 - symmetric InfoNCE and triplet losses (:mod:`mmstudio.analysis.alignment.losses`).
 
+Every measure says what it was computed on (a ``scope`` entry): retrieval and the losses score every
+query up to a measured amount of work and above it a seeded random sample of queries, each ranked among
+all items, with 95 % intervals (:mod:`mmstudio.analysis.alignment.scope`); the gap shift and the maps
+use a seeded subsample of pairs; Procrustes and CKA use every pair.
+
 The projection-head trainer lives in :mod:`mmstudio.analysis.alignment.aligner`.
 """
 
