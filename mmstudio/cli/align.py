@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from mmstudio.cli.argtypes import non_negative_float, positive_float, seed
+from mmstudio.cli.argtypes import count, non_negative_float, positive_float, seed
 from mmstudio.cli.html_out import add_out, out_problem, write_out
 from mmstudio.core.values import num
 
@@ -18,6 +18,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--margin", type=non_negative_float, default=None, metavar="M", help="triplet-loss margin (default: 0.2)")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the train/held-out split and subsamples")
     add_out(parser)
+    parser.add_argument("--queries", type=count, default=None, metavar="N",
+                        help="score a random sample of N queries per retrieval direction (and N pairs for the "
+                             "losses), each ranked among all items; 0: every query (exact). Default: exact up to "
+                             "a size, then the sample that takes as long")
 
 
 def run(args) -> int:
@@ -37,7 +41,8 @@ def run(args) -> int:
     job = TqdmJob("aligning")
     try:
         report = align_report(table, temperature=args.temperature or TEMPERATURE,
-                              margin=MARGIN if args.margin is None else args.margin, seed=args.seed, job=job)
+                              margin=MARGIN if args.margin is None else args.margin, queries=args.queries,
+                              seed=args.seed, job=job)
     except ValueError as exc:
         print(f"mmstudio align: {args.table}: {exc}", file=sys.stderr)
         return 2
@@ -69,14 +74,27 @@ def format_report(report: dict, name: str = "") -> str:
         p = pair["procrustes"]
         lines.append(f"  Procrustes {a} → {b}: orthogonal residual {num(p['orthogonal_residual'])} "
                      f"(relative {num(p['orthogonal_relative'])}), similarity disparity "
-                     f"{num(p['similarity_disparity'])}; linear CKA {num(p['linear_cka'])}")
-        lines.append(f"  map {a} → {b}: {pair['maps']['sentence']}")
+                     f"{num(p['similarity_disparity'])}; linear CKA {num(p['linear_cka'])} ({p['scope']})")
+        lines.append(f"  map {a} → {b}: {pair['maps']['sentence']}"
+                     + (f" ({pair['maps']['scope']})" if "scope" in pair["maps"] else ""))
         loss = pair["losses"]
         lines.append(f"  losses: symmetric InfoNCE (τ = {loss['temperature']:g}) {num(loss['info_nce'], 4)}; "
                      f"triplet (margin {loss['margin']:g}, {a} → {b} / {b} → {a}) hardest "
                      f"{num(loss['triplet_hardest_ab'], 4)} / {num(loss['triplet_hardest_ba'], 4)}, semi-hard "
                      f"{num(loss['triplet_semihard_ab'], 4)} / {num(loss['triplet_semihard_ba'], 4)}")
+        lines.append(f"    losses on: {loss['scope']['sentence']}")
+        if "intervals" in loss:
+            names = {"info_nce": "InfoNCE", "triplet_hardest_ab": f"hardest {a} → {b}",
+                     "triplet_hardest_ba": f"hardest {b} → {a}", "triplet_semihard_ab": f"semi-hard {a} → {b}",
+                     "triplet_semihard_ba": f"semi-hard {b} → {a}"}
+            lines.append("    " + ", ".join(f"{label} {_interval(loss['intervals'][key], 4)}"
+                                           for key, label in names.items()))
     return "\n".join(lines)
+
+
+def _interval(bounds, digits: int = 3) -> str:
+    low, high = bounds
+    return f"{num(low, digits)}–{num(high, digits)}"
 
 
 def _retrieval_lines(results: list[dict]) -> list[str]:
@@ -89,8 +107,19 @@ def _retrieval_lines(results: list[dict]) -> list[str]:
                      f"{num(r['R@10']):>6} {num(r['median_rank'], 1):>7} {num(r['mean_rank'], 2):>7} "
                      f"{num(r['mAP@10']):>7} {num(r['label_R@1']):>10} {num(r['label_mAP@10']):>13}")
     for r in results:
+        lines.append(f"  {r['query']} → {r['gallery']} scored on: {r['scope']['sentence']}")
+        if "intervals" in r:
+            iv = r["intervals"]
+            parts = [f"R@{k} {_interval(iv[f'R@{k}'])}" for k in (1, 5, 10)]
+            parts += [f"median rank {_interval(iv['median_rank'], 1)}", f"mean rank {_interval(iv['mean_rank'], 2)}",
+                      f"mAP@10 {_interval(iv['mAP@10'])}"]
+            parts += [f"{name.replace('_', ' ')} {_interval(iv[name])}" for name in ("label_R@1", "label_mAP@10")
+                      if name in iv]
+            lines.append("    over all queries: " + ", ".join(parts))
+    for r in results:
         worst = ", ".join(f"{w['sample_id']}{_caption(w)} ({w['rank']})" for w in r["worst"][:5])
-        lines.append(f"  worst aligned {r['query']} → {r['gallery']} (rank): {worst}")
+        among = " of the sampled queries" if r["scope"]["method"] == "sample" else ""
+        lines.append(f"  worst aligned{among} {r['query']} → {r['gallery']} (rank): {worst}")
     return lines
 
 
@@ -102,7 +131,7 @@ def _caption(worst: dict) -> str:
 def _gap_lines(gap: dict, a: str, b: str) -> list[str]:
     shift = gap["shift"]
     lines = [f"  modality gap {a} ↔ {b}: {num(gap['distance'])} (distance between the centroids of the normalised "
-             f"embeddings); shifting {a} by −δ/2 and {b} by +δ/2 along it ({shift['n']} pairs):",
+             f"embeddings); shifting {a} by −δ/2 and {b} by +δ/2 along it ({gap.get('scope') or str(shift['n']) + ' pairs'}):",
              f"    {'δ':>7} {'gap':>6} {'R@1 ' + a + '→' + b:>14} {'R@1 ' + b + '→' + a:>14} "
              f"{'mean rank':>10} {'':>8}"]
     deltas = shift["deltas"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from mmstudio.cli.argtypes import float_in, seed, unit_interval
+from mmstudio.cli.argtypes import count, float_in, seed, unit_interval
 from mmstudio.cli.html_out import add_out, out_problem, write_out
 from mmstudio.core.values import num, plain
 
@@ -47,6 +47,9 @@ def add_arguments(parser) -> None:
                         help="also a robustness curve: accuracy vs missing, noise or mismatch (e.g. missing:audio); "
                              "may be repeated")
     parser.add_argument("--seed", type=seed, default=0, help="seed of the split, the training and the test-time draws")
+    parser.add_argument("--train-limit", type=count, default=None, metavar="N",
+                        help="train on a stratified random sample of N training samples when there are more "
+                             "(default 50,000; 0: all); validation and test are always scored whole")
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON instead of text")
     add_out(parser)
 
@@ -60,7 +63,7 @@ def run(args) -> int:
     from mmstudio.analysis.fusion.curves import KNOBS, robustness_curve
     from mmstudio.analysis.fusion.data import fusion_data
     from mmstudio.analysis.fusion.knobs import Knobs, parse_levels
-    from mmstudio.analysis.fusion.lab import FusionLab, parse_methods
+    from mmstudio.analysis.fusion.lab import TRAIN_LIMIT, FusionLab, parse_methods
     from mmstudio.analysis.fusion.missing import rates
     from mmstudio.core.jobs import TqdmJob
     from mmstudio.core.tables.files import TableFormatError
@@ -92,7 +95,7 @@ def run(args) -> int:
     job = TqdmJob("fusing")
     try:
         lab = FusionLab.fit(data, methods=methods, seed=args.seed, dropout=args.dropout, attention=args.attention,
-                            job=job)
+                            train_limit=TRAIN_LIMIT if args.train_limit is None else args.train_limit, job=job)
         scores = lab.score(knobs)
         curve_results = [robustness_curve(lab, knob, modality, base=knobs) for knob, modality in curves]
     except ValueError as exc:
@@ -131,6 +134,7 @@ def format_report(report: dict) -> str:
              f"{', '.join(lab['modalities'])}; {split['train']} train / {split['val']} validation / "
              f"{split['test']} test samples; {lab['fits']} heads trained in "
              f"{sum(lab['fit_seconds'].values()):.2f} s",
+             f"{split['scope']}",
              f"knobs: missing {_levels(knobs['missing'])} (imputed: {knobs['impute']}), noise {_levels(knobs['noise'])}, "
              f"mismatch {_levels(knobs['mismatch'])}, gate threshold {knobs['gate']:g} ({knobs['agreement']})"]
     lines += [f"several captions per sample: {lab['captions']}"] if lab.get("captions") else []

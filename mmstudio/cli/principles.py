@@ -137,6 +137,8 @@ def run(args) -> int:
         print()
     else:
         print(f"{args.name}: {result.statement}\n")
+        if result.sample_note:
+            print(f"data: {result.sample_note} of the table\n")
         print("\n".join(result.summary()))
     return 0
 

@@ -8,7 +8,7 @@ from PySide6 import QtCore
 
 from mmstudio.analysis.alignment.gap import gap_shift, modality_gap
 from mmstudio.analysis.alignment.report import pair_rows, retrieve
-from mmstudio.analysis.alignment.retrieval import normalise
+from mmstudio.analysis.alignment.retrieval import normalise, similarity_matrix
 
 
 def open_panel(window, qtbot, settings=None):
@@ -51,6 +51,8 @@ def test_retrieval_table_shows_what_the_analysis_computes_and_settings_wait_for_
     assert out["trainer"]["loss"] == "Triplet" and out["trainer"]["steps"] == 120
     assert out["trainer"]["source"] == "text" and out["trainer"]["margin"] == pytest.approx(0.3)
     assert "Diagnosis" in panel.maps_text.text() and panel.worst.count() > 0
+    n = len(pair_rows(table, "audio", "text"))   # the pair shown: the line under the table says what was scored
+    assert panel.scope_text.text() == f"audio ↔ text, both ways: exact, all {n:,} queries"
 
 
 def test_clicking_a_matrix_cell_selects_both_items(demo_window, qtbot):
@@ -71,6 +73,13 @@ def test_clicking_a_matrix_cell_selects_both_items(demo_window, qtbot):
     assert [r["R@1"] for r in data.report["retrieval"]] == [1.0, 1.0]
     assert [panel.worst.item(i).text() for i in range(panel.worst.count())] == [
         f"every {data.a} ↔ {data.b} partner ranks 1, both ways: no pair is misplaced"]
+    # a large pair draws a seeded random sample of its pairs, and the matrix says which
+    assert panel.matrix.plot.getAxis("bottom").labelText == data.b   # the demo's pairs: all drawn
+    shown = np.sort(np.random.default_rng(0).choice(len(pairs), 20, replace=False))
+    sample = dataclasses.replace(data, shown=shown, similarity=similarity_matrix(data.xa[shown], data.xb[shown]), seed=0)
+    panel.matrix.set_pair(sample)
+    assert panel.matrix.plot.getAxis("bottom").labelText == f"text (20 of {len(pairs):,} pairs, random, seed 0)"
+    np.testing.assert_array_equal(panel.matrix.image.image, sample.similarity[np.ix_(panel.matrix.order, panel.matrix.order)])
 
 
 def test_the_gap_slider_rescores_retrieval_as_gap_shift_does(demo_window, qtbot):

@@ -68,6 +68,7 @@ def test_missing_rate_knob_shows_what_mmstudio_fuse_computes_without_refitting(p
     assert words.endswith("(token level not used: the table carries no token features (embed it with "
                           "`mmstudio embed --tokens`))")
     assert panel.controls.label() == "label" and panel.settings()["seed"] == 0
+    assert f"trained on all {len(lab.split.train):,} training samples; scored on all " in panel.controls.status.text()
 
     move(panel, qtbot, panel.controls.level_knobs["missing", "audio"], audio=0.5)
     shown = shown_accuracy(panel)

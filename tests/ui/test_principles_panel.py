@@ -101,7 +101,10 @@ def test_settings_round_trip_and_report(panel, qtbot):
     assert not other.busy()              # nothing trains for a page that is not on screen
 
 
-def test_uses_the_workspace_table_when_it_has_the_columns(panel, qtbot):
+def test_uses_the_workspace_table_when_it_has_the_columns(panel, qtbot, monkeypatch):
+    from mmstudio.analysis.principles import registry
+
+    monkeypatch.setattr(registry, "SAMPLE_LIMIT", 250)   # a "large" table: the principle learns from a sample
     table = small_table(seed=1)
     panel.workspace.table = table
     panel.workspace.tableChanged.emit()
@@ -116,6 +119,8 @@ def test_uses_the_workspace_table_when_it_has_the_columns(panel, qtbot):
     assert panel.table_for("redundancy", {})[0] is None           # falls back to the demo world
     panel.workspace.table = table
     page = finish(qtbot, panel, "redundancy")
+    assert page.data_label.text().endswith("It learned from a random 250 of 300 samples (seed 0).")
+    assert page.result.sample_note == "a random 250 of 300 samples (seed 0)"
     assert page.values["shape"]["both"] >= 0.9
     assert page.values["xor"]["no audio"] <= 0.7                  # a complementary task falls without one
     page.how.setCurrentIndex(1)

@@ -87,6 +87,7 @@ def test_the_selections_alignment_metrics_are_mmstudio_aligns_on_those_rows(pane
     r1 = np.mean(np.argmax(table.vectors[image] @ table.vectors[text].T, axis=1) == np.arange(len(image)))
     assert panel.metrics.value("image → text R@1") == f"{r1:.3f}"
     assert panel.metrics.value("image ↔ text pairs (n)") == "24"
+    assert panel.metrics.value("image → text queries scored") == "all 24"   # every query, no sample
     assert "n = 48 items" in panel.metrics.horizontalHeaderItem(1).text()
 
     lonely = np.concatenate([rows_of(table, ["s001", "s002"], ["image"]), rows_of(table, ["s003"], ["text"])])

@@ -30,7 +30,7 @@ MAX_SHIFT_PAIRS = 2000
 
 def modality_gap(a, b) -> tuple[float, np.ndarray]:
     """‖Δ‖ and Δ = mean(normalise(a)) − mean(normalise(b)) (float64)."""
-    delta = normalise(a).astype(np.float64).mean(axis=0) - normalise(b).astype(np.float64).mean(axis=0)
+    delta = normalise(a).mean(axis=0, dtype=np.float64) - normalise(b).mean(axis=0, dtype=np.float64)
     return float(np.linalg.norm(delta)), delta
 
 

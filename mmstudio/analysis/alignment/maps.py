@@ -207,11 +207,13 @@ def describe(linear: MapScore, mlp: MapScore, margin: float = MARGIN, unmapped_r
 def diagnose_maps(x, y, *, test_fraction: float = 0.25, margin: float = MARGIN, hidden: int = 256,
                   steps: int = 200, max_pairs: int = MAX_PAIRS, seed: int = 0, job=None) -> MapDiagnosis:
     """Fit both maps X → Y on a seeded train split and diagnose the relationship on the held-out pairs."""
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    x, y = np.asarray(x), np.asarray(y)
     if len(x) != len(y):
         raise ValueError(f"need paired rows, not {len(x)} and {len(y)}")
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(x))[:max_pairs]
+    x, y = np.asarray(x[order], dtype=np.float64), np.asarray(y[order], dtype=np.float64)  # only the pairs used
+    order = np.arange(len(order))
     n_test = int(round(len(order) * test_fraction))
     if n_test < 2 or len(order) - n_test < 4:
         raise ValueError(f"{len(x)} pairs are too few to fit and hold out maps (need about 10)")

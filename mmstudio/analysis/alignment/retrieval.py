@@ -17,8 +17,13 @@ relevant: label R@1 (the first item has the query's label) and label mAP@10 with
 AP@10 = Σ_{i≤10} P@i·rel_i / min(10, R), R the number of relevant items. Queries without a
 label, or whose label no gallery item has, are left out of the label metrics.
 
-Large sets are scored in row blocks of the similarity matrix (``block_elements`` values at a
-time, 64 MiB of float32 by default), so 20,000 × 20,000 never sits in memory at once.
+Large sets are scored in blocks of the similarity matrix (``block_elements`` values at a time, 64 MiB
+of float32 by default), so 20,000 × 20,000 never sits in memory at once: up to ``DENSE_ELEMENTS``
+similarities in row blocks with numpy, above that in tiles (queries × a slice of the gallery) that a
+compiled pass reduces to counts (:mod:`mmstudio.analysis.alignment.chunked`) — the same ranks and label
+metrics, several times faster. Above a size :func:`retrieve` can score a seeded random sample of the
+queries, each still ranked among the whole gallery (:mod:`mmstudio.analysis.alignment.scope`); the
+result then says so and carries 95 % intervals (:meth:`Retrieval.summary`).
 
 A float32 product rounds differently with the shape of the block and the BLAS routine (by about
 1e-7), which would move a partner by a place where another item scores within that of it. So the
@@ -33,12 +38,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mmstudio.analysis.alignment.scope import Scope, mean_interval, median_interval, share_interval
 from mmstudio.core.jobs import Job
 
 K_VALUES = (1, 5, 10)
 TOP = 10
 BLOCK_ELEMENTS = 1 << 24
 TORCH_TOPK_ELEMENTS = 1 << 22  # blocks at least this large find their top 10 with torch
+DENSE_ELEMENTS = 1 << 26  # scored queries × gallery items up to this: numpy row blocks; above: compiled tiles
 KEEP_SIMILARITY = 2048  # keep the full matrix on the result up to this many queries × gallery rows
 TIE_WINDOW = 1e-5  # scores this close to the partner's are compared again in float64 (float32 noise: ~1e-7)
 
@@ -170,6 +177,10 @@ class Retrieval:
     label_ap10: np.ndarray | None = None
     similarity: np.ndarray | None = None  # queries × gallery, kept for small sets
     best: np.ndarray | None = None  # several relevant items per query: the gallery index of the best-placed one
+    scope: Scope | None = None  # the queries scored (None: all of them)
+    block: int | None = None  # queries per block of the similarity matrix
+    label_total: int | None = None  # queries with a label some gallery item shares, sampled or not
+    terms: dict | None = None  # per query, the contrastive-loss terms (:func:`.losses.losses_from_terms`)
 
     def __len__(self) -> int:
         return len(self.ranks)
@@ -213,11 +224,32 @@ class Retrieval:
         return sorted(range(len(self.ranks)), key=lambda i: (-int(self.ranks[i]), str(self.sample_ids[i]), i))[:n]
 
     def summary(self) -> dict:
+        """The metrics, how the queries were scored (``scope``) and, for a sample, 95 % intervals for the
+        values over all queries (``intervals``: metric → [low, high])."""
         out = {"query": self.query, "gallery": self.gallery, "n": len(self)}
         out.update({f"R@{k}": self.recall(k) for k in K_VALUES})
         out.update({"median_rank": self.median_rank, "mean_rank": self.mean_rank, "mAP@10": self.map10,
                     "label_R@1": self.label_r1, "label_mAP@10": self.label_map10,
                     "label_queries": self.label_queries})
+        scope = self.scope or Scope(len(self))
+        out["scope"] = scope.to_dict(self.block)
+        if scope.sampled:
+            out["intervals"] = self.intervals()
+        return out
+
+    def intervals(self) -> dict:
+        """95 % intervals for the metrics over all the direction's queries (see :mod:`.scope`)."""
+        total = (self.scope or Scope(len(self))).total
+        ranks = self.ranks
+        out = {f"R@{k}": share_interval(ranks <= k, total) for k in K_VALUES}
+        out["median_rank"] = median_interval(ranks, total)
+        out["mean_rank"] = mean_interval(ranks, total, low=1.0)
+        out["mAP@10"] = mean_interval(np.where(ranks <= TOP, 1.0 / ranks, 0.0), total, low=0.0, high=1.0)
+        if self.label_queries:
+            valid = np.isfinite(self.label_hit1)
+            label_total = self.label_total if self.label_total is not None else total
+            out["label_R@1"] = share_interval(self.label_hit1[valid], label_total)
+            out["label_mAP@10"] = mean_interval(self.label_ap10[valid], label_total, low=0.0, high=1.0)
         return out
 
 
@@ -241,30 +273,67 @@ def retrieval_from_similarity(sim, *, query_labels=None, gallery_labels=None, sa
 
 def retrieve(queries, gallery, *, query_labels=None, gallery_labels=None, sample_ids=None,
              names=("query", "gallery"), keep_similarity: int = KEEP_SIMILARITY,
-             block_elements: int = BLOCK_ELEMENTS, job=None) -> Retrieval:
-    """Paired retrieval: ``queries[i]``'s partner is ``gallery[i]``; cosine similarity, in row blocks.
+             block_elements: int = BLOCK_ELEMENTS, scope: Scope | None = None, method: str = "auto",
+             temperature: float | None = None, job=None) -> Retrieval:
+    """Paired retrieval: ``queries[i]``'s partner is ``gallery[i]``; cosine similarity, in blocks.
 
-    The full similarity matrix is kept on the result when both sides have at most
-    ``keep_similarity`` rows."""
+    ``scope``: score only these queries (:func:`.scope.plan`), each among the whole gallery; ``method``:
+    ``"dense"`` (numpy row blocks), ``"chunked"`` (compiled tiles) or ``"auto"`` (dense up to
+    ``DENSE_ELEMENTS`` similarities). The full similarity matrix is kept on the result when every query is
+    scored and both sides have at most ``keep_similarity`` rows. ``temperature``: on the chunked path, also
+    gather each query's contrastive-loss terms in the same pass (``terms`` on the result)."""
     job = job or Job()
     n = len(queries)
     if len(gallery) != n:
         raise ValueError(f"paired retrieval needs as many gallery rows as queries ({len(gallery)} vs {n})")
+    scope = scope or Scope(n)
+    rows = np.arange(n) if scope.rows is None else scope.rows
     codes = label_codes(query_labels, gallery_labels)
-    ranks = np.empty(n, dtype=np.int64)
-    hit1 = np.empty(n) if codes is not None else None
-    ap = np.empty(n) if codes is not None else None
-    keep = n <= keep_similarity
-    blocks = []
-    q, g = normalise(queries), normalise(gallery)
-    for start, block in similarity_blocks(q, g, block_elements, normalised=True):
-        stop = start + len(block)
-        ranks[start:stop] = partner_ranks(block, np.arange(start, stop), q[start:stop], g)
-        if codes is not None:
-            hit1[start:stop], ap[start:stop] = label_scores(block, codes[0][start:stop], codes[1])
-        if keep:
-            blocks.append(block)
-        job.check()
+    q = normalise(np.asarray(queries)[rows] if scope.sampled else queries)
+    g = normalise(gallery)
+    keep = n <= keep_similarity and not scope.sampled
+    terms = None
+    dense = method == "dense" or (method == "auto" and len(q) * n <= DENSE_ELEMENTS)
+    q_codes = codes[0][rows] if codes is not None else None
+    if dense:
+        ranks, hit1, ap, block, sim = _dense(q, g, rows, q_codes, codes, keep, block_elements, job)
+    else:
+        from mmstudio.analysis.alignment.chunked import scan
+
+        found = scan(q, g, rows, np.arange(n), codes=None if codes is None else (q_codes, codes[1]),
+                     temperature=temperature, tile_elements=block_elements, job=job)
+        ranks, hit1, ap, block = found.ranks, found.label_hit1, found.label_ap10, found.rows
+        sim = similarity_matrix(q, g) if keep else None
+        if temperature is not None:
+            terms = {name: getattr(found, name) for name in ("partner", "lse", "neg_max", "neg_min", "semi_max")}
     ids = np.arange(n).astype(str).astype(object) if sample_ids is None else np.asarray(sample_ids)
+    return Retrieval(names[0], names[1], ids[rows], ranks, hit1, ap, sim, None, scope, block,
+                     label_total(codes), terms)
+
+
+def _dense(q, g, rows, q_codes, codes, keep: bool, block_elements: int, job):
+    """Ranks (and label metrics) of unit queries ``q`` (their partners: ``g[rows]``), in numpy row blocks."""
+    ranks = np.empty(len(q), dtype=np.int64)
+    hit1 = np.empty(len(q)) if codes is not None else None
+    ap = np.empty(len(q)) if codes is not None else None
+    blocks, block = [], min(len(q), max(1, block_elements // max(1, len(g))))  # as similarity_blocks takes them
+    for start, part in similarity_blocks(q, g, block_elements, normalised=True):
+        stop = start + len(part)
+        ranks[start:stop] = partner_ranks(part, rows[start:stop], q[start:stop], g)
+        if codes is not None:
+            hit1[start:stop], ap[start:stop] = label_scores(part, q_codes[start:stop], codes[1])
+        if keep:
+            blocks.append(part)
+        job.check()
     sim = np.concatenate(blocks) if keep and blocks else (np.zeros((0, 0), np.float32) if keep else None)
-    return Retrieval(names[0], names[1], ids, ranks, hit1, ap, sim)
+    return ranks, hit1, ap, block, sim
+
+
+def label_total(codes) -> int | None:
+    """Queries with a label that some gallery item has (those the label metrics count), or None."""
+    if codes is None:
+        return None
+    q, g = codes
+    present = np.zeros(int(max(q.max(initial=-1), g.max(initial=-1))) + 1, bool)
+    present[g[g >= 0]] = True
+    return int(((q >= 0) & present[np.maximum(q, 0)]).sum())

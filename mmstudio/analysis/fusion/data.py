@@ -8,7 +8,8 @@ sample lacks a modality), ``present`` (samples × modalities, bool) and ``y`` (c
 Rows are paired by ``sample_id`` with the label rule of :mod:`mmstudio.analysis.common.pairing`
 (the first row of a modality counts when a sample has several: its first caption, which
 ``caption_note`` then says); samples without a label are left out.
-:func:`split_samples` makes a stratified, seeded train / validation / test split.
+:func:`split_samples` makes a stratified, seeded train / validation / test split; above a size
+:func:`sample_train` trains on a stated stratified sample of its training part.
 """
 
 from __future__ import annotations
@@ -52,9 +53,21 @@ class Split:
     train: np.ndarray
     val: np.ndarray
     test: np.ndarray
+    train_of: int | None = None   # the training samples ``train`` was sampled from (None: it is all of them)
+    seed: int | None = None       # the seed of that sample
 
     def to_dict(self) -> dict:
-        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test),
+                "train_of": self.train_of or len(self.train), "scope": self.sentence()}
+
+    def sentence(self) -> str:
+        """What the heads were trained and scored on, e.g. "trained on a random 50,000 of 350,000 training
+        samples (stratified, seed 0); scored on all 150,000 test samples, in batches"."""
+        scored = f"scored on all {len(self.test):,} test samples"
+        if self.train_of is None or self.train_of <= len(self.train):
+            return f"trained on all {len(self.train):,} training samples; {scored}"
+        return (f"trained on a random {len(self.train):,} of {self.train_of:,} training samples (stratified, "
+                f"seed {self.seed}); {scored}, in batches")
 
 
 def fusion_data(table, label: str, modalities=None) -> FusionData:
@@ -120,3 +133,17 @@ def split_samples(y: np.ndarray, seed: int = 0, test: float = 0.3, val: float = 
     if len(out["test"]) == 0:
         raise ValueError(f"too few samples ({len(y)}) for a held-out split")
     return Split(out["train"], out["val"], out["test"])
+
+
+def sample_train(split: Split, y: np.ndarray, limit: int | None, seed: int = 0) -> Split:
+    """``split`` with its training part cut to a stratified random sample of ``limit`` samples (each class
+    in its share, at least one each; seeded) when it holds more; validation and test stay whole."""
+    train = split.train
+    if not limit or len(train) <= limit:
+        return split
+    rng = np.random.default_rng([seed, 5])
+    classes, counts = np.unique(y[train], return_counts=True)
+    share = np.maximum(1, np.floor(limit * counts / len(train)).astype(np.int64))
+    share[np.argsort(-counts)[:max(0, limit - int(share.sum()))]] += 1   # the rest to the largest classes
+    picked = [rng.permutation(train[y[train] == k])[:n] for k, n in zip(classes, share)]
+    return Split(np.sort(np.concatenate(picked)), split.val, split.test, len(train), seed)

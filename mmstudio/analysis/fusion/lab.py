@@ -45,7 +45,7 @@ import numpy as np
 
 from mmstudio.analysis.fusion import attention, heads, rules
 from mmstudio.analysis.fusion.attention import TokenAttentionHead, attention_summary
-from mmstudio.analysis.fusion.data import FusionData, Split, fusion_data, split_samples
+from mmstudio.analysis.fusion.data import FusionData, Split, fusion_data, sample_train, split_samples
 from mmstudio.analysis.fusion.knobs import EARLY, LATE, METHODS, FusionScores, Knobs, parse_methods
 from mmstudio.analysis.fusion.metrics import score_probabilities
 from mmstudio.analysis.fusion.missing import Imputer, apply_conditions, make_draws, rates
@@ -56,6 +56,8 @@ from mmstudio.core.jobs import Job
 __all__ = ["EARLY", "LATE", "METHODS", "FusionLab", "FusionScores", "Knobs", "parse_methods"]
 
 DEFAULT_DROPOUT = 0.5
+TRAIN_LIMIT = 50_000   # training samples; above, a stratified random sample of this many (the split says so)
+SCORE_BATCH = 65_536   # held-out rows per forward pass of a head
 ATTENTION = ("tokens", "pooled")   # cross-attention over token features (where the table has them), or vectors
 
 
@@ -106,6 +108,14 @@ def _gated(c: LateInputs):
                            "dropped": dict(zip(c.modalities, dropped.tolist()))}}
 
 
+def _batched(forward, x: np.ndarray) -> np.ndarray:
+    """``forward(x)`` (a head's logits) ``SCORE_BATCH`` rows at a time: what a head holds for a row (its
+    hidden layer) never exists for every held-out row at once."""
+    if len(x) <= SCORE_BATCH:
+        return forward(x)
+    return np.concatenate([forward(x[start:start + SCORE_BATCH]) for start in range(0, len(x), SCORE_BATCH)])
+
+
 # the late-fusion methods: name → rule (the early ones are heads trained by the lab, see EARLY)
 LATE_RULES = {"late-logit": _late_logit, "late-prob": _late_prob, "poe": _poe, "moe": _moe, "gated": _gated}
 
@@ -141,7 +151,8 @@ class FusionLab:
     @classmethod
     def fit(cls, table, label: str | None = None, *, methods="all", modalities=None, seed: int = 0,
             dropout: float = DEFAULT_DROPOUT, train_missing: dict | None = None, test: float = 0.3,
-            val: float = 0.15, query: str | None = None, attention: str = "tokens", job=None) -> "FusionLab":
+            val: float = 0.15, query: str | None = None, attention: str = "tokens", train_limit: int | None = TRAIN_LIMIT,
+            job=None) -> "FusionLab":
         """Train every requested method on ``table``'s ``label`` column (or on a :class:`FusionData`).
 
         ``dropout``: the modality-dropout probability of the dropout-trained early heads (0 skips them);
@@ -149,12 +160,14 @@ class FusionLab:
         (seeded); ``query``: the modality that queries the others in cross-attention (default: text when
         the lab has text, else the first); ``attention``: "tokens" (token level where the data has token
         features of some modality other than the query, else pooled, with the reason in ``why_pooled``)
-        or "pooled"."""
+        or "pooled"; ``train_limit``: train on a stratified random sample of this many training samples
+        when there are more (None or 0: all; the split's ``sentence`` says which), while validation and
+        test are scored whole."""
         data = table if isinstance(table, FusionData) else fusion_data(table, label, modalities)
         methods = parse_methods(methods)
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout {dropout}: must be in [0, 1)")
-        split = split_samples(data.y, seed, test, val)
+        split = sample_train(split_samples(data.y, seed, test, val), data.y, train_limit, seed)
         if query is None:
             query = "text" if "text" in data.modalities else data.modalities[0]
         q = data.modalities.index(query) if query in data.modalities else -1
@@ -304,7 +317,7 @@ class FusionLab:
 
     def _expert_log_post(self, vectors: np.ndarray) -> np.ndarray:
         """(n, M, K) log-posteriors of each modality's expert."""
-        return np.stack([rules.log_softmax(h.logits(vectors[:, j]).astype(np.float64))
+        return np.stack([rules.log_softmax(_batched(h.logits, vectors[:, j]).astype(np.float64))
                          for j, h in enumerate(self.experts)], axis=1)
 
     # --- scoring ------------------------------------------------------------------------
@@ -418,7 +431,7 @@ class FusionLab:
                 if name == "cross-attention":
                     logits, extra[name] = self._attend(use[name], filled, p, tokens)
                 else:
-                    logits = use[name].logits(flat)
+                    logits = _batched(use[name].logits, flat)
                 out[name] = rules.log_softmax(logits.astype(np.float64))
         for j, mod in enumerate(self.modalities):
             out[f"{mod}-only"] = np.where(p[:, j:j + 1], log_post[:, j], lp0)
@@ -436,7 +449,8 @@ class FusionLab:
             summary = attention_summary(att, mask[:, ks], mask[:, qs], self.tokens.owner[ks],
                                         [self.tokens.names[i] for i in ks], self.modalities, self.query, embedding[ks])
             return logits, {**summary, "level": "tokens", "why_pooled": None}
-        logits, att = head.forward(filled)
+        parts = [head.forward(filled[start:start + SCORE_BATCH]) for start in range(0, max(1, len(filled)), SCORE_BATCH)]
+        logits, att = np.concatenate([lg for lg, _ in parts]), np.concatenate([a for _, a in parts])
         others = np.array([j for j in range(len(self.modalities)) if j != self.query])
         n, k = att.shape
         summary = attention_summary(att[:, None, None, :], np.ones((n, k), bool), np.ones((n, 1), bool), others,

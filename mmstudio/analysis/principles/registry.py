@@ -5,7 +5,8 @@ returning plain data for a plot (arrays, numbers, a one- or two-sentence ``state
 Name → function; the modules load when a principle runs. Those that learn from data take the
 :class:`EmbeddingTable` they are given (the command line and the window give the demo world's,
 :func:`mmstudio.demo.table.demo_table`, unless the user gives one) and a job handle (progress,
-cancellation).
+cancellation). :func:`run_principle` gives them at most ``SAMPLE_LIMIT`` samples of it (a seeded random
+sample above, stated in the result's ``sample_note``): they train several models over several seeds.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import importlib
 import inspect
 from dataclasses import dataclass
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -64,19 +67,42 @@ def function(name: str):
     return getattr(importlib.import_module(p.module), p.function)
 
 
-def run_principle(name: str, table=None, job=None, **options):
+SAMPLE_LIMIT = 20_000   # samples a principle learns from; a table with more gives a seeded random sample
+
+
+def sample_table(table, limit: int | None = SAMPLE_LIMIT, seed: int = 0):
+    """``(table, note)``: the table as it is and ``""`` up to ``limit`` samples (sample ids); above, the rows
+    of a seeded random ``limit`` of them and the note that says so ("a random 20,000 of 500,000 samples,
+    seed 0")."""
+    ids = np.unique(np.array([sid for sid in table.sample_id.tolist() if sid is not None], dtype=object))
+    if not limit or len(ids) <= limit:
+        return table, ""
+    chosen = set(np.random.default_rng(seed).choice(ids, limit, replace=False).tolist())
+    rows = np.flatnonzero([sid in chosen for sid in table.sample_id.tolist()])
+    return table.take(rows), f"a random {limit:,} of {len(ids):,} samples (seed {seed})"
+
+
+def run_principle(name: str, table=None, job=None, sample_limit: int | None = None, **options):
     """Run one principle; options it does not take are left out (e.g. ``task`` for poe-moe). A principle
     that learns from a table needs one, unless its ``table`` defaults to None (it then says which of its
-    parts need it)."""
+    parts need it). A table of more than ``sample_limit`` samples (default ``SAMPLE_LIMIT``; 0: no limit) is
+    cut to a seeded random sample of them (:func:`sample_table`, the principle's ``seed``); the result's
+    ``sample_note`` says so."""
     fn = function(name)
     accepted = inspect.signature(fn).parameters
     kwargs = {k: v for k, v in options.items() if k in accepted and v is not None}
+    note = ""
     if PRINCIPLES[name].uses_table:
         if table is None and accepted["table"].default is inspect.Parameter.empty:
             raise ValueError(f"the principle {name} learns from a table: give one (the demo world's is "
                              "mmstudio.demo.table.demo_table())")
+        if table is not None:
+            limit = SAMPLE_LIMIT if sample_limit is None else sample_limit
+            table, note = sample_table(table, limit, int(options.get("seed") or 0))
         kwargs["table"] = table
-    return fn(job=job, **kwargs)
+    result = fn(job=job, **kwargs)
+    result.sample_note = note
+    return result
 
 
 # the building blocks, importable from here: name → module

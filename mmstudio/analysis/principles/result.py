@@ -106,11 +106,13 @@ class Result:
     checks: list = ()
     seeds: list = ()                # the seeds the numbers are means over ([] for a closed form)
     headline: dict | None = None    # name → estimate(): mean, ci95, values per seed
+    sample_note: str = ""           # the table was sampled: which part of it ("a random 20,000 of … samples")
 
     def to_dict(self) -> dict:
         out = {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
         out.update(verdict=self.verdict, summary=self.statement, checks=plain(list(self.checks)),
-                   seeds=list(self.seeds), headline=plain(dict(self.headline or {})))
+                   seeds=list(self.seeds), headline=plain(dict(self.headline or {})),
+                   sample=self.sample_note or None)
         return out
 
     def summary(self) -> list[str]:  # pragma: no cover - every result overrides it

@@ -115,7 +115,8 @@ class QtGapShift(QtWidgets.QWidget):
             f"gap ‖Δ‖ = <b>{num(gap['distance'])}</b> (centroid distance) · best shift {best:+.2f} × gap<br>"
             f"δ = {self.fraction():+.2f} × gap ({delta:+.3f}) → gap {num(float(result.gap_after[0]))} · mean rank "
             f"{num(float(result.mean_rank_ab[0]), 2)} / {num(float(result.mean_rank_ba[0]), 2)}"
-            + (f" · {result.n} of {len(data.xa)} pairs" if result.n < len(data.xa) else "") + "<br>"
+            + (f" · {result.n:,} of {len(data.xa):,} pairs, random (seed 0)" if result.n < len(data.xa) else "")
+            + "<br>"
             f"R@1 {a} → {b} <b>{num(float(result.r1_ab[0]))}</b> (was {num(base.get(a))}) · "
             f"{b} → {a} <b>{num(float(result.r1_ba[0]))}</b> (was {num(base.get(b))})")
         self.scored.emit()

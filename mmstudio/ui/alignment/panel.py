@@ -26,7 +26,8 @@ METRICS = ("R@1", "R@5", "R@10", "median_rank", "mAP@10")
 HEADERS = ("query → gallery", "R@1", "R@5", "R@10", "median rank", "mAP@10", "n")
 HEADER_TIPS = ("the modality of the query → the modality searched", "share of queries whose partner ranks first",
                "… in the first 5", "… in the first 10", "the median rank of the partner (1 is best)",
-               "mean average precision over the first 10", "queries (items with a partner)")
+               "mean average precision over the first 10",
+               "queries scored (items with a partner; above a size a random sample: see the line below the table)")
 GAP_MIN_WIDTH, SIDE_MIN_WIDTH = 190, 160   # the least the gap column and the Procrustes/worst column get
 
 
@@ -86,6 +87,10 @@ class QtAlignmentPanel(QtWidgets.QWidget):
         self.table.setToolTip("Retrieval of each modality's partner among the other's items (ties count against "
                               "the query); click a row to show that pair")
         self.table.cellClicked.connect(self._table_clicked)
+        self.scope_text = QtWidgets.QLabel()   # which queries the numbers are on: all, or a stated sample
+        self.scope_text.setWordWrap(True)
+        self.scope_text.setStyleSheet("color: gray")
+        self.scope_text.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.maps_text = QtWidgets.QLabel()
         self.maps_text.setWordWrap(True)
         self.maps_text.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -111,7 +116,7 @@ class QtAlignmentPanel(QtWidgets.QWidget):
         side.setSizes([150, 110])
 
         self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        self.table_column = _column(self.table)
+        self.table_column = _column(self.table, self.scope_text, stretch=(1, 0))
         for widget in (self.table_column, self.matrix, self.gap, side):
             self.splitter.addWidget(widget)
         self.splitter.setSizes([430, 400, 260, 260])   # a narrow panel gives its room to the matrix first
@@ -237,6 +242,7 @@ class QtAlignmentPanel(QtWidgets.QWidget):
     # ------------------------------------------------------------------ the chosen pair
     def _show_pair(self) -> None:
         data = self.pairs.get(self.current_pair())
+        self.scope_text.setText(scope_line(data))
         self.matrix.set_pair(data)
         self._show_maps(data)
         self._show_worst(data)
@@ -252,12 +258,14 @@ class QtAlignmentPanel(QtWidgets.QWidget):
         p, maps, a, b = data.report["procrustes"], data.report["maps"], data.a, data.b
         lines = [f"<b>Procrustes {a} → {b}</b>: orthogonal residual {num(p['orthogonal_residual'])} "
                  f"(relative {num(p['orthogonal_relative'])}), similarity disparity "
-                 f"{num(p['similarity_disparity'])}, linear CKA {num(p['linear_cka'])}"]
+                 f"{num(p['similarity_disparity'])}, linear CKA {num(p['linear_cka'])}"
+                 + (f" ({p['scope']})" if "scope" in p else "")]
         if maps.get("linear"):
             lines.append(f"<b>Held-out residual (1 − R²)</b>: linear {num(maps['linear']['residual'])}, "
                          f"non-linear (MLP) {num(maps['mlp']['residual'])}")
         verdict = maps.get("verdict")
-        lines.append(f"<b>Diagnosis</b>: {_sentence(maps['sentence'], verdict)}")
+        lines.append(f"<b>Diagnosis</b>: {_sentence(maps['sentence'], verdict)}"
+                     + (f" ({maps['scope']})" if "scope" in maps else ""))
         if "captions" in data.report:   # several captions per sample: which protocol the numbers follow
             lines.append(f"<b>Captions</b>: {data.report['captions']['protocol']} ({data.report['captions']['paired']})")
         self.maps_text.setText("<br>".join(lines))
@@ -319,6 +327,25 @@ class QtAlignmentPanel(QtWidgets.QWidget):
             self.gap.set_fraction(settings["shift"])
         if self.report is None or (pair and pair not in self.pairs):
             self._pending = settings  # the report is not there yet: apply when it comes
+
+
+def scope_line(data) -> str:
+    """One line under the retrieval table: which queries the chosen pair's numbers are on (every one, or
+    a stated random sample with R@1's 95 % interval over all of them)."""
+    if data is None or "retrieval" not in data.report:
+        return ""
+    parts = []
+    for result in data.report["retrieval"]:
+        scope = result.get("scope") or {}
+        text = scope.get("sentence", "")
+        if "intervals" in result:
+            low, high = result["intervals"]["R@1"]
+            text += f"; R@1 {num(low)}–{num(high)}"
+        parts.append(f"{result['query']} → {result['gallery']}: {text}")
+    sentences = {p.split(": ", 1)[1] for p in parts}
+    if len(sentences) == 1 and "R@1" not in next(iter(sentences)):
+        return f"{data.a} ↔ {data.b}, both ways: {sentences.pop()}"
+    return "; ".join(parts)
 
 
 def _sentence(sentence: str, verdict) -> str:

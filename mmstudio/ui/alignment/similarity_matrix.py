@@ -87,8 +87,7 @@ class QtSimilarityMatrix(QtWidgets.QWidget):
         self.image.setImage(data.similarity[np.ix_(self.order, self.order)], levels=(-1, 1))
         self.image.setRect(QtCore.QRectF(0, 0, n, n))
         self.plot.setLabel("left", data.a)
-        self.plot.setLabel("bottom", data.b + ("" if len(data.shown) == len(data.sample_ids)
-                                               else f" ({n} of {len(data.sample_ids)} pairs)"))
+        self.plot.setLabel("bottom", data.b + (f" ({data.shown_note})" if data.shown_note else ""))
         self.groups = []
         if self.sort_box.isChecked():
             ordered = labels[self.order]

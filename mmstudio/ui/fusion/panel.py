@@ -261,9 +261,9 @@ class QtFusionPanel(QtWidgets.QWidget):
         seconds = sum(sec for _, sec in lab.fit_log)
         return ((f"{self._scope}: " if self._scope else "")
                 + f"{len(lab.data)} samples, {len(lab.data.classes)} classes of {self.controls.label()!r}: "
-                f"{len(s.train)} train / {len(s.val)} validation / {len(s.test)} test. {lab.fits} heads trained "
-                f"in {seconds:.1f} s (seed {lab.seed}, modality dropout {lab.dropout:g}). Test-time knobs "
-                f"re-score these heads; nothing is retrained.")
+                f"{len(s.train)} train / {len(s.val)} validation / {len(s.test)} test; {s.sentence()}. {lab.fits} "
+                f"heads trained in {seconds:.1f} s (seed {lab.seed}, modality dropout {lab.dropout:g}). Test-time "
+                f"knobs re-score these heads; nothing is retrained.")
 
     def _train_dropout(self) -> None:
         lab, p = self.lab, self.controls.dropout()

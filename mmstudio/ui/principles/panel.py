@@ -249,7 +249,11 @@ class QtPrinciplesPanel(QtWidgets.QWidget):
 
     def _show(self, name: str, result) -> None:
         self.results[name] = result
-        self.pages[name].show_result(result)
+        page = self.pages[name]
+        note = getattr(result, "sample_note", "")
+        text = page.data_label.text().split(" It learned from ")[0]
+        page.data_label.setText(text + (f" It learned from {note}." if note else ""))
+        page.show_result(result)
         self.resultShown.emit(name)
 
     def busy(self) -> bool:

@@ -50,13 +50,32 @@ def metric_rows(report: dict) -> list[tuple[str, str]]:
             continue
         for result in pair["retrieval"]:
             q, g = result["query"], result["gallery"]
-            lines += [(f"{q} → {g} R@1", num(result["R@1"])), (f"{q} → {g} R@5", num(result["R@5"])),
+            lines += [(f"{q} → {g} queries scored", scored(result.get("scope"))),
+                      (f"{q} → {g} R@1", num(result["R@1"]) + _interval(result, "R@1")),
+                      (f"{q} → {g} R@5", num(result["R@5"]) + _interval(result, "R@5")),
                       (f"{q} → {g} median rank", num(result["median_rank"], 1)),
                       (f"{q} → {g} mAP@10", num(result["mAP@10"]))]
         lines += [(f"{a} ↔ {b} modality gap", num(pair["gap"]["distance"])),
                   (f"{a} ↔ {b} linear CKA", num(pair["procrustes"]["linear_cka"])),
                   (f"{a} ↔ {b} InfoNCE", num(pair["losses"]["info_nce"], 4))]
     return lines
+
+
+def scored(scope: dict | None) -> str:
+    """The queries a direction was scored on, short: "all 300" or "9,375 of 500,000, random (seed 0)"."""
+    if not scope:
+        return ""
+    if scope["method"] == "exact":
+        return f"all {scope['total']:,}"
+    return f"{scope['scored']:,} of {scope['total']:,}, random (seed {scope['seed']})"
+
+
+def _interval(result: dict, metric: str) -> str:
+    """" (95 %: 0.401–0.423)" after a sampled value, nothing after an exact one."""
+    if "intervals" not in result:
+        return ""
+    low, high = result["intervals"][metric]
+    return f" (95 %: {num(low)}–{num(high)})"
 
 
 class QtMetricsTable(QtWidgets.QTableWidget):
