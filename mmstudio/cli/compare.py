@@ -111,7 +111,9 @@ def _caption(entry: dict) -> str:
 
 def _retrieval_lines(results: list[dict], min_queries: int) -> list[str]:
     width = max(len(f"{r['query']} → {r['gallery']}") for r in results) + 8
-    lines = [f"  {'retrieval':<{width}} {'A':>6} {'B':>6}  B − A [95 % interval]"]
+    lines = [f"  {r['query']} → {r['gallery']} scored on: {r['A']['scope']['sentence']}"
+             for r in results if r["A"].get("scope", {}).get("method") == "sample"]
+    lines.append(f"  {'retrieval':<{width}} {'A':>6} {'B':>6}  B − A [95 % interval]")
     for r in results:
         for metric in ("R@1", "R@5", "mAP@10"):
             label = f"{r['query']} → {r['gallery']} {metric}"

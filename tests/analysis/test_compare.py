@@ -206,3 +206,24 @@ def test_the_demo_table_against_its_noised_images(demo_world):
     assert image["neighbours"]["chance"] < image["neighbours"]["mean_jaccard"] < 1
     for r in pairs_of(report)[("image", "audio")]["retrieval"]:
         assert r["difference"]["R@1"]["high"] < 0
+
+
+def test_a_large_pair_scores_the_same_sampled_queries_in_both_tables_and_says_so(monkeypatch, tmp_path, capsys):
+    from mmstudio.analysis.alignment import scope
+
+    # the work limit reached for the wider table only: A (12-d) alone would be scored whole, B (20-d) on a sample
+    monkeypatch.setattr(scope, "sample_size", lambda total, gallery, dim, **kw: 25 if dim > 12 else total)
+    table = make_table(n=60)
+    wide = np.linalg.qr(np.random.default_rng(4).normal(size=(20, table.dim)))[0].T
+    other = with_vectors(table, table.vectors @ wide)
+    report = compare_tables(table, other)
+    for pair in report["pairs"]:
+        for r in pair["retrieval"]:
+            assert r["n"] == 25 and r["A"]["scope"] == r["B"]["scope"]
+            assert r["A"]["scope"]["method"] == "sample" and r["A"]["scope"]["scored"] == 25
+            assert r["difference"]["R@1"]["value"] == pytest.approx(0.0)   # the same geometry, the same queries
+    table.write(tmp_path / "a.parquet")
+    other.write(tmp_path / "b.parquet")
+    assert main(["compare", str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")]) == 0
+    out = capsys.readouterr().out
+    assert "scored on: a random sample of 25 of 60 queries (seed 0)" in out

@@ -21,6 +21,7 @@ from itertools import combinations
 
 import numpy as np
 
+from mmstudio.analysis.alignment import scope
 from mmstudio.analysis.alignment.compare_stats import (
     PERMUTATIONS,
     RESAMPLES,
@@ -134,7 +135,12 @@ def _pair(ta, tb, a: str, b: str, *, min_label_queries: int, resamples: int, see
     if len(pairs) < 2:
         out["note"] = f"{len(pairs)} paired sample{'s' if len(pairs) != 1 else ''}: nothing to compare"
         return out
-    found_a, found_b = pair_retrieval(ta, pairs, job=job), pair_retrieval(tb, pairs, job=job)
+    # the same queries in A and B (the bootstrap pairs them): all, or one seeded sample sized for the wider table
+    n = len(pairs)
+    m = scope.sample_size(n, n, max(ta.dim, tb.dim))
+    queries = 0 if m >= n else m
+    found_a = pair_retrieval(ta, pairs, queries=queries, seed=seed, job=job)
+    found_b = pair_retrieval(tb, pairs, queries=queries, seed=seed, job=job)
     if found_a.captions is not None:
         out["captions"] = found_a.captions
     out["retrieval"] = [
