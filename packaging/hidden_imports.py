@@ -90,6 +90,7 @@ HIDDEN_IMPORTS = sorted(set(LAZY_THIRD_PARTY + RUNTIME_EXTRAS))
 NOT_BUNDLED = {
     "cuml": "RAPIDS GPU UMAP; the code falls back to umap-learn when it is missing",
     "ray": "the distributed `embed --engine ray`; use a pip install (mmstudio[distributed]) for it",
+    "pandas": "EmbeddingTable.to_pandas() for notebooks, not a dependency; the window never calls it",
 }
 
 # Kept out of the bundle: development tools, other Qt bindings, Qt modules mmstudio never loads.
@@ -98,7 +99,7 @@ EXCLUDES = [
     "PyQt5", "PyQt6", "PySide2",
     "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets", "PySide6.QtWebEngineQuick", "PySide6.QtWebChannel",
     "PySide6.Qt3DCore", "PySide6.QtQuick3D", "PySide6.QtDesigner",
-    "cuml", "ray", "tensorboard", "torchvision", "torchaudio",
+    "cuml", "ray", "pandas", "tensorboard", "torchvision", "torchaudio",
 ]
 
 # Distributions whose metadata (importlib.metadata) must travel: `mmstudio --info` prints their
