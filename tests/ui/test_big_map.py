@@ -206,6 +206,7 @@ def test_a_large_table_in_the_window_is_coloured_filtered_and_selected_by_codes(
     np.testing.assert_array_equal(view.cloud.rgb, reference)
     counted = {bar.labels.list.item(i).data(256): bar.labels.list.item(i).text() for i in range(bar.labels.list.count())}
     assert counted["class 3"] == f"class 3  ({int(np.sum(label == 'class 3')):,})"
+    assert counted["—"] == f"—  ({int(np.sum(np.equal(label, None))):,})"          # rows without a label
     selected = window.app_rows
     assert len(selected) and np.all(view.cloud.visible[selected]) and np.all(view.cloud.xy[selected, 1] <= 0)
     text = window.inspector.details.text()
