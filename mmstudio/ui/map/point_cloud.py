@@ -34,6 +34,8 @@ EMPHASES = (EMPHASIS_NONE, EMPHASIS_NEIGHBOUR, EMPHASIS_SELECTED)
 SCALE = {EMPHASIS_NONE: 1.0, EMPHASIS_NEIGHBOUR: 1.4, EMPHASIS_SELECTED: 1.8}
 PEN_WIDTH = {EMPHASIS_NONE: 1.0, EMPHASIS_NEIGHBOUR: 2.0, EMPHASIS_SELECTED: 3.0}
 MAX_STYLES = 512   # distinct (shape, colour) pairs in the atlas; more colours are rounded to fewer
+EMPHASIS_MARKERS = 1_000   # more selected points in view are dots of the selection colour, not large markers
+SELECTION_ALPHA = 170      # those dots' opacity: the points' own colours show through
 
 
 def pack_rgba(rgb: np.ndarray, alpha: int = 255) -> np.ndarray:
@@ -60,6 +62,8 @@ class PointCloudItem(pg.GraphicsObject):
         self._extent = (np.zeros(2), np.zeros(2))
         self._version = 0                      # counts the changes of what a frame draws (its key)
         self._frame: Frame | None = None       # the last frame drawn (its QImage in _qimage), without the emphasis
+        self._emphasis_version = 0
+        self._overlay = None                   # what the emphasis draws over it, for (version, emphasis, view)
         self._qimage = None
         self._renderer = Renderer()            # a large cloud's frames, on a thread
         self._poll = QtCore.QTimer(self)       # while one is computed: is it done?
@@ -104,6 +108,7 @@ class PointCloudItem(pg.GraphicsObject):
     def set_selection_color(self, color: QtGui.QColor) -> None:
         self.selection_color = QtGui.QColor(color)
         self._atlas = None
+        self._overlay = None
         self.changed()
 
     def set_visible(self, mask: np.ndarray) -> None:
@@ -115,6 +120,7 @@ class PointCloudItem(pg.GraphicsObject):
         self.emphasis = np.zeros(len(self.xy), np.uint8)
         self.emphasis[_rows(neighbours)] = EMPHASIS_NEIGHBOUR
         self.emphasis[_rows(selected)] = EMPHASIS_SELECTED
+        self._emphasis_version += 1
         self.update()
 
     def changed(self) -> None:
@@ -259,20 +265,28 @@ class PointCloudItem(pg.GraphicsObject):
     def _draw_emphasis(self, painter, view: View, dpr: float) -> None:
         """The selected points and their neighbours as markers over the raster: only they are looked at, so
         a new selection does not draw the million points again. More selected points in view than
-        ``marker_limit`` are dots of the selection colour instead (one image), their neighbours markers."""
-        special = np.flatnonzero(self.emphasis)
-        special = special[self.visible[special]]
-        px, py, inside = pixels(view, self._x[special], self._y[special])
-        special, px, py = special[inside], px[inside], py[inside]
-        if len(special) > self.marker_limit:
-            selected = self.emphasis[special] == EMPHASIS_SELECTED
-            colour = pack_rgba(np.array([self.selection_color.getRgb()[:3]], np.uint8))
-            image = dots(px[selected], py[selected], np.broadcast_to(colour, (int(selected.sum()),)), view.width,
-                         view.height)
-            painter.drawImage(0, 0, _qimage(image))
-            special, px, py = special[~selected], px[~selected], py[~selected]
-        order = np.argsort(self.emphasis[special], kind="stable")
-        self._draw_markers(painter, special[order], px[order], py[order], dpr)
+        ``EMPHASIS_MARKERS`` are dots of the selection colour instead (one image), their neighbours markers.
+        What to draw is kept while the points, the emphasis and the view stay (a box dragged over the map)."""
+        key = (self._version, self._emphasis_version, view)
+        if self._overlay is None or self._overlay[0] != key:
+            special = np.flatnonzero(self.emphasis)
+            special = special[self.visible[special]]
+            px, py, inside = pixels(view, self._x[special], self._y[special])
+            special, px, py = special[inside], px[inside], py[inside]
+            dots_image = None
+            if len(special) > EMPHASIS_MARKERS:
+                selected = self.emphasis[special] == EMPHASIS_SELECTED
+                colour = pack_rgba(np.array([self.selection_color.getRgb()[:3]], np.uint8), SELECTION_ALPHA)
+                image = dots(px[selected], py[selected], np.broadcast_to(colour, (int(selected.sum()),)), view.width,
+                             view.height)
+                dots_image = (_qimage(image), image)   # the QImage reads the array: kept together
+                special, px, py = special[~selected], px[~selected], py[~selected]
+            order = np.argsort(self.emphasis[special], kind="stable")
+            self._overlay = (key, dots_image, special[order], px[order], py[order])
+        _, dots_image, rows, px, py = self._overlay
+        if dots_image is not None:
+            painter.drawImage(0, 0, dots_image[0])
+        self._draw_markers(painter, rows, px, py, dpr)
 
     def _atlas_for(self, keys: np.ndarray, dpr: float) -> tuple:
         """The (shape, colour) styles of ``keys`` at every emphasis, drawn once into one pixmap; kept

@@ -20,7 +20,7 @@ from mmstudio.ui.workspace import AUTO_REFIT_SHARE
 REFIT_TIP = ("Items added to the map are placed among their nearest neighbours and nothing moves. Refit lays "
              "out every point again, starting from the map as it is; the points glide to their new places when "
              f"it is done. It starts by itself when more than {AUTO_REFIT_SHARE:.0%} of the points were placed.")
-FRAME_SAMPLE = 100_000  # the centre and spread of a larger layout come from this many of its points
+FRAME_SAMPLE = 20_000   # the centre and spread of a larger layout come from this many of its points
 LEGEND_SAMPLE = 20_000  # the legend finds its emptiest corner among this many of the shown points
 LEGEND_BATCH = 5        # legend entries made per turn of the event loop
 

@@ -136,31 +136,30 @@ class QtSelectionPanel(QtWidgets.QWidget):
         self._describe(table, rows)
 
     def _describe(self, table, rows) -> None:
-        """Count the selection (and the table) and find its nearest items in a job: both read every row."""
+        """Count the selection (and the table) at once, through the columns' codes (milliseconds at a million
+        rows), and find its nearest items in a job (a product with every vector; it waits for the map's jobs)."""
+        from mmstudio.core.tables.categories import categories
+
+        totals = self._totals[1] if self._totals[0] is table else table_counts(table)
+        self._totals = (table, totals)
+        samples = int(np.count_nonzero(np.bincount(categories(table, "sample_id").codes[rows] + 1)))
+        self.summary.setText(f"<b>{len(rows):,} item{'s' if len(rows) != 1 else ''} selected</b> "
+                             f"({samples:,} sample{'s' if samples != 1 else ''})")
+        self.counts.set_counts([counts("Modality", column_counts(table, "modality", rows), totals["modality"]),
+                                counts("Label", column_counts(table, "label", rows), totals["label"],
+                                       limit=LABEL_ROWS)])
         self.nearest_title.setText("<b>Nearest items of the other modalities</b> · finding…")
-        whole = self._totals[1] if self._totals[0] is table else None
 
         def work(job):
             from mmstudio.analysis.alignment.neighbours import cross_modal_neighbours, mean_of
-            from mmstudio.core.tables.categories import categories
 
-            totals = whole if whole is not None else table_counts(table)
-            blocks = [counts("Modality", column_counts(table, "modality", rows), totals["modality"]),
-                      counts("Label", column_counts(table, "label", rows), totals["label"], limit=LABEL_ROWS)]
-            samples = len(np.unique(categories(table, "sample_id").codes[rows]))
             found = cross_modal_neighbours(table, rows, NEAREST_K)
             centre = mean_of(table.vectors, rows)
-            sims = table.vectors[found] @ (centre / max(float(np.linalg.norm(centre)), 1e-9))
-            return totals, blocks, samples, found, sims
+            return found, table.vectors[found] @ (centre / max(float(np.linalg.norm(centre)), 1e-9))
 
         def done(result) -> None:
-            totals, blocks, samples, found, sims = result
-            self._totals = (table, totals)
             if table is self.workspace.table and np.array_equal(rows, self.workspace.selection):
-                self.summary.setText(f"<b>{len(rows):,} item{'s' if len(rows) != 1 else ''} selected</b> "
-                                     f"({samples:,} sample{'s' if samples != 1 else ''})")
-                self.counts.set_counts(blocks)
-                self._show_nearest(table, rows, found, sims)
+                self._show_nearest(table, rows, *result)
 
         self.workspace.runner.start("selection", work, label="the selection", on_done=done, panel=True)
 
