@@ -26,14 +26,23 @@ def cloud_of(n: int, seed: int = 0):
 def test_picking_finds_the_nearest_visible_point_that_a_kd_tree_finds(qtbot):
     from scipy.spatial import cKDTree
 
-    cloud, xy, visible = cloud_of(N)
+    from mmstudio.ui.map import point_cloud
+
+    cloud, xy, visible = cloud_of(point_cloud.TREE_POINTS + 50_000)
     shown = np.flatnonzero(visible & np.isfinite(xy).all(axis=1))
     tree = cKDTree(xy[shown])
     rng = np.random.default_rng(1)
-    for x, y in rng.normal(size=(300, 2)) * 1.5:
-        radius = float(rng.choice([0.002, 0.01, 0.05]))
-        d, i = tree.query([x, y], k=1, distance_upper_bound=radius)
-        assert cloud.nearest(x, y, radius) == (int(shown[i]) if np.isfinite(d) else None)
+    probes = [(x, y, float(rng.choice([0.002, 0.01, 0.05]))) for x, y in rng.normal(size=(300, 2)) * 1.5]
+    expected = [(lambda d, i: int(shown[i]) if np.isfinite(d) else None)(*tree.query([x, y], k=1,
+                                                                                    distance_upper_bound=r))
+                for x, y, r in probes]
+    assert [cloud.nearest(x, y, r) for x, y, r in probes] == expected   # while its own tree is built
+    qtbot.waitUntil(lambda: cloud._tree is not None, timeout=30_000)    # on a thread
+    assert [cloud.nearest(x, y, r) for x, y, r in probes] == expected   # through it
+    cloud.set_visible(np.zeros(len(xy), bool) | (np.arange(len(xy)) % 997 == 0))   # the nearest ones hidden
+    sparse = np.flatnonzero(cloud.visible & np.isfinite(xy).all(axis=1))
+    d, i = cKDTree(xy[sparse]).query([0.0, 0.0], k=1, distance_upper_bound=0.3)
+    assert np.isfinite(d) and cloud.nearest(0.0, 0.0, 0.3) == int(sparse[i])
 
 
 def test_a_lasso_selects_the_points_qt_finds_inside_its_polygon(qtbot):

@@ -11,13 +11,15 @@ calls whatever the number of points (each Python→Qt call costs, and PySide6 6.
 drawn again while neither the points nor the view changed (a tooltip, a box being dragged, a legend
 repaint the map above them); the selection and its neighbours are drawn over it, so a new selection
 draws only them. A large cloud's frames are computed on a thread: while one is computed the map
-shows the last, moved and scaled to the view. Picking (hover, click) looks at the points in a
-square around the mouse: a few vectorised comparisons (a million points: a few milliseconds), no
-index to build on the GUI thread after each new layout. Rows without a position (NaN: not placed
-yet) are neither drawn nor picked.
+shows the last, moved and scaled to the view. Picking (hover, click) asks a k-d tree built on a
+thread after the points moved; until it is there, the points in a square around the mouse (a few
+vectorised comparisons: a million points in a few milliseconds) — never an index built on the GUI
+thread. Rows without a position (NaN: not placed yet) are neither drawn nor picked.
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 import pyqtgraph as pg
@@ -34,6 +36,7 @@ EMPHASES = (EMPHASIS_NONE, EMPHASIS_NEIGHBOUR, EMPHASIS_SELECTED)
 SCALE = {EMPHASIS_NONE: 1.0, EMPHASIS_NEIGHBOUR: 1.4, EMPHASIS_SELECTED: 1.8}
 PEN_WIDTH = {EMPHASIS_NONE: 1.0, EMPHASIS_NEIGHBOUR: 2.0, EMPHASIS_SELECTED: 3.0}
 MAX_STYLES = 512   # distinct (shape, colour) pairs in the atlas; more colours are rounded to fewer
+TREE_POINTS = 200_000      # a larger cloud is picked through a k-d tree (built on a thread)
 EMPHASIS_MARKERS = 1_000   # more selected points in view are dots of the selection colour, not large markers
 SELECTION_ALPHA = 170      # those dots' opacity: the points' own colours show through
 
@@ -60,6 +63,8 @@ class PointCloudItem(pg.GraphicsObject):
         self.emphasis = np.zeros(0, np.uint8)
         self._bounds = QtCore.QRectF()
         self._extent = (np.zeros(2), np.zeros(2))
+        self._tree = None                      # (xy, rows, k-d tree): picking on a large cloud
+        self._tree_for = None                  # the xy a tree is being built for
         self._version = 0                      # counts the changes of what a frame draws (its key)
         self._frame: Frame | None = None       # the last frame drawn (its QImage in _qimage), without the emphasis
         self._emphasis_version = 0
@@ -151,9 +156,24 @@ class PointCloudItem(pg.GraphicsObject):
     # ------------------------------------------------------------------ picking
     def nearest(self, x: float, y: float, radius: float) -> int | None:
         """The visible point nearest to (x, y) within ``radius`` (data units), or None (the earlier row on a
-        tie): the points in the square around it, then their distances."""
+        tie). A large cloud asks a k-d tree, built on a thread after the points moved (~1 s at a million,
+        outside the GIL); until it is there, and for a small cloud, the points in the square around (x, y)."""
         if len(self.xy) == 0 or not radius > 0:
             return None
+        held = self._picking_tree() if len(self.xy) > TREE_POINTS else None
+        if held is not None:
+            rows, tree = held
+            k = min(16, len(rows))
+            dist, idx = (np.atleast_1d(a) for a in tree.query([x, y], k=k, distance_upper_bound=radius))
+            hits = rows[idx[np.isfinite(dist)]]
+            shown = hits[self.visible[hits]]
+            if len(shown):
+                return int(shown[0])
+            if len(hits) < k or k == len(rows):   # none hidden beyond these: nothing visible within reach
+                return None
+        return self._nearest_in_square(x, y, radius)   # no tree yet, or the nearest k all hidden (a filter)
+
+    def _nearest_in_square(self, x: float, y: float, radius: float) -> int | None:
         xs, ys = self._x, self._y
         with np.errstate(invalid="ignore"):
             near = np.flatnonzero((np.abs(xs - np.float32(x)) <= radius) & (np.abs(ys - np.float32(y)) <= radius))
@@ -163,6 +183,33 @@ class PointCloudItem(pg.GraphicsObject):
         d2 = (xs[near].astype(np.float64) - x) ** 2 + (ys[near].astype(np.float64) - y) ** 2
         best = int(np.argmin(d2))
         return int(near[best]) if d2[best] <= radius * radius else None
+
+    def _picking_tree(self):
+        """(rows, k-d tree of their positions) for the points as they are, or None while it is being built (the
+        first call after they moved starts that, on a thread)."""
+        held = self._tree
+        if held is not None and held[0] is self.xy:
+            return held[1], held[2]
+        if self._tree_for is not self.xy:
+            self._tree_for = self.xy
+            threading.Thread(target=self._build_tree, args=(self.xy, self._x, self._y), name="mmstudio-pick",
+                             daemon=True).start()
+        return None
+
+    def _build_tree(self, xy, x, y) -> None:
+        from scipy.spatial import cKDTree
+
+        rows = np.flatnonzero(np.isfinite(x) & np.isfinite(y))   # rows not placed yet are not picked
+        tree = cKDTree(np.column_stack([x[rows], y[rows]]))
+        self._tree = (xy, rows, tree)
+
+    @property
+    def tree(self):
+        """The k-d tree of the placed points, built now if it is not there (benchmarks/render.py)."""
+        if self._tree is None or self._tree[0] is not self.xy:
+            self._tree_for = self.xy
+            self._build_tree(self.xy, self._x, self._y)
+        return self._tree[2]
 
     def in_rect(self, rect: QtCore.QRectF) -> np.ndarray:
         x, y = self._x, self._y
