@@ -18,11 +18,21 @@ each number comes with the place it was spent in. Each interaction runs in a fre
     thumbnails    hovering and selecting image and audio points of large media (cold thumbnails)
     quit          File > Quit while UMAP and a panel's job run: until the process has exited
     quit-starting File > Quit 2.5 s after a first launch on the demo (numba's cache emptied: UMAP compiling)
+    big-…         the window at a million rows: open shards, hover, click, box, each filter, each colouring,
+                  a large map arriving, the Selection tab on 100,000 rows (benchmarks/stalls_big.py)
+
+Each gap comes with the GUI thread's own CPU time: "cpu" is the most it computed between two firings
+(what our code blocked the loop for, whatever the machine's load); ``gap_cpu_ms`` is what it computed
+during the largest gap and ``gap_proc_ms`` what the whole process did then: a gap the GUI thread spent
+waiting while the process computed was a wait for the GIL (a job's thread held it); one where the process
+too was idle was a wait for a core (the machine's load).
 
 The "before" column runs the same script against another checkout's code (``--baseline DIR``,
 e.g. ``/work/main``) in the same run; the ratio is before / after.
 
-    python benchmarks/stalls.py [--baseline ../main] [--only query,aligner] [--rows 1000000]
+    python benchmarks/stalls.py [--baseline ../main] [--only query,aligner] [--rows 1000000] [--during-fit]
+
+Each row also gives the window process's peak RSS (``VmHWM``, MiB).
 """
 
 from __future__ import annotations
@@ -43,6 +53,9 @@ ROOT = HERE.parent
 WORK = HERE / "_work" / "stalls"
 SCENARIOS = ("launch", "principles", "query", "aligner", "switching", "late-fusion", "join", "big-table",
              "thumbnails", "quit", "quit-starting")
+BIG = ("big-idle", "big-shards", "big-hover", "big-click", "big-box", "big-filter-label", "big-filter-modality",
+       "big-filter-range", "big-filter-contains", "big-colour-label", "big-colour-modality", "big-colour-numeric",
+       "big-refit", "big-selection")   # benchmarks/stalls_big.py
 LIMIT_MS = 100
 
 
@@ -62,6 +75,11 @@ class GapProbe:
         self.sample_after = sample_after_ms / 1000
         self.last = time.perf_counter()
         self.max_gap = 0.0
+        self.last_cpu = time.thread_time()  # the GUI thread's CPU time (the probe's timer runs on it)
+        self.last_proc = time.process_time()  # every thread's
+        self.gap_cpu = 0.0                  # of the largest gap, how much the GUI thread computed
+        self.gap_proc = 0.0                 # and the whole process (its jobs too)
+        self.max_cpu = 0.0                  # the most the GUI thread computed between two firings
         self.where: dict[str, int] = {}     # stack → samples, for the gap being measured
         self._open: dict[str, int] = {}     # samples of the gap now open
         self._stop = threading.Event()
@@ -70,7 +88,7 @@ class GapProbe:
         self._armed = 0.0
 
     def start(self) -> None:
-        self.last = time.perf_counter()
+        self.last, self.last_cpu, self.last_proc = time.perf_counter(), time.thread_time(), time.process_time()
         self.timer.start()
         self._watch.start()
 
@@ -80,15 +98,17 @@ class GapProbe:
 
     def mark(self) -> None:
         """Start a new window: the largest gap is measured from now."""
-        self.last = time.perf_counter()
+        self.last, self.last_cpu, self.last_proc = time.perf_counter(), time.thread_time(), time.process_time()
         self.max_gap, self.where, self._open = 0.0, {}, {}
+        self.gap_cpu = self.max_cpu = self.gap_proc = 0.0
 
     def _tick(self) -> None:
-        now = time.perf_counter()
-        gap = now - self.last
-        self.last = now
+        now, cpu, proc = time.perf_counter(), time.thread_time(), time.process_time()
+        gap, used, all_used = now - self.last, cpu - self.last_cpu, proc - self.last_proc
+        self.last, self.last_cpu, self.last_proc = now, cpu, proc
         if gap > self.max_gap:
-            self.max_gap, self.where = gap, self._open
+            self.max_gap, self.where, self.gap_cpu, self.gap_proc = gap, self._open, used, all_used
+        self.max_cpu = max(self.max_cpu, used)
         self._open = {}
         if self.dump is not None and now - self._armed > 0.02:
             import faulthandler
@@ -112,7 +132,9 @@ class GapProbe:
         where = [k for k, _ in top]
         if not where and self.max_gap > 2 * self.sample_after:
             where = ["(no sample: another thread held the GIL)"]
-        return {"gap_ms": round(self.max_gap * 1000, 1), "where": where}
+        return {"gap_ms": round(self.max_gap * 1000, 1), "where": where,
+                "gap_cpu_ms": round(self.gap_cpu * 1000, 1), "gap_proc_ms": round(self.gap_proc * 1000, 1),
+                "max_cpu_ms": round(self.max_cpu * 1000, 1)}
 
 
 def _describe(frame) -> str:
@@ -498,7 +520,15 @@ def child_main(name: str, args) -> int:
     if os.environ.get("STALLS_SWITCH_INTERVAL"):  # an experiment: Python's GIL switch interval (seconds)
         sys.setswitchinterval(float(os.environ["STALLS_SWITCH_INTERVAL"]))
     try:
-        result = CHILDREN[name](args)
+        if name in BIG:
+            import stalls_big
+
+            result = stalls_big.CHILDREN[name](args)
+        else:
+            result = CHILDREN[name](args)
+            from stalls_big import memory
+
+            result.update(memory())
     except Exception as exc:  # a scenario that cannot finish says why, in its row
         import traceback
 
@@ -510,13 +540,14 @@ def child_main(name: str, args) -> int:
 
 
 # ====================================================================== inputs (in the parent, once)
-def prepare(args) -> None:
-    """The 2,000-scene world (encoded once into the benchmark's cache), the big table, large media."""
+def prepare(args, names=SCENARIOS) -> None:
+    """The 2,000-scene world (encoded once into the benchmark's cache), the big table, large media: what
+    the scenarios ``names`` use."""
     WORK.mkdir(parents=True, exist_ok=True)
     env_cache = WORK / "cache"
     os.environ["MMSTUDIO_CACHE_DIR"] = str(env_cache)
     world = WORK / "join-world"
-    if not (world / "manifest.csv").is_file():
+    if {"join", "quit"} & set(names) and not (world / "manifest.csv").is_file():
         print("preparing: 2,000 demo scenes (6,000 files), encoded once into the cache…", flush=True)
         code = ("import sys; from mmstudio.demo.make import make_world; from mmstudio.core.sources.inputs import load_paths;"
                 "from mmstudio.core.cache import EmbeddingCache; from mmstudio.encoders.registry import load_encoder;"
@@ -525,7 +556,7 @@ def prepare(args) -> None:
                 "embed_dataset(load_paths([sys.argv[1]]), load_encoder('builtin', cache=c), cache=c)")
         subprocess.run([sys.executable, "-c", code, str(world)], check=True, env=dict(os.environ))
     big = WORK / f"big-{args.rows}.parquet"
-    if not big.is_file():
+    if "big-table" in names and not big.is_file():
         print(f"preparing: a {args.rows:,}-row table…", flush=True)
         code = ("import sys, numpy as np; from mmstudio.core.tables.table import EmbeddingTable; n = int(sys.argv[2]);"
                 "rng = np.random.default_rng(0); c = rng.normal(size=(50, 128)).astype(np.float32);"
@@ -536,7 +567,7 @@ def prepare(args) -> None:
                 " v, model='synthetic').write(sys.argv[1])")
         subprocess.run([sys.executable, "-c", code, str(big), str(args.rows)], check=True)
     media = WORK / "large-media"
-    if not media.is_dir():
+    if "thumbnails" in names and not media.is_dir():
         print("preparing: large photos and long sounds…", flush=True)
         code = r"""
 import sys, numpy as np, soundfile as sf
@@ -589,6 +620,7 @@ def run_child(name: str, code_root: Path, args) -> dict:
             forget_numba_cache()  # as on a first start: UMAP's kernels are being compiled when Quit comes
         return quit_scenario(env, starting=name == "quit-starting")
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name, "--rows", str(args.rows)]
+    cmd += ["--during-fit"] if args.during_fit else []
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
     line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
     if line is None:
@@ -603,7 +635,9 @@ def cell(result: dict | None) -> str:
         return "—"
     if "error" in result:
         return "error"
-    return f"{result['gap_ms']:.0f} ms"
+    rss = f", {result['rss_peak_mib']:,} MiB" if "rss_peak_mib" in result else ""
+    cpu = f" (cpu {result['max_cpu_ms']:.0f})" if "max_cpu_ms" in result else ""
+    return f"{result['gap_ms']:.0f} ms{cpu}{rss}"
 
 
 def main() -> int:
@@ -613,16 +647,22 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the big table")
     parser.add_argument("--display", help="an X display (default: offscreen)")
+    parser.add_argument("--during-fit", action="store_true",
+                        help="big-…: interact while the map's fit of every row runs (default: it is stopped first)")
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child_main(args.child, args)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
-    unknown = set(names) - set(SCENARIOS)
+    unknown = set(names) - set(SCENARIOS) - set(BIG)
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
-    prepare(args)
+    prepare(args, names)
+    if set(names) & set(BIG):
+        import stalls_big
+
+        stalls_big.prepare(args.rows)
     load = os.getloadavg()
     print(f"{platform.machine()}, {os.cpu_count()} cores, load {load[0]:.1f} {load[1]:.1f}, "
           f"{'display ' + args.display if args.display else 'Qt offscreen'}", flush=True)
@@ -635,8 +675,11 @@ def main() -> int:
         if before and after and "gap_ms" in before and "gap_ms" in after and after["gap_ms"]:
             ratio = f"  ({before['gap_ms'] / after['gap_ms']:.1f}×)"
         ok = "ok" if after.get("gap_ms", 1e9) <= (1000 if name.startswith("quit") else LIMIT_MS) else "OVER"
-        print(f"{name:12s} before {cell(before):>9s}  after {cell(after):>9s}{ratio}  [{ok}]", flush=True)
+        print(f"{name:12s} before {cell(before):>27s}  after {cell(after):>27s}{ratio}  [{ok}]", flush=True)
         for label, r in (("before", before), ("after", after)):
+            if r and "gap_cpu_ms" in r:
+                print(f"    {label}: the largest gap: {r['gap_cpu_ms']:.0f} ms CPU on the GUI thread, "
+                      f"{r['gap_proc_ms']:.0f} ms in the whole process", flush=True)
             if r:
                 print(f"    {label}: {r.get('detail') or r.get('error')}" + (
                     f"\n      where: {' | '.join(r['where'])}" if r.get("where") else ""), flush=True)

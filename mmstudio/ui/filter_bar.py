@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from mmstudio.core.tables.filtering import BLANK, FilterSpec, Range, numeric_columns
+from mmstudio.core.tables.categories import categories
+from mmstudio.core.tables.filtering import BLANK, FilterSpec, Range, numeric_columns, whole_number_columns
 
 TYPING_DELAY_MS = 250     # the caption text counts once typing pauses this long (or at Enter)
 PROBLEM_CHOICES = (("any", "All items", "Problems"), ("only", "Only samples with a problem", "With problems"),
@@ -242,24 +242,33 @@ class QtFilterBar(QtWidgets.QToolBar):
     def _fill_labels(self) -> None:
         table = self.workspace.table
         values = []
-        if table is not None and len(table):
-            label = table.label
-            blank = np.equal(label, None) | np.equal(label, "")
-            names, counts = np.unique(label[~blank], return_counts=True)
-            values = sorted(zip(names.tolist(), counts.tolist()), key=lambda v: (-v[1], v[0]))
-            if blank.any():
-                values.append((BLANK, int(blank.sum())))
+        if table is not None and len(table):   # counted from the label's codes (the place job computed them)
+            found = categories(table, "label")
+            blank = found.blank
+            values = []
+            for name, count in zip(found.names.tolist(), found.counts.tolist()):
+                if name == "":
+                    blank += count
+                else:
+                    values.append((name, count))
+            values.sort(key=lambda v: (-v[1], v[0]))
+            if blank:
+                values.append((BLANK, blank))
         self.labels.set_values(values, self.filter.spec.labels)
 
     def _fill_modalities(self) -> None:
         table = self.workspace.table
-        values = [(m, int((table.modality == m).sum())) for m in table.modalities] if table is not None else []
+        values = []
+        if table is not None:
+            found = categories(table, "modality")
+            count = dict(zip(found.names.tolist(), found.counts.tolist()))
+            values = [(m, count[m]) for m in table.modalities]
         self.modalities.set_values(values, self.filter.spec.modalities)
 
     def _fill_ranges(self) -> None:
         table = self.workspace.table
         columns = numeric_columns(table) if table is not None else {}
-        whole = frozenset(name for name in columns if _whole_numbers(table.columns[name]))
+        whole = whole_number_columns(table) if table is not None else frozenset()
         self.ranges.set_columns(columns, self.filter.spec.ranges, whole)
 
     def _fill_subsets(self) -> None:
@@ -338,11 +347,6 @@ def _mark(button: QtWidgets.QToolButton, text: str, count: int | None, on: bool 
     font = button.font()
     font.setBold(on)
     button.setFont(font)
-
-
-def _whole_numbers(values: np.ndarray) -> bool:
-    finite = values[np.isfinite(values)]
-    return bool(len(finite)) and bool(np.all(finite == np.round(finite)))
 
 
 def _decimals(lo: float, hi: float) -> int:

@@ -4,8 +4,9 @@ boolean mask over the workspace's rows, which the map, the library and the panel
 What the mask reads beyond the table (each sample's index, the captions, which samples had a
 problem) is worked out by a job whenever the rows change while a filter is on; the captions of
 files already read are kept. The mask itself is vectorised (milliseconds at 100,000 rows) and is
-computed on the GUI thread as the filter changes. Until a job has caught up with rows that just
-joined, those rows count as not matching (they appear once it is done).
+computed on the GUI thread as the filter changes — by a job above ``MASK_AT_ONCE`` rows (searching a
+caption among a third of a million took 50–200 ms), the last mask shown meanwhile. Until a job has
+caught up with rows that just joined, those rows count as not matching (they appear once it is done).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import numpy as np
 from PySide6 import QtCore
 
 from mmstudio.core.tables.filtering import FilterIndex, FilterSpec, filter_index, filter_mask, numeric_columns
+
+MASK_AT_ONCE = 100_000   # rows; a larger table's mask is worked out by a job (the last one shown meanwhile)
 
 
 class RowFilter(QtCore.QObject):
@@ -99,7 +102,21 @@ class RowFilter(QtCore.QObject):
                 self.changed.emit()   # the bar shows the new filter; the mask follows when the job is done
             return
         usable = self._usable(spec, table)
-        self._set(filter_mask(index, usable, subsets=ws.subsets), force)
+        if len(table) <= MASK_AT_ONCE:
+            self._set(filter_mask(index, usable, subsets=ws.subsets), force)
+            return
+        subsets = {spec.subset: ws.subsets[spec.subset]} if spec.subset is not None else None
+
+        def work(job):   # a caption searched among 333,000 took 50–200 ms: not on the window's thread
+            return filter_mask(index, usable, subsets=subsets)
+
+        def done(mask):
+            if index is self.index and spec == self.spec:
+                self._set(mask, force)
+
+        ws.runner.start("filter-mask", work, label="filter", on_done=done)
+        if force:
+            self.changed.emit()   # the bar shows the new filter; the mask follows when the job is done
 
     def _usable(self, spec: FilterSpec, table) -> FilterSpec:
         """The filter without ranges over columns the table does not have as numbers (said in ``dropped``)."""

@@ -32,6 +32,7 @@ from mmstudio.ui.workers import QtRunner
 # old points. Below that the map keeps its layout and Refit is the user's choice.
 AUTO_REFIT_SHARE = 0.5
 UMAP_MIN_ROWS = 20   # fewer rows are laid out by PCA
+NEIGHBOURS_AT_ONCE = 50_000   # up to this many rows a selection's nearest items are found at once; above, by a job
 
 
 class PcaLayout:
@@ -47,6 +48,7 @@ class Workspace(QtCore.QObject):
     layoutChanged = QtCore.Signal(bool)     # new xy; True when it is the final layout (not an animation frame)
     pointsAdded = QtCore.Signal(int)        # rows from this one on joined table and xy; the others did not move
     selectionChanged = QtCore.Signal()
+    neighboursChanged = QtCore.Signal()     # selection_neighbours found (by a job, on a large table)
     subsetsChanged = QtCore.Signal()        # a named subset was added, renamed, recoloured or removed
     modelChanged = QtCore.Signal(str)
     modelFailed = QtCore.Signal(str, str)   # the model asked for, why it cannot be loaded
@@ -71,12 +73,15 @@ class Workspace(QtCore.QObject):
         self.feed = MapFeed(self)
         self.projection = {"method": "umap", "n_neighbors": 15, "min_dist": 0.1, "metric": "cosine", "seed": None}
         self.selection = np.zeros(0, np.int64)
+        self.selection_neighbours = np.zeros(0, np.int64)   # the selection's nearest items of the other modalities
+        self.selection_centre: np.ndarray | None = None      # and the mean of its vectors (found with them)
         self.subsets = Subsets(lambda: self.table, self.subsetsChanged.emit)  # name → mask over the rows shown
         self.query: tuple[str, np.ndarray] | None = None     # text and its vector
         self._query_placement = None                          # its nearest rows and their weights on the map
         self._pending_samples = []
         self._reported: set = set()           # errors already said in the Log
         self.row_filter = RowFilter(self)         # the filter bar's mask: the map, the library and the panels
+        self.tableChanged.connect(self._rows_changed)
 
     # ------------------------------------------------------------------ opening things
     def open_paths(self, paths) -> None:
@@ -338,8 +343,45 @@ class Workspace(QtCore.QObject):
 
     # ------------------------------------------------------------------ selection and query
     def select(self, rows) -> None:
-        self.selection = np.unique(np.asarray(list(rows), dtype=np.int64))
+        rows = (rows if isinstance(rows, np.ndarray) else np.fromiter(rows, np.int64)).astype(np.int64, copy=False)
+        ordered = len(rows) < 2 or bool((rows[1:] > rows[:-1]).all())   # a box's rows come sorted already
+        self.selection = rows.reshape(-1).copy() if ordered else np.unique(rows)
+        self._find_neighbours()
         self.selectionChanged.emit()
+
+    def _rows_changed(self) -> None:
+        """Rows joined or were replaced: the selection's nearest items are found again among them all."""
+        if len(self.selection):
+            self._find_neighbours()
+            self.neighboursChanged.emit()
+
+    def _find_neighbours(self, k: int = 5) -> None:
+        """``selection_neighbours``: the selection's k nearest rows of the other modalities, found at once on a
+        table of up to ``NEIGHBOURS_AT_ONCE`` rows, else by a job (``neighboursChanged`` once they are in;
+        none meanwhile): a million rows' matrix product stays off the window's thread."""
+        running = self.runner.latest.pop("neighbours", None)
+        if running is not None:
+            running.cancel()
+        table, rows = self.table, self.selection
+        self.selection_neighbours, self.selection_centre = np.zeros(0, np.int64), None
+        if table is None or len(rows) == 0 or rows[-1] >= len(table):
+            return
+        if len(table) <= NEIGHBOURS_AT_ONCE:
+            self.selection_neighbours = self.neighbours(rows, k)
+            self.selection_centre = table.vectors[rows].mean(axis=0)
+            return
+
+        def work(job):
+            from mmstudio.analysis.alignment.neighbours import cross_modal_neighbours, mean_of
+
+            return cross_modal_neighbours(table, rows, k), mean_of(table.vectors, rows)
+
+        def done(result):
+            if table is self.table and rows is self.selection:
+                self.selection_neighbours, self.selection_centre = result
+                self.neighboursChanged.emit()
+
+        self.runner.start("neighbours", work, label="nearest items", on_done=done)
 
     def subset_rows(self, name: str) -> np.ndarray:
         """The rows shown now that belong to the named subset (members are kept by sample id and modality)."""

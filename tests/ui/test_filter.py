@@ -168,13 +168,15 @@ def test_a_numeric_column_colours_along_viridis_with_a_colour_bar_of_its_range(w
     assert bar.isVisible() and (bar.scale.lo, bar.scale.hi) == (lo, hi)
     assert bar.labels[0] == (lo, f"{lo:.4g}") and bar.labels[-1] == (hi, f"{hi:.4g}")
     assert all(lo < v < hi and text == tick_label(v) for v, text in bar.labels[1:-1])
-    assert bar.missing_text == "no value (6)" and not view._legend_items
+    assert bar.missing_text == "no value (6)"
+    qtbot.waitUntil(lambda: not view._legend_items)   # the legend is redrawn on the next turn of the event loop
     # matplotlib's viridis at 0, ½ and 1 (#440154, #21918c, #fde725)
     ends = colors.continuous(np.array([0.0, 0.5, 1.0]))[0].astype(int)
     assert np.abs(ends - [[68, 1, 84], [33, 145, 140], [253, 231, 37]]).max() <= 1
 
     view.color_by.setCurrentText("objects")          # two values: categories with the keyed colours
-    assert not bar.isVisible() and [item.text for _, item in view.legend.items] == ["2", "1"]
+    qtbot.waitUntil(lambda: [item.text for _, item in view.legend.items] == ["2", "1"])   # the next turn
+    assert not bar.isVisible()
     registry = window.workspace.category_colours["objects"]
     assert tuple(view.cloud.rgb[0]) == colors.hex_to_rgb(registry["2"])
 

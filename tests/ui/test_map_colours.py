@@ -36,7 +36,7 @@ def test_a_registry_read_from_a_project_is_honoured_and_a_21st_value_reuses_the_
     assert registry["late"] == hexes(1)[0]
 
 
-def test_rows_that_join_are_coloured_alone_and_match_colouring_everything_at_once():
+def test_rows_that_join_keep_the_colours_they_had_and_match_colouring_everything_at_once():
     from mmstudio.core.tables.table import EmbeddingTable
 
     def table(labels):
@@ -45,10 +45,13 @@ def test_rows_that_join_are_coloured_alone_and_match_colouring_everything_at_onc
                               np.array([""] * n, object), np.array(labels, object), np.zeros((n, 2), np.float32))
 
     labels = ["star", "ring", "star", None, "cross"] * 3
-    grown = MapColours()
     registry = {}
-    grown.colours(table(labels[:6]), "label", registry)
-    rgb, legend = grown.colours(table(labels), "label", registry, start=6)
+    before, _ = MapColours().colours(table(labels[:6]), "label", registry)
+    rgb, legend = MapColours().colours(table(labels), "label", registry)
+    np.testing.assert_array_equal(rgb[:6], before)
     whole, whole_legend = MapColours().colours(table(labels), "label", {k: v for k, v in registry.items()})
     np.testing.assert_array_equal(rgb, whole)
     assert legend == whole_legend
+    reference, reference_legend = colors.categorical(labels, dict(registry["label"]))   # the per-value rule
+    np.testing.assert_array_equal(rgb, reference)
+    assert legend == reference_legend

@@ -95,7 +95,7 @@ def check_samples(table, where) -> None:
                 raise TableFormatError(f"{where}: {len(rows)} row{'s have' if len(rows) != 1 else ' has'} {what}: "
                                        f"{row_names(sample_id, modality, rows)}")
         index = np.where(given & (modality == "text"), values, -1)
-    sid, mod = _codes(sample_id), _codes(modality)
+    sid, mod = _codes(table, "sample_id"), _codes(table, "modality")
     caption = np.full(len(table), -1.0) if index is None else index
     order = np.lexsort((caption, mod, sid))   # stable: of rows alike, the later one in the table repeats
     same = (sid[order][1:] == sid[order][:-1]) & (mod[order][1:] == mod[order][:-1]) & \
@@ -108,15 +108,9 @@ def check_samples(table, where) -> None:
                                f"sample, each with its own '{CAPTION_INDEX}' (several captions)")
 
 
-def _codes(values) -> np.ndarray:
-    """Each text an integer (equal texts, equal numbers; None → −1), hashed by Arrow: a million rows in
-    a fraction of a second, where a Python set of them takes seconds."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def _codes(table, column: str) -> np.ndarray:
+    """Each text of the column an integer (equal texts, equal numbers; None → −1): its categories' codes,
+    hashed by Arrow and kept on the table (a reader that encoded the column brings them)."""
+    from mmstudio.core.tables.categories import categories
 
-    try:
-        encoded = pa.array(values, type=pa.string()).dictionary_encode()
-        return np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), np.int64)
-    except (pa.ArrowException, UnicodeError, TypeError):   # text Arrow cannot hold (a lone surrogate): slowly
-        seen: dict = {}
-        return np.array([-1 if v is None else seen.setdefault(v, len(seen)) for v in values.tolist()], np.int64)
+    return categories(table, column).codes

@@ -17,6 +17,7 @@ import numpy as np
 from mmstudio.core.atomic import atomic_write
 from mmstudio.core.errors import ItemError
 from mmstudio.core.names import is_utf8, path_bytes, path_text, shown
+from mmstudio.core.tables.categories import attach
 from mmstudio.core.tables.checks import TableFormatError, check_finite, check_samples, check_vectors, parse_meta
 from mmstudio.core.tables.table import BASE_COLUMNS, EmbeddingTable
 from mmstudio.core.tables.tokens import INFO, VECTORS, read_tokens, token_arrays
@@ -24,6 +25,7 @@ from mmstudio.core.tables.tokens import INFO, VECTORS, read_tokens, token_arrays
 FORMAT_VERSION = 1
 META_KEY = b"mmstudio"
 PATH_BYTES = "path_bytes"  # the exact bytes of paths that are not valid UTF-8 (null on every other row)
+STRING_SLICE = 65_536      # distinct strings made into Python objects per call (each call holds the GIL)
 
 __all__ = ["TableFormatError", "read_table", "write_table", "is_table_path", "is_table_folder", "is_embedding_parquet",
            "is_embedding_schema", "shard_files"]
@@ -107,10 +109,11 @@ def _from_arrow(arrow, meta: dict, path) -> EmbeddingTable:
     data = {name: arrow.column(name) for name in arrow.column_names}
     n = arrow.num_rows
     error = _strings(data.pop("error"), "error", path) if "error" in data else np.full(n, None, object)
-    ok = np.array([e is None for e in error], dtype=bool)
+    ok = np.equal(error, None)
+    all_ok = bool(ok.all())
     vectors = _vectors(data.pop("embedding"), ok, path)
-    base = {name: _strings(data.pop(name), name, path) if name in data else np.full(n, None, object)
-            for name in BASE_COLUMNS}
+    coded = {name: _coded_strings(data.pop(name), name, path) for name in BASE_COLUMNS if name in data}
+    base = {name: coded[name][0] if name in coded else np.full(n, None, object) for name in BASE_COLUMNS}
     raw = data.pop(PATH_BYTES, None)
     if raw is not None and (pa.types.is_binary(raw.type) or pa.types.is_large_binary(raw.type)):
         for i, value in enumerate(raw.to_pylist()):
@@ -118,7 +121,8 @@ def _from_arrow(arrow, meta: dict, path) -> EmbeddingTable:
                 base["path"][i] = path_text(value)
     elif raw is not None:  # someone else's column of that name: kept, as a manifest's would be
         data[f"meta_{PATH_BYTES}"] = raw
-    check_finite(vectors, base["sample_id"][ok], base["modality"][ok], path)
+    check_finite(vectors, *((base["sample_id"], base["modality"]) if all_ok else (base["sample_id"][ok],
+                                                                                base["modality"][ok])), path)
     tokens = None
     if meta.get("tokens") and VECTORS in data and INFO in data:
         every = read_tokens(data.pop(VECTORS), data.pop(INFO), base["modality"], path)
@@ -126,17 +130,23 @@ def _from_arrow(arrow, meta: dict, path) -> EmbeddingTable:
     for name in (VECTORS, INFO):   # someone else's columns of those names: kept, renamed as a manifest's would be
         if name in data:
             data[f"meta_{name}"] = data.pop(name)
-    columns = {name: _column(col, name, path) for name, col in data.items()}
+    extra = {name: _column(col, name, path) for name, col in data.items()}
+    coded.update((name, found) for name, found in extra.items() if found[1] is not None)
+    columns = {name: values for name, (values, _) in extra.items()}
     errors = [ItemError(base["path"][i], base["modality"][i], error[i], base["sample_id"][i])
               for i in np.flatnonzero(~ok)]
     try:
         table = EmbeddingTable(
-            *(base[name][ok] for name in BASE_COLUMNS), vectors,
-            {name: values[ok] for name, values in columns.items()},
+            *(base[name] if all_ok else base[name][ok] for name in BASE_COLUMNS), vectors,
+            {name: values if all_ok else values[ok] for name, values in columns.items()},
             model=meta.get("model", ""), info=meta.get("info", {}), errors=errors, tokens=tokens,
         )
     except ValueError as exc:
         raise TableFormatError(f"{path}: {exc}") from None
+    if all_ok:   # the columns are the arrays read: their categories hold as they are
+        for name, (_, found) in coded.items():
+            if found is not None and not (name == "path" and raw is not None):   # paths rewritten from their bytes
+                attach(table, name, found)
     check_samples(table, path)
     return table
 
@@ -182,26 +192,53 @@ def _fixed_rows(chunk, dim: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _strings(column, name, path) -> np.ndarray:
+    return _coded_strings(column, name, path)[0]
+
+
+def _coded_strings(column, name, path):
+    """A text column as an object array, and its :class:`~mmstudio.core.tables.categories.Categories`
+    (None for a column of nulls only)."""
     import pyarrow as pa
 
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_null(column.type)
             or (pa.types.is_dictionary(column.type) and pa.types.is_string(column.type.value_type))):
         raise TableFormatError(f"{path}: column '{name}' is {column.type}, not text")
-    out = np.empty(len(column), dtype=object)
-    out[:] = column.to_pylist()
-    return out
+    if pa.types.is_null(column.type):
+        return np.full(len(column), None, dtype=object), None
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(pa.string())
+    # each distinct string made once and shared by its rows (a million rows of 30 labels: 30 objects, not a
+    # million), through Arrow's hash table, a slice at a time: no single call holds the GIL for long
+    import pyarrow.compute as pc
+
+    from mmstudio.core.tables.categories import from_encoded
+
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    encoded = (pa.concat_arrays(chunks) if chunks else pa.array([], pa.string())).dictionary_encode()
+    distinct = encoded.dictionary
+    names = np.empty(len(distinct) + 1, dtype=object)     # the last one: None, for the rows without a value
+    for start in range(0, len(distinct), STRING_SLICE):
+        part = distinct.slice(start, STRING_SLICE).to_pylist()
+        names[start:start + len(part)] = part
+    first_seen = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    values = np.empty(len(first_seen), dtype=object)
+    for start in range(0, len(values), STRING_SLICE):   # an object gather holds the GIL: a slice at a time
+        values[start:start + STRING_SLICE] = names[first_seen[start:start + STRING_SLICE]]
+    # the column's categories come with it (kept on the table: colouring and filtering read them)
+    return values, from_encoded(names[:-1], first_seen, pc.array_sort_indices(distinct))
 
 
-def _column(column, name, path) -> np.ndarray:
+def _column(column, name, path):
+    """An extra column as numbers (float64) or text (objects), and a text column's categories (else None)."""
     import pyarrow as pa
 
     kind = column.type
     if pa.types.is_floating(kind) or pa.types.is_integer(kind):
-        return column.to_numpy().astype(np.float64)
+        return column.to_numpy().astype(np.float64), None
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
-        return _strings(column, name, path)
+        return _coded_strings(column, name, path)
     try:
-        return _strings(column.cast(pa.string()), name, path)
+        return _coded_strings(column.cast(pa.string()), name, path)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         raise TableFormatError(f"{path}: column '{name}' is {kind}, which mmstudio cannot show ({exc})") from None
 

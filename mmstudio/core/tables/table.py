@@ -67,12 +67,18 @@ class EmbeddingTable:
 
     @property
     def modalities(self) -> tuple[str, ...]:
-        present = set(self.modality.tolist())
+        from mmstudio.core.tables.categories import categories
+
+        present = set(categories(self, "modality").names.tolist())   # the column's codes, kept on the table
         return tuple(m for m in MODALITIES if m in present)
 
     def rows(self, modality: str) -> np.ndarray:
         """Row indices of one modality."""
-        return np.flatnonzero(self.modality == modality)
+        from mmstudio.core.tables.categories import categories
+
+        found = categories(self, "modality")
+        code = np.flatnonzero(found.names == modality)
+        return np.flatnonzero(found.codes == code[0]) if len(code) else np.zeros(0, np.int64)
 
     def take(self, indices) -> "EmbeddingTable":
         """A new table with the given rows (errors are kept)."""
@@ -98,6 +104,14 @@ class EmbeddingTable:
         tables = [t for t in tables if t is not None]
         if not tables:
             return EmbeddingTable.empty()
+        if len(tables) == 1:   # the same rows: a new table over the same arrays (a million rows' vectors not copied)
+            from mmstudio.core.tables.categories import carry
+
+            t = tables[0]
+            joined = EmbeddingTable(t.sample_id, t.modality, t.path, t.label, t.vectors, dict(t.columns), t.model,
+                                    dict(t.info), list(t.errors), None if t.tokens is None else list(t.tokens))
+            carry(t, joined)   # its columns' categories too (the same arrays)
+            return joined
         dims = {t.dim for t in tables if len(t)}
         if len(dims) > 1:
             raise ValueError(f"cannot join tables of dimensions {sorted(dims)}")

@@ -16,7 +16,9 @@ import threading
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
+from mmstudio.analysis.alignment.neighbours import top_k
 from mmstudio.analysis.attention.contrast import DEFAULT, SCALES
+from mmstudio.core.tables.categories import same_sample
 from mmstudio.ui.inspector.attention_canvas import QtAttentionCanvas
 from mmstudio.ui.thumbnail_loader import qimage as _qimage
 from mmstudio.ui.tooltips import item_text
@@ -184,12 +186,11 @@ class QtAttentionPane(QtWidgets.QWidget):
         """The query typed (if any), the sample's own caption, then the captions nearest to the item."""
         ws, table = self.workspace, self.workspace.table
         texts = [ws.query[0]] if ws.query is not None else []
-        own = [r for r in np.flatnonzero(table.sample_id == table.sample_id[row]) if table.modality[r] == "text"]
+        own = [r for r in same_sample(table, row) if table.modality[r] == "text"]
         texts += [item_text(table, r) for r in own]
         text_rows = table.rows("text")
-        if len(text_rows):
-            sims = table.vectors[text_rows] @ table.vectors[row]
-            texts += [item_text(table, r) for r in text_rows[np.argsort(-sims)[:8]]]
+        if len(text_rows):   # one product with every row (no copy of the text rows' vectors), a partial sort
+            texts += [item_text(table, r) for r in top_k(table.vectors @ table.vectors[row], text_rows, 8)]
         return list(dict.fromkeys(t for t in texts if t))
 
     def _partner_modality(self, row: int) -> str | None:
@@ -199,7 +200,7 @@ class QtAttentionPane(QtWidgets.QWidget):
 
     def _partner(self, row: int) -> int | None:
         table = self.workspace.table
-        same = np.flatnonzero(table.sample_id == table.sample_id[row])
+        same = same_sample(table, row)
         for modality in ("image", "audio"):
             for r in same:
                 if table.modality[r] == modality and table.path[r]:

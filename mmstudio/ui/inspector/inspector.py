@@ -70,6 +70,7 @@ class QtInspector(QtWidgets.QWidget):
         self._summary = (set(), [])          # a multi-selection's pictures waited for, the first item's lines
         self.pictures.ready.connect(self._picture_ready)
         workspace.selectionChanged.connect(self.refresh)
+        workspace.neighboursChanged.connect(self._list_neighbours)
         workspace.tableChanged.connect(self._rows_joined)
         self._shown_sample = None            # (sample id, how many of its rows were in the table) last shown
         self.refresh()
@@ -78,8 +79,12 @@ class QtInspector(QtWidgets.QWidget):
         ws, table = self.workspace, self.workspace.table
         if table is None or len(ws.selection) == 0 or int(ws.selection[0]) >= len(table):
             return None
-        sample = table.sample_id[int(ws.selection[0])]
-        return sample, int((table.sample_id == sample).sum())
+        from mmstudio.core.tables.categories import categories
+
+        found = categories(table, "sample_id")   # its rows counted by code: no comparison of a million strings
+        row = int(ws.selection[0])
+        code = found.codes[row]
+        return table.sample_id[row], int(found.counts[code]) if code >= 0 else int(found.blank)
 
     def _rows_joined(self) -> None:
         """Rows joined the table: when the selected item's sample gained one (its caption, its picture),
@@ -151,7 +156,18 @@ class QtInspector(QtWidgets.QWidget):
                 value = int(value)
             lines.append(f"{html.escape(name)}: {html.escape(str(value))}")
         self._show_details(lines)
-        self._list(ws.neighbours(ws.selection), table.vectors[ws.selection].mean(axis=0))
+        self._list_neighbours()
+
+    def _list_neighbours(self) -> None:
+        """The selection's nearest items of the other modalities (found by the workspace: on a large table
+        by a job, and listed when it is done)."""
+        ws = self.workspace
+        if ws.table is None or len(ws.selection) == 0:
+            return
+        self.neighbours.clear()
+        rows = ws.selection_neighbours
+        if len(rows) and ws.selection_centre is not None:
+            self._list(rows, ws.selection_centre)
 
     def _show_details(self, lines) -> None:
         """The item's lines; for a multi-selection, its summary first and these as its first item's."""
@@ -177,3 +193,4 @@ class QtInspector(QtWidgets.QWidget):
         if self.workspace.query is not None:
             self.workspace.clear_query()
         self.workspace.select([item.data(QtCore.Qt.ItemDataRole.UserRole)])
+

@@ -7,6 +7,8 @@ problem (and its sample, if it has rows, matches).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -22,26 +24,65 @@ MIN_WIDTH = 236      # a row's picture, its three badges and a sample id beside 
 EntryRole = QtCore.Qt.ItemDataRole.UserRole + 2
 
 
+class _Entries(Sequence):
+    """The samples, then the skipped files, as ("sample", Sample) / ("error", ItemError) pairs, made when one is
+    read (a million samples: no million tuples)."""
+
+    def __init__(self, samples, problems) -> None:
+        self.samples, self.problems = samples, list(problems)
+
+    def __len__(self) -> int:
+        return len(self.samples) + len(self.problems)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self.samples)
+        if i < 0:
+            i += len(self)
+        return ("sample", self.samples[i]) if i < n else ("error", self.problems[i - n])
+
+
 class LibraryModel(QtCore.QAbstractListModel):
     """Rows: the samples, then the skipped files, of those the filter shows. An entry is
-    ("sample", Sample) or ("error", ItemError); ``shown`` holds the indices of the entries listed."""
+    ("sample", Sample) or ("error", ItemError); ``shown`` holds the indices of the entries listed. A Qt
+    model: the list asks for the rows it draws, and nothing is made per sample until it is needed."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.entries: list[tuple[str, object]] = []
-        self.ids = np.zeros(0, object)          # each entry's sample id (None: a file of no sample)
+        self.entries = _Entries([], [])
         self.is_error = np.zeros(0, bool)
         self.shown = np.zeros(0, np.int64)      # the entries listed, in order
         self.position = np.zeros(0, np.int64)   # entry → its row in the list (-1: not listed)
-        self.row_of: dict[str, int] = {}    # sample id → entry
+        self._ids = None
+        self._row_of = None
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Each entry's sample id (None: a file of no sample), made when first asked for (a filter)."""
+        if self._ids is None:
+            e = self.entries
+            self._ids = np.array([s.id for s in e.samples] + [p.sample_id for p in e.problems], dtype=object)
+        return self._ids
+
+    @property
+    def row_of(self) -> dict[str, int]:
+        """Sample id → its entry, made when first asked for (a selection to follow)."""
+        if self._row_of is None:
+            self._row_of = {s.id: row for row, s in enumerate(self.entries.samples)}
+        return self._row_of
+
+    def holds(self, dataset, problems) -> bool:
+        """Whether the entries are already those of ``dataset`` and ``problems``."""
+        e = self.entries
+        return e.samples is dataset.samples and len(e.samples) == self._samples and e.problems == list(problems)
 
     def reset(self, dataset, problems=()) -> None:
         self.beginResetModel()
-        self.entries = [("sample", s) for s in dataset.samples]
-        self.entries += [("error", e) for e in problems]
-        self.ids = np.array([s.id for s in dataset.samples] + [e.sample_id for e in problems], dtype=object)
-        self.is_error = np.arange(len(self.entries)) >= len(dataset.samples)
-        self.row_of = {s.id: row for row, s in enumerate(dataset.samples)}
+        self.entries = _Entries(dataset.samples, problems)
+        self._samples = len(dataset.samples)
+        self._ids = self._row_of = None
+        self.is_error = np.arange(len(self.entries)) >= self._samples
         self._show(None)
         self.endResetModel()
 
@@ -208,6 +249,11 @@ class QtLibrary(QtWidgets.QWidget):
     def refresh(self) -> None:
         ws = self.workspace
         problems = ws.problems()
+        if self.model.holds(ws.dataset, problems):   # rows joined the table, the samples are the same
+            if self.workspace.row_filter.active:
+                self.model.show_only(self._keep())
+            self._count()
+            return
         self.model.reset(ws.dataset, problems)
         if self.workspace.row_filter.active:
             self.model.show_only(self._keep())
@@ -216,6 +262,9 @@ class QtLibrary(QtWidgets.QWidget):
 
     def apply_filter(self) -> None:
         """List what the filter shows (it changed, or the rows it covers did)."""
+        if len(self.model.entries) == 0 and len(self.model.shown) == 0:
+            self._count()
+            return   # nothing listed (a table opened without its media): nothing to work out per row
         self.model.show_only(self._keep())
         self._count()
         self.follow()
@@ -248,14 +297,20 @@ class QtLibrary(QtWidgets.QWidget):
         """Highlight the samples of the items selected anywhere (the map, the inspector, a query pick)."""
         if self._echo:
             return
-        ws = self.workspace
-        ids = set() if ws.table is None or not len(ws.selection) else set(ws.table.sample_id[ws.selection].tolist())
-        rows = sorted(r for r in (int(self.model.position[self.model.row_of[i]]) for i in ids if i in self.model.row_of)
-                      if r >= 0)
+        ws, model = self.workspace, self.model
+        rows = []
+        if ws.table is not None and len(ws.selection) and len(model.entries.samples):
+            from mmstudio.core.tables.categories import categories
+
+            found = categories(ws.table, "sample_id")   # the selection's distinct samples, not its rows
+            codes = np.unique(found.codes[ws.selection])
+            row_of = model.row_of
+            entries = [row_of.get(i, -1) for i in found.names[codes[codes >= 0]].tolist()]
+            rows = sorted(r for r in model.position[np.asarray(entries, np.int64)[np.asarray(entries) >= 0]].tolist()
+                          if r >= 0)
         selection = QtCore.QItemSelection()
-        for start, stop in _runs(rows):
-            selection.merge(QtCore.QItemSelection(self.model.index(start), self.model.index(stop)),
-                            QtCore.QItemSelectionModel.SelectionFlag.Select)
+        for start, stop in _runs(rows):   # disjoint and in order: added as they are (merging is quadratic)
+            selection.select(self.model.index(start), self.model.index(stop))
         self._echo = True
         try:
             self.list.selectionModel().select(selection, QtCore.QItemSelectionModel.SelectionFlag.ClearAndSelect)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import html
 from collections import Counter
 
+import numpy as np
+
+from mmstudio.core.tables.categories import categories
 from mmstudio.ui.thumbnail_loader import PENDING
 
 THUMBS = 6          # pictures in the strip
@@ -14,26 +17,36 @@ LABELS = 6          # labels counted by name (the rest summed)
 THUMB = {"image": (48, 48), "audio": (64, 24)}
 
 
-def _counted(values, limit: int) -> str:
-    ranked = sorted(Counter("—" if v is None else str(v) for v in values).items(), key=lambda p: (-p[1], p[0]))
-    parts = [f"{html.escape(name)} {n:,}" for name, n in ranked[:limit]]
+def _counted(table, column: str, rows: np.ndarray, limit: int) -> str:
+    """The rows' values of ``column`` counted, most frequent first: through the column's codes (a selection
+    of 100,000 rows in milliseconds)."""
+    found = categories(table, column)
+    n = np.bincount(found.codes[rows] + 1, minlength=len(found.names) + 1)
+    counted: Counter = Counter()
+    for i in np.flatnonzero(n).tolist():   # the values present only
+        counted["—" if i == 0 else str(found.names[i - 1])] += int(n[i])
+    ranked = sorted(counted.items(), key=lambda p: (-p[1], p[0]))
+    parts = [f"{html.escape(name)} {k:,}" for name, k in ranked[:limit]]
     rest = ranked[limit:]
     if rest:
-        parts.append(f"{len(rest):,} more ({sum(n for _, n in rest):,} items)")
+        parts.append(f"{len(rest):,} more ({sum(k for _, k in rest):,} items)")
     return " · ".join(parts)
 
 
 def summary_html(table, rows, pictures) -> tuple[str, set]:
     """The summary's rich text and the keys of the pictures still being decoded (``pictures``: a
-    :class:`~mmstudio.ui.thumbnail_loader.QtThumbnails`; a picture not ready yet is left out)."""
-    rows = [int(r) for r in rows]
-    samples = list(dict.fromkeys(str(table.sample_id[r]) for r in rows))
-    lines = [f"<b>{len(rows):,} items selected</b> ({len(samples):,} sample{'s' if len(samples) != 1 else ''})",
-             f"modality: {_counted(table.modality[rows], 3)}",
-             f"label: {_counted(table.label[rows], LABELS)}"]
+    :class:`~mmstudio.ui.thumbnail_loader.QtThumbnails`; a picture not ready yet is left out). Vectorised
+    over the rows: no Python object per selected row."""
+    rows = np.asarray(rows, np.int64)
+    found = categories(table, "sample_id")
+    sample = found.codes[rows]
+    seen = np.bincount(sample + 1, minlength=len(found.names) + 1)   # per sample code (+1: no id): O(rows)
+    samples = int(np.count_nonzero(seen))
+    lines = [f"<b>{len(rows):,} items selected</b> ({samples:,} sample{'s' if samples != 1 else ''})",
+             f"modality: {_counted(table, 'modality', rows, 3)}",
+             f"label: {_counted(table, 'label', rows, LABELS)}"]
     strip, waiting = [], set()
-    pictured = [r for r in rows if str(table.modality[r]) in THUMB and table.path[r]][:THUMBS]
-    for r in pictured:
+    for r in _pictured(table, rows):
         modality = str(table.modality[r])
         key = pictures.key(modality, str(table.path[r]), *THUMB[modality], form="uri")
         uri = pictures.get(*key[:4], form="uri")
@@ -43,6 +56,26 @@ def summary_html(table, rows, pictures) -> tuple[str, set]:
             strip.append(f'<img src="{uri}"> ')
     if strip:
         lines.append("".join(strip))
-    more = f", … ({len(samples) - NAMES:,} more)" if len(samples) > NAMES else ""
-    lines.append("samples: " + ", ".join(html.escape(s) for s in samples[:NAMES]) + more)
+    named: list[str] = []                  # the first samples in the order selected
+    for start in range(0, len(rows), 64):
+        for row in rows[start:start + 64].tolist():
+            name = str(table.sample_id[row])
+            if name not in named:
+                named.append(name)
+        if len(named) >= NAMES:
+            break
+    named = named[:NAMES]
+    more = f", … ({samples - NAMES:,} more)" if samples > NAMES else ""
+    lines.append("samples: " + ", ".join(html.escape(s) for s in named) + more)
     return "<br>".join(lines), waiting
+
+
+def _pictured(table, rows: np.ndarray) -> list[int]:
+    """The first ``THUMBS`` of ``rows`` with a picture (an image or a sound with a file), by the codes of
+    the modality and path columns."""
+    modality, path = categories(table, "modality"), categories(table, "path")
+    wanted = np.append(np.isin(modality.names, list(THUMB)), False)      # code -1 (no modality): the last
+    codes = path.codes[rows]
+    empty = len(path.names) > 0 and path.names[0] == ""                 # "" sorts first
+    keep = wanted[modality.codes[rows]] & (codes >= 0) & ~((codes == 0) & empty)
+    return [int(r) for r in rows[keep][:THUMBS].tolist()]

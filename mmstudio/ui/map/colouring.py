@@ -2,8 +2,9 @@
 
 Categories take their colours from the workspace's ``category_colours`` (value → colour, per
 column), so a value keeps its colour whatever is added later and whatever the counts become; the
-project file stores them. Rows that join the map are coloured alone (the others keep theirs) and
-the legend's counts grow with them.
+project file stores them. Colours are worked out per category and looked up per row through the
+column's codes (:mod:`mmstudio.core.tables.categories`), so colouring a million rows costs
+milliseconds and no Python object per row; rows that join the map are coloured with the others.
 
 A numeric column with more than ``CATEGORY_LIMIT`` distinct values is coloured along viridis from
 its minimum to its maximum, and described by a :class:`Scale` (the map draws it as a colour bar);
@@ -14,7 +15,6 @@ the legend says so in one line, instead of hundreds of captions coloured with re
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,9 +40,12 @@ class Scale:
 
 
 def is_continuous(values: np.ndarray) -> bool:
-    """Numbers with more than ``CATEGORY_LIMIT`` distinct values."""
+    """Numbers with more than ``CATEGORY_LIMIT`` distinct values (the first few thousand usually tell)."""
     if values.dtype.kind != "f":
         return False
+    head = values[:4096]
+    if len(np.unique(head[np.isfinite(head)])) > CATEGORY_LIMIT:
+        return True
     finite = values[np.isfinite(values)]
     return len(finite) > CATEGORY_LIMIT and len(np.unique(finite)) > CATEGORY_LIMIT
 
@@ -56,43 +59,55 @@ def as_categories(values: np.ndarray) -> np.ndarray:
     return names[inverse.reshape(-1)]
 
 
+def category_codes(table, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """``key``'s categories as (names, sorted; each row's index into them): text columns from the table's
+    cached :func:`~mmstudio.core.tables.categories.categories` (computed by the job that brought the rows),
+    a column of few numbers by their names ("1", "0.5"); rows without a value are "—". Vectorised."""
+    values = table.label if key == "label" else table.columns[key]
+    if values.dtype.kind == "f":
+        unique, inverse = np.unique(values, return_inverse=True)
+        names = np.array(["—" if not np.isfinite(v) else f"{v:g}" for v in unique.tolist()], dtype=object)
+        distinct, merged = np.unique(names, return_inverse=True)   # NaN and ±inf: one "—"
+        return distinct, merged.reshape(-1)[inverse.reshape(-1)]
+    from mmstudio.core.tables.categories import categories, with_blank
+
+    return with_blank(categories(table, key), "—")
+
+
 class MapColours:
     def __init__(self) -> None:
         self.scale: Scale | None = None   # the colour scale of a numeric "Colour by", else None
-        self.key: str | None = None
-        self.rgb = np.zeros((0, 3), np.uint8)
-        self.counts: Counter = Counter()
 
-    def colours(self, table, key: str, assigned: dict, start: int = 0) -> tuple[np.ndarray, list[tuple]]:
-        """Every row's colour and the legend [(name, colour, symbol)] for colouring ``table`` by ``key``;
-        ``start``: the rows before it are coloured already (by the same key), only the others are new.
-        ``assigned``: the workspace's value → colour registry, per column (new values are added to it)."""
+    def colours(self, table, key: str, assigned: dict) -> tuple[np.ndarray, list[tuple]]:
+        """Every row's colour and the legend [(name, colour, symbol)] for colouring ``table`` by ``key``.
+        ``assigned``: the workspace's value → colour registry, per column (new values are added to it).
+        Per category, never per row: a million rows in milliseconds."""
         self.scale = None
         if key == "modality":
-            self.key = None
             codes = colors.modality_codes(table)
             present = np.bincount(codes, minlength=len(colors.MODALITY_ORDER) + 1)
             return colors.by_modality(codes), [(m, colors.MODALITY_COLORS[m], "ost"[colors.MODALITY_SHAPES[m]])
                                                for i, m in enumerate(colors.MODALITY_ORDER) if present[i]]
         values = table.label if key == "label" else table.columns[key]
         if key != "label" and is_continuous(values):
-            self.key = None
             rgb, (lo, hi) = colors.continuous(values)
             self.scale = Scale(key, lo, hi, int((~np.isfinite(values)).sum()))
             return rgb, []
-        if key != self.key or start != len(self.rgb) or start == 0:
-            self.key, self.rgb, self.counts, start = key, np.zeros((0, 3), np.uint8), Counter(), 0
-        new = values[start:] if values.dtype.kind != "f" else as_categories(values[start:])
-        names, counts = np.unique(np.asarray(["—" if v is None else str(v) for v in new], object), return_counts=True)
-        self.counts.update(dict(zip(names.tolist(), counts.tolist())))
-        distinct = len([name for name in self.counts if name != "—"])
+        distinct = _distinct(table, key, values)
         if distinct > MAX_CATEGORIES:   # captions, ids, paths: colours would repeat and say nothing
-            self.rgb = np.concatenate([self.rgb, np.tile(np.uint8(NEUTRAL), (len(new), 1))])
-            self.rgb[:] = NEUTRAL
-            return self.rgb, [(f"{key}: {distinct:,} values, too many to colour (at most {MAX_CATEGORIES})", NEUTRAL)]
-        rgb, legend = colors.categorical(new, assigned.setdefault(key, {}))
-        self.rgb = np.concatenate([self.rgb, rgb])
-        registry = assigned[key]
-        ranked = sorted(self.counts.items(), key=lambda item: (-item[1], item[0]))[:LEGEND_ROWS]
-        return self.rgb, [(name, colors.hex_to_rgb(registry[name]) if name in registry else colors.MISSING)
-                          for name, _ in ranked]
+            rgb = colors.lookup(np.array([NEUTRAL], np.uint8), np.zeros(len(values), np.intp))
+            return rgb, [(f"{key}: {distinct:,} values, too many to colour (at most {MAX_CATEGORIES})", NEUTRAL)]
+        names, codes = category_codes(table, key)
+        counts = np.bincount(codes, minlength=len(names))
+        palette, legend = colors.category_colours(names, counts, assigned.setdefault(key, {}))
+        return colors.lookup(palette, codes), legend[:LEGEND_ROWS]
+
+
+def _distinct(table, key: str, values: np.ndarray) -> int:
+    """How many values (blanks not counted, nor a value written "—") the column holds."""
+    if values.dtype.kind == "f":
+        return len(np.unique(values[np.isfinite(values)]))
+    from mmstudio.core.tables.categories import categories
+
+    names = categories(table, key).names
+    return len(names) - int(np.count_nonzero(names == "—")) if len(names) <= 4 * MAX_CATEGORIES else len(names)

@@ -86,11 +86,13 @@ class MapFeed:
 
         def work(job):
             from mmstudio.analysis.projection.growing import grow
+            from mmstudio.core.tables.categories import prepare
             from mmstudio.ui.colors import modality_codes
 
             job.status(f"placing {sum(len(t) for _, t in pending):,} items")
             growth = grow(table, fitted, [t for _, t in pending], finals, ranges, metric=metric)
             modality_codes(growth.table)  # computed here, off the GUI thread
+            prepare(growth.table, job)    # every text column's codes: what colouring, filters and counts read
             return growth
 
         self.job = ws.runner.start("place", work, label="place new items",

@@ -7,19 +7,28 @@ as real markers instead — circle for images, square for sounds, triangle for t
 one call: every marker style (shape × colour × emphasis) is drawn once into an atlas pixmap,
 and the points are ``drawPixmapFragments`` of it, in z-order. A frame makes a handful of Qt
 calls whatever the number of points (each Python→Qt call costs, and PySide6 6.12.0 on Python
-3.11 even lost a reference to None per call). Picking (hover, click, lasso) goes through a
-k-d tree, never through a scan of every point.
+3.11 even lost a reference to None per call). A frame (:mod:`mmstudio.ui.map.frames`) is kept and
+drawn again while neither the points nor the view changed (a tooltip, a box being dragged, a legend
+repaint the map above them); the selection and its neighbours are drawn over it, so a new selection
+draws only them. A large cloud's frames are computed on a thread: while one is computed the map
+shows the last, moved and scaled to the view. Picking (hover, click) asks a k-d tree built on a
+thread after the points moved; until it is there, the points in a square around the mouse (a few
+vectorised comparisons: a million points in a few milliseconds) — never an index built on the GUI
+thread. Rows without a position (NaN: not placed yet) are neither drawn nor picked.
 """
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import internals
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from mmstudio.ui import colors
 from mmstudio.ui.guard import guarded
+from mmstudio.ui.map.frames import ASYNC_POINTS, Frame, Renderer, View, compute, dots, pixels
 
 MARKERS = ("o", "s", "t", "star")   # circle, square, triangle, star (the query)
 EMPHASIS_NONE, EMPHASIS_NEIGHBOUR, EMPHASIS_SELECTED = 0, 1, 2
@@ -27,6 +36,9 @@ EMPHASES = (EMPHASIS_NONE, EMPHASIS_NEIGHBOUR, EMPHASIS_SELECTED)
 SCALE = {EMPHASIS_NONE: 1.0, EMPHASIS_NEIGHBOUR: 1.4, EMPHASIS_SELECTED: 1.8}
 PEN_WIDTH = {EMPHASIS_NONE: 1.0, EMPHASIS_NEIGHBOUR: 2.0, EMPHASIS_SELECTED: 3.0}
 MAX_STYLES = 512   # distinct (shape, colour) pairs in the atlas; more colours are rounded to fewer
+TREE_POINTS = 200_000      # a larger cloud is picked through a k-d tree (built on a thread)
+EMPHASIS_MARKERS = 1_000   # more selected points in view are dots of the selection colour, not large markers
+SELECTION_ALPHA = 170      # those dots' opacity: the points' own colours show through
 
 
 def pack_rgba(rgb: np.ndarray, alpha: int = 255) -> np.ndarray:
@@ -43,6 +55,7 @@ class PointCloudItem(pg.GraphicsObject):
         self.marker_limit = marker_limit
         self.marker_size = marker_size
         self.xy = np.zeros((0, 2), np.float32)
+        self._x = self._y = np.zeros(0, np.float32)
         self.colors = np.zeros(0, np.uint32)
         self.rgb = np.zeros((0, 3), np.uint8)
         self.shapes = np.zeros(0, np.int8)
@@ -50,7 +63,17 @@ class PointCloudItem(pg.GraphicsObject):
         self.emphasis = np.zeros(0, np.uint8)
         self._bounds = QtCore.QRectF()
         self._extent = (np.zeros(2), np.zeros(2))
-        self._tree = None
+        self._tree = None                      # (xy, rows, k-d tree): picking on a large cloud
+        self._tree_for = None                  # the xy a tree is being built for
+        self._version = 0                      # counts the changes of what a frame draws (its key)
+        self._frame: Frame | None = None       # the last frame drawn (its QImage in _qimage), without the emphasis
+        self._emphasis_version = 0
+        self._overlay = None                   # what the emphasis draws over it, for (version, emphasis, view)
+        self._qimage = None
+        self._renderer = Renderer()            # a large cloud's frames, on a thread
+        self._poll = QtCore.QTimer(self)       # while one is computed: is it done?
+        self._poll.setInterval(15)
+        self._poll.timeout.connect(self._frame_done)
         self._atlas_keys = np.zeros(0, np.int64)  # the (shape, colour) styles the atlas holds, sorted
         self._atlas: tuple | None = None       # (pixmap, source rects (S, 3, 4), device pixel ratio)
         self._fragments = internals.PrimitiveArray(QtGui.QPainter.PixmapFragment, 10)
@@ -62,10 +85,10 @@ class PointCloudItem(pg.GraphicsObject):
     def set_points(self, xy: np.ndarray, rgb: np.ndarray, shapes: np.ndarray) -> None:
         self.prepareGeometryChange()
         self.xy = np.ascontiguousarray(xy, np.float32)
+        self._columns()
         self.shapes = np.asarray(shapes, np.int8)
         self.visible = np.ones(len(self.xy), bool)
         self.emphasis = np.zeros(len(self.xy), np.uint8)
-        self._tree = None
         self._set_bounds()
         self.set_colors(rgb)
 
@@ -77,29 +100,43 @@ class PointCloudItem(pg.GraphicsObject):
             raise ValueError(f"set_xy: {len(xy)} positions for {len(self.xy)} points (use set_points)")
         self.prepareGeometryChange()
         self.xy = xy
-        self._tree = None
+        self._columns()
         self._set_bounds()
-        self.update()
+        self.changed()
 
     def set_colors(self, rgb: np.ndarray) -> None:
         self.rgb = np.asarray(rgb, np.uint8).reshape(-1, 3)
-        self.colors = pack_rgba(self.rgb)
-        self.update()
+        words = colors.packed(self.rgb)      # colours made by colors.lookup come packed already
+        self.colors = words if words is not None else pack_rgba(self.rgb)
+        self.changed()
 
     def set_selection_color(self, color: QtGui.QColor) -> None:
         self.selection_color = QtGui.QColor(color)
         self._atlas = None
-        self.update()
+        self._overlay = None
+        self.changed()
 
     def set_visible(self, mask: np.ndarray) -> None:
         self.visible = np.asarray(mask, bool)
-        self.update()
+        self.changed()
 
     def set_emphasis(self, selected=(), neighbours=()) -> None:
+        """Outline these rows (drawn as markers over the raster, which stays as it is)."""
         self.emphasis = np.zeros(len(self.xy), np.uint8)
-        self.emphasis[np.asarray(list(neighbours), dtype=np.int64)] = EMPHASIS_NEIGHBOUR
-        self.emphasis[np.asarray(list(selected), dtype=np.int64)] = EMPHASIS_SELECTED
+        self.emphasis[_rows(neighbours)] = EMPHASIS_NEIGHBOUR
+        self.emphasis[_rows(selected)] = EMPHASIS_SELECTED
+        self._emphasis_version += 1
         self.update()
+
+    def changed(self) -> None:
+        """Something a frame draws changed: the next paint computes a new one (until then, a large cloud shows
+        the last one)."""
+        self._version += 1
+        self.update()
+
+    def _columns(self) -> None:
+        """x and y as contiguous arrays: a frame reads them whole (a column of the (N, 2) array is strided)."""
+        self._x, self._y = np.ascontiguousarray(self.xy[:, 0]), np.ascontiguousarray(self.xy[:, 1])
 
     def _set_bounds(self) -> None:
         if len(self.xy) == 0:
@@ -107,8 +144,8 @@ class PointCloudItem(pg.GraphicsObject):
             return
         # column by column (a reduction over axis 0 of an (N, 2) array is ~17× slower: 75 vs 4 ms at a
         # million rows, on the GUI thread); a NaN makes min/max NaN, and only then the NaN-aware pass
-        lo = np.array([self.xy[:, 0].min(), self.xy[:, 1].min()])
-        hi = np.array([self.xy[:, 0].max(), self.xy[:, 1].max()])
+        lo = np.array([self._x.min(), self._y.min()])
+        hi = np.array([self._x.max(), self._y.max()])
         if np.isnan(lo).any() or np.isnan(hi).any():
             lo, hi = np.nanmin(self.xy, axis=0), np.nanmax(self.xy, axis=0)
         self._extent = (lo, hi)
@@ -117,47 +154,95 @@ class PointCloudItem(pg.GraphicsObject):
                                      float(span[0] * 1.04), float(span[1] * 1.04))
 
     # ------------------------------------------------------------------ picking
-    @property
-    def tree(self):
-        if self._tree is None and len(self.xy):
-            from scipy.spatial import cKDTree
-
-            self._tree = cKDTree(self.xy)
-        return self._tree
-
     def nearest(self, x: float, y: float, radius: float) -> int | None:
-        """The visible point nearest to (x, y) within ``radius`` (data units), or None."""
-        if self.tree is None:
+        """The visible point nearest to (x, y) within ``radius`` (data units), or None (the earlier row on a
+        tie). A large cloud asks a k-d tree, built on a thread after the points moved (~1 s at a million,
+        outside the GIL); until it is there, and for a small cloud, the points in the square around (x, y)."""
+        if len(self.xy) == 0 or not radius > 0:
             return None
-        k = min(8, len(self.xy))
-        dist, idx = self.tree.query([x, y], k=k, distance_upper_bound=radius)
-        for d, i in zip(np.atleast_1d(dist), np.atleast_1d(idx)):
-            if np.isfinite(d) and i < len(self.xy) and self.visible[i]:
-                return int(i)
+        held = self._picking_tree() if len(self.xy) > TREE_POINTS else None
+        if held is not None:
+            rows, tree = held
+            k = min(16, len(rows))
+            dist, idx = (np.atleast_1d(a) for a in tree.query([x, y], k=k, distance_upper_bound=radius))
+            hits = rows[idx[np.isfinite(dist)]]
+            shown = hits[self.visible[hits]]
+            if len(shown):
+                return int(shown[0])
+            if len(hits) < k or k == len(rows):   # none hidden beyond these: nothing visible within reach
+                return None
+        return self._nearest_in_square(x, y, radius)   # no tree yet, or the nearest k all hidden (a filter)
+
+    def _nearest_in_square(self, x: float, y: float, radius: float) -> int | None:
+        xs, ys = self._x, self._y
+        with np.errstate(invalid="ignore"):
+            near = np.flatnonzero((np.abs(xs - np.float32(x)) <= radius) & (np.abs(ys - np.float32(y)) <= radius))
+        near = near[self.visible[near]]
+        if len(near) == 0:
+            return None
+        d2 = (xs[near].astype(np.float64) - x) ** 2 + (ys[near].astype(np.float64) - y) ** 2
+        best = int(np.argmin(d2))
+        return int(near[best]) if d2[best] <= radius * radius else None
+
+    def _picking_tree(self):
+        """(rows, k-d tree of their positions) for the points as they are, or None while it is being built (the
+        first call after they moved starts that, on a thread)."""
+        held = self._tree
+        if held is not None and held[0] is self.xy:
+            return held[1], held[2]
+        if self._tree_for is not self.xy:
+            self._tree_for = self.xy
+            threading.Thread(target=self._build_tree, args=(self.xy, self._x, self._y), name="mmstudio-pick",
+                             daemon=True).start()
         return None
 
+    def _build_tree(self, xy, x, y) -> None:
+        from scipy.spatial import cKDTree
+
+        rows = np.flatnonzero(np.isfinite(x) & np.isfinite(y))   # rows not placed yet are not picked
+        tree = cKDTree(np.column_stack([x[rows], y[rows]]))
+        self._tree = (xy, rows, tree)
+
+    @property
+    def tree(self):
+        """The k-d tree of the placed points, built now if it is not there (benchmarks/render.py)."""
+        if self._tree is None or self._tree[0] is not self.xy:
+            self._tree_for = self.xy
+            self._build_tree(self.xy, self._x, self._y)
+        return self._tree[2]
+
     def in_rect(self, rect: QtCore.QRectF) -> np.ndarray:
-        x, y = self.xy[:, 0], self.xy[:, 1]
-        mask = (x >= rect.left()) & (x <= rect.right()) & (y >= rect.top()) & (y <= rect.bottom())
+        x, y = self._x, self._y
+        with np.errstate(invalid="ignore"):
+            mask = (x >= rect.left()) & (x <= rect.right()) & (y >= rect.top()) & (y <= rect.bottom())
         return np.flatnonzero(mask & self.visible)
 
     def in_polygon(self, polygon: np.ndarray) -> np.ndarray:
-        """Indices of the visible points inside a closed polygon (V × 2, data units): ray casting,
-        vectorised over the points inside its bounding box."""
+        """Indices of the visible points inside a closed polygon (V × 2, data units): ray casting over the
+        points inside its bounding box, sorted by y so that each edge looks only at the points level with it
+        (a lasso of a few hundred vertices over a few hundred thousand points stays milliseconds)."""
         polygon = np.asarray(polygon, np.float64)
         lo, hi = polygon.min(axis=0), polygon.max(axis=0)
-        x, y = self.xy[:, 0], self.xy[:, 1]
-        candidates = np.flatnonzero((x >= lo[0]) & (x <= hi[0]) & (y >= lo[1]) & (y <= hi[1]) & self.visible)
+        x, y = self._x, self._y
+        with np.errstate(invalid="ignore"):
+            box = (x >= lo[0]) & (x <= hi[0]) & (y >= lo[1]) & (y <= hi[1]) & self.visible
+        candidates = np.flatnonzero(box)
+        if _is_box(polygon):   # a box drag: its bounding box is the answer
+            return candidates
+        order = np.argsort(y[candidates], kind="stable")
+        candidates = candidates[order]
         px, py = x[candidates].astype(np.float64), y[candidates].astype(np.float64)
         inside = np.zeros(len(candidates), bool)
         x0, y0 = polygon[:, 0], polygon[:, 1]
         x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
-        for ax, ay, bx, by in zip(x0, y0, x1, y1):
-            crosses = (ay > py) != (by > py)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                at = ax + (py - ay) * (bx - ax) / (by - ay)
-            inside ^= crosses & (px < at)
-        return candidates[inside]
+        for ax, ay, bx, by in zip(x0.tolist(), y0.tolist(), x1.tolist(), y1.tolist()):
+            if ay == by:
+                continue   # a level edge crosses no ray
+            # the edge crosses the ray of the points with min(ay, by) <= y < max(ay, by)
+            i, j = np.searchsorted(py, [min(ay, by), max(ay, by)], side="left")
+            at = ax + (py[i:j] - ay) * (bx - ax) / (by - ay)
+            inside[i:j] ^= px[i:j] < at
+        return np.sort(candidates[inside])
 
     # ------------------------------------------------------------------ pyqtgraph protocol
     @guarded(QtCore.QRectF)
@@ -177,38 +262,78 @@ class PointCloudItem(pg.GraphicsObject):
         # logical coordinates of the viewport: what the painter maps to after resetTransform(),
         # also when the widget is rendered into a bigger pixmap (window.grab()) at an offset
         target = widget if widget is not None else painter.device()
-        width, height = target.width(), target.height()
         t = painter.worldTransform()
-        px = self.xy[:, 0] * np.float32(t.m11()) + np.float32(t.m31())
-        py = self.xy[:, 1] * np.float32(t.m22()) + np.float32(t.m32())
-        inside = (px >= 0) & (px < width - 1) & (py >= 0) & (py < height - 1) & self.visible
-        index = np.flatnonzero(inside)
+        view = View(t.m11(), t.m31(), t.m22(), t.m32(), target.width(), target.height())
         dpr = float(target.devicePixelRatioF()) if hasattr(target, "devicePixelRatioF") else 1.0
+        key = (self._version, view)
+        if self._frame is None or self._frame.key != key:
+            args = (key, view, self._x, self._y, self.colors, self.visible, self.marker_limit)
+            on_screen = isinstance(painter.device(), QtWidgets.QWidget)   # not a picture (grab, export)
+            if len(self.xy) > ASYNC_POINTS and on_screen:   # on a thread; the last frame meanwhile
+                self._renderer.request(*args)
+                self._poll.start()
+            else:                                                      # small, or a picture being exported: now
+                self._show(compute(*args))
+        frame = self._frame
+        if frame is None:
+            return
+        self.last_mode, self.last_drawn = frame.mode, frame.drawn
         painter.save()
         try:
             painter.resetTransform()
-            self.last_drawn = len(index)
-            if len(index) <= self.marker_limit:
-                self.last_mode = "markers"
-                order = index[np.argsort(self.emphasis[index], kind="stable")]  # emphasised points on top
-                self._draw_markers(painter, order, px, py, dpr)
-            else:
-                self.last_mode = "raster"
-                self._draw_raster(painter, index, px, py, width, height)
-                special = index[self.emphasis[index] > 0]
-                self._draw_markers(painter, special[np.argsort(self.emphasis[special], kind="stable")], px, py, dpr)
+            if frame.mode == "markers":   # the rows it found, where they are now (emphasised ones on top)
+                rows = frame.index[frame.index < len(self.xy)]      # a frame of a larger cloud: its rows still here
+                rows = rows[self.visible[rows]]
+                rows = rows[np.argsort(self.emphasis[rows], kind="stable")]
+                px, py, _ = pixels(view, self._x[rows], self._y[rows])
+                self._draw_markers(painter, rows, px, py, dpr)
+                return
+            if frame.view != view:        # the view moved since: the last frame, moved with it
+                ax, ay, bx, by = view.from_(frame.view)
+                painter.setTransform(QtGui.QTransform(ax, 0, 0, ay, bx, by))
+            painter.drawImage(0, 0, self._qimage)
+            painter.resetTransform()
+            self._draw_emphasis(painter, view, dpr)
         finally:
             painter.restore()
 
-    def _draw_raster(self, painter, index, px, py, width, height) -> None:
-        flat = py[index].astype(np.int32) * width + px[index].astype(np.int32)
-        image = np.zeros((height, width), np.uint32)
-        image.reshape(-1)[flat] = self.colors[index]          # last point wins; 0 = transparent
-        for dy, dx in ((0, 1), (1, 0), (1, 1)):               # grow each point into a 2×2 dot
-            np.copyto(image[dy:, dx:], image[: height - dy, : width - dx], where=image[dy:, dx:] == 0)
-        qimage = pg.functions.ndarray_to_qimage(image.view(np.uint8).reshape(height, width, 4),
-                                                QtGui.QImage.Format.Format_RGBA8888)
-        painter.drawImage(0, 0, qimage)
+    def _show(self, frame: Frame) -> None:
+        self._frame = frame
+        self._qimage = None if frame.image is None else _qimage(frame.image)   # reads its memory: kept together
+
+    def _frame_done(self) -> None:
+        frame = self._renderer.take()
+        if frame is not None:
+            self._show(frame)
+            self.update()
+        if not self._renderer.busy():
+            self._poll.stop()
+
+    def _draw_emphasis(self, painter, view: View, dpr: float) -> None:
+        """The selected points and their neighbours as markers over the raster: only they are looked at, so
+        a new selection does not draw the million points again. More selected points in view than
+        ``EMPHASIS_MARKERS`` are dots of the selection colour instead (one image), their neighbours markers.
+        What to draw is kept while the points, the emphasis and the view stay (a box dragged over the map)."""
+        key = (self._version, self._emphasis_version, view)
+        if self._overlay is None or self._overlay[0] != key:
+            special = np.flatnonzero(self.emphasis)
+            special = special[self.visible[special]]
+            px, py, inside = pixels(view, self._x[special], self._y[special])
+            special, px, py = special[inside], px[inside], py[inside]
+            dots_image = None
+            if len(special) > EMPHASIS_MARKERS:
+                selected = self.emphasis[special] == EMPHASIS_SELECTED
+                colour = pack_rgba(np.array([self.selection_color.getRgb()[:3]], np.uint8), SELECTION_ALPHA)
+                image = dots(px[selected], py[selected], np.broadcast_to(colour, (int(selected.sum()),)), view.width,
+                             view.height)
+                dots_image = (_qimage(image), image)   # the QImage reads the array: kept together
+                special, px, py = special[~selected], px[~selected], py[~selected]
+            order = np.argsort(self.emphasis[special], kind="stable")
+            self._overlay = (key, dots_image, special[order], px[order], py[order])
+        _, dots_image, rows, px, py = self._overlay
+        if dots_image is not None:
+            painter.drawImage(0, 0, dots_image[0])
+        self._draw_markers(painter, rows, px, py, dpr)
 
     def _atlas_for(self, keys: np.ndarray, dpr: float) -> tuple:
         """The (shape, colour) styles of ``keys`` at every emphasis, drawn once into one pixmap; kept
@@ -247,8 +372,9 @@ class PointCloudItem(pg.GraphicsObject):
         return self._atlas
 
     def _draw_markers(self, painter, order, px, py, dpr: float = 1.0) -> None:
-        """The points of ``order`` (last on top) as fragments of the style atlas: one Qt call. Styles
-        are worked out for the drawn points only (at most ``marker_limit``), never for the whole table."""
+        """The points of ``order`` (last on top) at ``px``, ``py`` (one each) as fragments of the style atlas:
+        one Qt call. Styles are worked out for the drawn points only (at most ``marker_limit``), never for
+        the whole table."""
         if len(order) == 0:
             return
         keys, index = marker_styles(self.shapes[order], self.rgb[order])
@@ -256,11 +382,35 @@ class PointCloudItem(pg.GraphicsObject):
         cell = np.searchsorted(self._atlas_keys, keys)[index]
         self._fragments.resize(len(order))
         frags = self._fragments.ndarray()
-        frags[:, 0] = px[order]
-        frags[:, 1] = py[order]
+        frags[:, 0] = px
+        frags[:, 1] = py
         frags[:, 2:6] = rects[cell, self.emphasis[order]]
         frags[:, 6:10] = (1 / dpr, 1 / dpr, 0.0, 1.0)        # scale x, scale y, rotation, opacity
         painter.drawPixmapFragments(*self._fragments.drawargs(), pixmap)
+
+
+def _qimage(image: np.ndarray) -> QtGui.QImage:
+    """A packed RGBA image (height × width uint32) as a QImage over the same memory."""
+    height, width = image.shape
+    return pg.functions.ndarray_to_qimage(image.view(np.uint8).reshape(height, width, 4),
+                                          QtGui.QImage.Format.Format_RGBA8888)
+
+
+def _is_box(polygon: np.ndarray) -> bool:
+    """Four corners of a rectangle with level and upright sides (what Box select draws): the points in its
+    bounding box are inside (its edges count as inside)."""
+    if len(polygon) != 4:
+        return False
+    x, y = polygon[:, 0].tolist(), polygon[:, 1].tolist()
+    edges = zip(x, x[1:] + x[:1], y, y[1:] + y[:1])
+    return len(set(x)) <= 2 and len(set(y)) <= 2 and all(a == b or c == d for a, b, c, d in edges)
+
+
+def _rows(rows) -> np.ndarray:
+    """Row indices as an int64 array (an array passes through without a Python object per row)."""
+    if isinstance(rows, np.ndarray):
+        return rows.astype(np.int64, copy=False).reshape(-1)
+    return np.fromiter(rows, np.int64)
 
 
 def marker_styles(shapes: np.ndarray, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

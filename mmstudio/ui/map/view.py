@@ -21,7 +21,9 @@ from mmstudio.ui.workspace import AUTO_REFIT_SHARE
 REFIT_TIP = ("Items added to the map are placed among their nearest neighbours and nothing moves. Refit lays "
              "out every point again, starting from the map as it is; the points glide to their new places when "
              f"it is done. It starts by itself when more than {AUTO_REFIT_SHARE:.0%} of the points were placed.")
-FRAME_SAMPLE = 100_000  # the centre and spread of a larger layout come from this many of its points
+FRAME_SAMPLE = 20_000   # the centre and spread of a larger layout come from this many of its points
+LEGEND_SAMPLE = 20_000  # the legend finds its emptiest corner among this many of the shown points
+LEGEND_BATCH = 5        # legend entries made per turn of the event loop
 
 
 def frame(xy: np.ndarray) -> tuple[np.ndarray, float]:
@@ -39,7 +41,7 @@ def normalised(xy: np.ndarray, where: tuple[np.ndarray, float] | None = None) ->
     if len(xy) == 0:
         return xy
     centre, spread = where or frame(xy)
-    return ((xy - centre) / spread).astype(np.float32)
+    return (np.asarray(xy, np.float32) - np.float32(centre)) / np.float32(spread)   # float32 throughout
 
 
 class SelectViewBox(pg.ViewBox):
@@ -94,7 +96,12 @@ class QtEmbeddingView(QtWidgets.QWidget):
         self._colours = MapColours()
         self._animation = None
         self._legend_items = []
-        self._legend_shown: list = []   # the entries the legend shows now
+        self._legend_shown: list = []   # the entries the legend shows now (drawn by _draw_legend)
+        self._legend_drawn: list = []   # those drawn so far
+        self._legend_timer = QtCore.QTimer(self)
+        self._legend_timer.setSingleShot(True)
+        self._legend_timer.setInterval(0)
+        self._legend_timer.timeout.connect(self._draw_legend)
         self.hovered: int | None = None
         self.colourings: dict = {}   # "Colour by" entries of others: name → fn() → (rgb, legend, scale); set_colouring
         self._build()
@@ -102,6 +109,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         workspace.layoutChanged.connect(self._layout_changed)
         workspace.pointsAdded.connect(self._points_added)
         workspace.selectionChanged.connect(self._emphasis_changed)
+        workspace.neighboursChanged.connect(self._emphasis_changed)
         workspace.subsetsChanged.connect(self._table_changed)   # "Colour by" lists them; recoloured
         workspace.queryCleared.connect(self.query.clear)
         workspace.row_filter.changed.connect(self._visibility_changed)   # filtered-out points are hidden
@@ -250,7 +258,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
             self._animation.finish()
         added = normalised(ws.xy[start:], self._frame)
         self._display = np.concatenate([self._display[:start], added])
-        self.cloud.set_points(self._display, self._colors(start), colors.shapes_of(colors.modality_codes(table)))
+        self.cloud.set_points(self._display, self._colors(), colors.shapes_of(colors.modality_codes(table)))
         self._visibility_changed()
         self._update_links()
         self._emphasis_changed()
@@ -295,8 +303,8 @@ class QtEmbeddingView(QtWidgets.QWidget):
             self._emphasis_changed()
             self.frame_points()
 
-    def _colors(self, start: int = 0) -> np.ndarray:
-        """Every row's colour (rows before ``start`` are coloured already), and the legend drawn."""
+    def _colors(self) -> np.ndarray:
+        """Every row's colour, and the legend drawn."""
         table = self.workspace.table
         key = self.color_by.currentText() or "modality"
         subset = subset_colours(self.workspace, key)
@@ -307,25 +315,37 @@ class QtEmbeddingView(QtWidgets.QWidget):
             rgb, legend = subset
             self.colour_bar.show_scale(None)
         else:
-            rgb, legend = self._colours.colours(table, key, self.workspace.category_colours, start)
+            rgb, legend = self._colours.colours(table, key, self.workspace.category_colours)
             self.colour_bar.show_scale(self._colours.scale)
-        if legend == self._legend_shown:
-            return rgb  # the same entries: rebuilding them cost ~40 ms, for every batch that joined
-        self._legend_shown = legend
-        for item in self._legend_items:
-            self.legend.removeItem(item)
-        self._legend_items = []
-        for name, colour, *symbol in legend:
+        if legend != self._legend_shown:   # the same entries: rebuilding them cost ~40 ms, for every batch that joined
+            self._legend_shown = legend
+            self._legend_timer.start()      # built on the next turn of the event loop: the colours are drawn first
+        return rgb
+
+    def _draw_legend(self) -> None:
+        """The legend's entries, ``LEGEND_BATCH`` per turn of the event loop (a pyqtgraph label costs 3–10 ms:
+        15 of them at once were a gap of their own, after the colouring's)."""
+        wanted, drawn = self._legend_shown, self._legend_drawn
+        if drawn != wanted[:len(drawn)]:   # other entries than those begun: start again
+            for item in self._legend_items:
+                self.legend.removeItem(item)
+            self._legend_items, drawn = [], []
+        for entry in wanted[len(drawn):len(drawn) + LEGEND_BATCH]:
+            name, colour, *symbol = entry
             sample = pg.ScatterPlotItem(symbol=symbol[0] if symbol else "o", size=10, brush=pg.mkBrush(*colour), pen=None)
             self.legend.addItem(sample, name)
             self._legend_items.append(sample)
-        return rgb
+            drawn = drawn + [entry]
+        self._legend_drawn = drawn
+        if len(drawn) < len(wanted):
+            self._legend_timer.start()
 
     def _legend_points(self) -> np.ndarray:
         """The shown points in scene coordinates (the legend keeps to the corner with fewest of them)."""
         if len(self._display) == 0 or len(self.cloud.visible) != len(self._display):
             return np.zeros((0, 2))
-        return to_scene(self.viewbox, self._display[self.cloud.visible])
+        step = max(1, len(self._display) // LEGEND_SAMPLE)   # an even sample: a million points are not needed
+        return to_scene(self.viewbox, self._display[::step][self.cloud.visible[::step]])
 
     def set_colouring(self, name: str, fn=None) -> None:
         """Add a "Colour by" entry whose colours ``fn()`` gives as (rgb per row, legend, scale or None), or
@@ -344,8 +364,12 @@ class QtEmbeddingView(QtWidgets.QWidget):
         table = self.workspace.table
         if table is None or len(self.cloud.xy) != len(table):
             return
-        shown = [colors.MODALITY_ORDER.index(m) for m, box in self.modality_boxes.items() if box.isChecked()]
-        self.cloud.set_visible(np.isin(colors.modality_codes(table), shown) & self.workspace.row_filter.visible(len(table)))
+        shown = np.zeros(len(colors.MODALITY_ORDER) + 1, bool)   # per modality code, then a lookup per row
+        shown[[colors.MODALITY_ORDER.index(m) for m, box in self.modality_boxes.items() if box.isChecked()]] = True
+        visible = shown[colors.modality_codes(table)]
+        if self.workspace.row_filter.active:
+            visible &= self.workspace.row_filter.visible(len(table))
+        self.cloud.set_visible(visible)
         self._update_links()
         self._update_status()
 
@@ -358,10 +382,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
             self.lines.setVisible(False)
             return
         visible = self.cloud.visible
-        ids = table.sample_id
-        order = np.argsort(ids, kind="stable")
-        same = ids[order][1:] == ids[order][:-1]
-        a, b = order[:-1][same], order[1:][same]
+        a, b = _sample_pairs(table)
         keep = visible[a] & visible[b]
         a, b = a[keep], b[keep]
         pairs = np.empty((2 * len(a), 2), np.float32)
@@ -374,7 +395,7 @@ class QtEmbeddingView(QtWidgets.QWidget):
         if ws.table is None or len(self.cloud.xy) != len(ws.table):
             return
         selected = ws.selection
-        neighbours = ws.neighbours(selected) if len(selected) else np.zeros(0, np.int64)
+        neighbours = ws.selection_neighbours   # found by the workspace (a job on a large table)
         if ws.query is not None:
             neighbours = np.concatenate([neighbours, getattr(ws, "query_rows", np.zeros(0, np.int64))])
             position = ws.query_position()
@@ -471,6 +492,19 @@ class QtEmbeddingView(QtWidgets.QWidget):
         pad = np.maximum((hi - lo) * 0.3, 0.05)
         self.viewbox.setRange(xRange=(float(lo[0] - pad[0]), float(hi[0] + pad[0])),
                               yRange=(float(lo[1] - pad[1]), float(hi[1] + pad[1])))
+
+
+def _sample_pairs(table) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of each sample joined in order (a → b), worked out once per table from its sample codes."""
+    held = table.__dict__.get("_sample_pairs")
+    if held is None:
+        from mmstudio.core.tables.categories import categories
+
+        codes = categories(table, "sample_id").codes
+        order = np.argsort(codes, kind="stable")
+        same = (codes[order][1:] == codes[order][:-1]) & (codes[order][1:] >= 0)
+        held = table.__dict__["_sample_pairs"] = (order[:-1][same], order[1:][same])
+    return held
 
 
 def _button(text: str) -> QtWidgets.QToolButton:

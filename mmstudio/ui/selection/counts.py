@@ -25,26 +25,31 @@ class Counts:
     rest_items: int = 0        # their items
 
 
-def value_names(values) -> np.ndarray:
-    return np.asarray(["—" if v is None or (isinstance(v, float) and v != v) else str(v) for v in values], object)
+def column_counts(table, column: str, rows=None) -> Counter:
+    """How many of ``rows`` (None: every row) hold each value of the text column ``column`` ("—": none),
+    from the column's codes: no Python object per row."""
+    from mmstudio.core.tables.categories import categories
+
+    found = categories(table, column)
+    codes = found.codes if rows is None else found.codes[np.asarray(rows, np.int64)]
+    n = np.bincount(codes + 1, minlength=len(found.names) + 1)
+    counted: Counter = Counter()
+    for i in np.flatnonzero(n).tolist():
+        counted["—" if i == 0 else str(found.names[i - 1])] += int(n[i])
+    return counted
 
 
-def counts(title: str, selected, whole: Counter, limit: int | None = None) -> Counts:
-    """The values of the selected rows counted (most frequent first, then by name); ``whole``: the
-    table's counts of the same values."""
-    names, n = np.unique(value_names(selected), return_counts=True)
-    ranked = sorted(zip(names.tolist(), n.tolist()), key=lambda p: (-p[1], p[0]))
+def counts(title: str, selected: Counter, whole: Counter, limit: int | None = None) -> Counts:
+    """The selection's counts of each value (most frequent first, then by name); ``whole``: the table's
+    counts of the same values."""
+    ranked = sorted(selected.items(), key=lambda p: (-p[1], p[0]))
     shown, rest = (ranked, []) if limit is None else (ranked[:limit], ranked[limit:])
     return Counts(title, [(name, k, whole.get(name, 0)) for name, k in shown], len(rest), sum(k for _, k in rest))
 
 
 def table_counts(table) -> dict[str, Counter]:
     """How many rows of the whole table hold each modality and each label."""
-    out = {}
-    for key, values in (("modality", table.modality), ("label", table.label)):
-        names, n = np.unique(value_names(values), return_counts=True)
-        out[key] = Counter(dict(zip(names.tolist(), n.tolist())))
-    return out
+    return {key: column_counts(table, key) for key in ("modality", "label")}
 
 
 class QtCounts(QtWidgets.QWidget):

@@ -19,7 +19,7 @@ from PySide6 import QtCore, QtWidgets
 
 from mmstudio.ui.guard import guarded
 from mmstudio.ui.panel_visibility import on_screen
-from mmstudio.ui.selection.counts import LABEL_ROWS, QtCounts, counts, table_counts
+from mmstudio.ui.selection.counts import LABEL_ROWS, QtCounts, column_counts, counts, table_counts
 from mmstudio.ui.selection.gallery import QtGallery
 from mmstudio.ui.selection.metrics import QtMetricsTable, align_rows, no_pairs_reason
 from mmstudio.ui.selection.subsets_box import QtSubsetsBox, next_colour
@@ -136,30 +136,30 @@ class QtSelectionPanel(QtWidgets.QWidget):
         self._describe(table, rows)
 
     def _describe(self, table, rows) -> None:
-        """Count the selection (and the table) and find its nearest items in a job: both read every row."""
+        """Count the selection (and the table) at once, through the columns' codes (milliseconds at a million
+        rows), and find its nearest items in a job (a product with every vector; it waits for the map's jobs)."""
+        from mmstudio.core.tables.categories import categories
+
+        totals = self._totals[1] if self._totals[0] is table else table_counts(table)
+        self._totals = (table, totals)
+        samples = int(np.count_nonzero(np.bincount(categories(table, "sample_id").codes[rows] + 1)))
+        self.summary.setText(f"<b>{len(rows):,} item{'s' if len(rows) != 1 else ''} selected</b> "
+                             f"({samples:,} sample{'s' if samples != 1 else ''})")
+        self.counts.set_counts([counts("Modality", column_counts(table, "modality", rows), totals["modality"]),
+                                counts("Label", column_counts(table, "label", rows), totals["label"],
+                                       limit=LABEL_ROWS)])
         self.nearest_title.setText("<b>Nearest items of the other modalities</b> · finding…")
-        whole = self._totals[1] if self._totals[0] is table else None
 
         def work(job):
-            from mmstudio.analysis.alignment.neighbours import cross_modal_neighbours
+            from mmstudio.analysis.alignment.neighbours import cross_modal_neighbours, mean_of
 
-            totals = whole if whole is not None else table_counts(table)
-            blocks = [counts("Modality", table.modality[rows], totals["modality"]),
-                      counts("Label", table.label[rows], totals["label"], limit=LABEL_ROWS)]
-            samples = len(set(table.sample_id[rows].tolist()))
             found = cross_modal_neighbours(table, rows, NEAREST_K)
-            centre = table.vectors[rows].mean(axis=0)
-            sims = table.vectors[found] @ (centre / max(float(np.linalg.norm(centre)), 1e-9))
-            return totals, blocks, samples, found, sims
+            centre = mean_of(table.vectors, rows)
+            return found, table.vectors[found] @ (centre / max(float(np.linalg.norm(centre)), 1e-9))
 
         def done(result) -> None:
-            totals, blocks, samples, found, sims = result
-            self._totals = (table, totals)
             if table is self.workspace.table and np.array_equal(rows, self.workspace.selection):
-                self.summary.setText(f"<b>{len(rows):,} item{'s' if len(rows) != 1 else ''} selected</b> "
-                                     f"({samples:,} sample{'s' if samples != 1 else ''})")
-                self.counts.set_counts(blocks)
-                self._show_nearest(table, rows, found, sims)
+                self._show_nearest(table, rows, *result)
 
         self.workspace.runner.start("selection", work, label="the selection", on_done=done, panel=True)
 
@@ -169,7 +169,9 @@ class QtSelectionPanel(QtWidgets.QWidget):
             self.nearest.clear()
             self.nearest_title.setText("<b>Nearest items of the other modalities</b>")
         else:
-            mixed = len(set(table.modality[rows].tolist())) > 1
+            from mmstudio.core.tables.categories import categories
+
+            mixed = len(np.unique(categories(table, "modality").codes[rows])) > 1
             captions = [f"{s:+.2f} {'—' if table.label[r] is None else table.label[r]}"
                         for r, s in zip(self.nearest_rows.tolist(), sims)]
             self.nearest.show_rows(table, self.nearest_rows, captions)
