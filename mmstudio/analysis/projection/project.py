@@ -24,6 +24,7 @@ import numpy as np
 
 from mmstudio.analysis.projection.knn import METRICS, exact_knn
 from mmstudio.analysis.projection.layout_cache import layout_key, load_layout, save_layout, vectors_digest
+from mmstudio.analysis.projection.pca import pca_basis, reduce
 from mmstudio.analysis.projection.umap_fit import DEFAULT_EPOCHS, MIN_ROWS, SEED_NOTE, Layout, fit_umap, warm_up
 from mmstudio.core.jobs import Job
 
@@ -57,40 +58,17 @@ class ProjectionResult:
 def pca_2d(vectors) -> np.ndarray:
     """The first two principal components of ``vectors`` (n × d) as n × 2 float32.
 
-    Exact (eigenvectors of the covariance matrix); signs as scikit-learn's ``PCA`` chooses
-    them (each component's largest loading positive).
+    Exact (eigenvectors of the covariance matrix, :mod:`~mmstudio.analysis.projection.pca`); signs as
+    scikit-learn's ``PCA`` chooses them (each component's largest loading positive).
     """
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     n, d = x.shape
     out = np.zeros((n, 2), dtype=np.float32)
     if n < 2 or d == 0:
         return out
-    mean = x.mean(axis=0, dtype=np.float64)
-    if n * d <= 4_000_000:
-        centred = x.astype(np.float64) - mean
-        cov = centred.T @ centred
-    else:  # the d × d Gram matrix in float32 on all cores (MKL), centred afterwards in float64
-        import torch
-
-        t = torch.from_numpy(x)
-        cov = (t.T @ t).double().numpy() - n * np.outer(mean, mean)
-    _, vecs = _eigh_one_thread(cov)
-    comps = vecs[:, ::-1][:, : min(2, d)]
-    signs = np.sign(comps[np.abs(comps).argmax(axis=0), np.arange(comps.shape[1])])
-    comps = (comps * np.where(signs == 0, 1.0, signs)).astype(np.float32)
-    out[:, : comps.shape[1]] = x @ comps - (mean @ comps).astype(np.float32)
+    mean, comps = pca_basis(x, 2)
+    out[:, : comps.shape[1]] = reduce(x, mean, comps)
     return out
-
-
-def _eigh_one_thread(matrix):
-    """``np.linalg.eigh`` on one BLAS thread: for a d × d matrix (d ~ 512) threads only synchronise,
-    and on a busy 2-core machine that took 3.8 s instead of 0.09 s."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - comes with scikit-learn
-        return np.linalg.eigh(matrix)
-    with threadpool_limits(1):
-        return np.linalg.eigh(matrix)
 
 
 def place_points(map_vectors, map_xy, new_vectors, *, k: int = 15, metric: str = "cosine",
