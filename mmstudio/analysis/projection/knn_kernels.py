@@ -2,11 +2,8 @@
 
 - :func:`top_k_largest`: each row's ``k`` largest entries of a block of scores (what follows a BLAS matrix
   product in :func:`~mmstudio.analysis.projection.knn.exact_knn`), sorted, without sorting the row.
-- :func:`cell_knn`: each query's ``k`` nearest points (squared Euclidean distance, exact) when the points
-  are grouped in cells around centroids: a cell is opened only when a lower bound on its distance (the
-  centroid's distance less the cell's radius, or the distance to the half-space closer to that centroid
-  than to the query's own) could still beat the ``k``-th best found, so the answer is the brute-force one
-  for a fraction of its work (:mod:`~mmstudio.analysis.projection.cells`).
+- :func:`nearest_candidates`: of each row's candidate neighbours, the ``k`` nearest in the original space
+  (the landmark map re-ranks the candidates it found in the reduced space).
 
 Each runs on one thread without the GIL: callers share blocks of rows among threads
 (:func:`~mmstudio.analysis.projection.blocks.run_blocks`). Imported only inside the functions that use it.
@@ -16,10 +13,8 @@ from __future__ import annotations
 
 import math
 
-import numba  # noqa: TID253 - imported only where the kNN runs (knn.exact_knn, cells)
+import numba  # noqa: TID253 - imported only where the kNN runs (knn.exact_knn, landmark_map)
 import numpy as np
-
-SLACK = 1e-5  # a cell is skipped only when its bound beats the k-th best by this relative margin (rounding)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -46,118 +41,6 @@ def top_k_largest(scores, k, out_idx, out_val):  # pragma: no cover - compiled
                 vals[p] = v
                 idx[p] = j
                 worst = vals[k - 1]
-
-
-@numba.njit(nogil=True, cache=True)
-def _sq(a, b):  # pragma: no cover - compiled
-    s = 0.0
-    for t in range(a.shape[0]):
-        d = a[t] - b[t]
-        s += d * d
-    return s
-
-
-@numba.njit(nogil=True, cache=True)
-def nearest_centroid(points, centroids, out):  # pragma: no cover - compiled
-    """Each point's nearest centroid (exact squared distances, float64 sums), into ``out``."""
-    for i in range(points.shape[0]):
-        best, where = np.inf, 0
-        for j in range(centroids.shape[0]):
-            s = _sq(points[i], centroids[j])
-            if s < best:
-                best, where = s, j
-        out[i] = where
-
-
-@numba.njit(nogil=True, cache=True)
-def _distances(q, points_t, a, b, acc):  # pragma: no cover - compiled
-    """Squared distances of ``q`` to the points ``a … b`` of ``points_t`` (D × n, a point per column)
-    into ``acc[:b - a]``: a dimension at a time across the points, so the loop runs on SIMD lanes."""
-    m = b - a
-    for p in range(m):
-        acc[p] = 0.0
-    for t in range(points_t.shape[0]):
-        qt = q[t]
-        row = points_t[t]
-        for p in range(m):
-            diff = qt - row[a + p]
-            acc[p] += diff * diff
-
-
-@numba.njit(nogil=True, cache=True)
-def cell_knn(queries, points_t, starts, centroids_t, radii, between, k, out_idx, out_d2):  # pragma: no cover
-    """The ``k`` nearest points of each query, nearest first, into ``out_idx`` / ``out_d2`` (squared).
-
-    ``points_t`` (D × n) holds the points as columns, sorted by cell: cell ``j`` is columns
-    ``starts[j] … starts[j + 1]``, every one nearer to centroid ``j`` (column ``j`` of ``centroids_t``)
-    than to any other (as :func:`nearest_centroid` finds) and at most ``radii[j]`` from it; ``between``
-    holds the centroids' distances to each other. One cell holding every point is a brute-force search.
-    """
-    m = queries.shape[0]
-    c = centroids_t.shape[1]
-    widest = 0
-    for j in range(c):
-        widest = max(widest, starts[j + 1] - starts[j])
-    dc2 = np.empty(c, np.float32)
-    bound = np.empty(c)
-    acc = np.empty(max(widest, 1), np.float32)
-    near = np.empty(c, np.int64)
-    for i in range(m):
-        q = queries[i]
-        _distances(q, centroids_t, 0, c, dc2)
-        own = 0
-        for j in range(c):
-            if dc2[j] < dc2[own]:
-                own = j
-        for j in range(c):
-            lb = math.sqrt(dc2[j]) * (1.0 - SLACK) - radii[j]
-            if j != own and between[own, j] > 0:
-                gap = float(dc2[j]) - float(dc2[own]) - SLACK * (float(dc2[j]) + float(dc2[own]))
-                lb = max(lb, gap / (2.0 * between[own, j]))
-            bound[j] = max(lb, 0.0)
-        vals = out_d2[i]
-        idx = out_idx[i]
-        for t in range(k):
-            vals[t] = np.inf
-            idx[t] = -1
-        # the query's own cell first; then only the cells its bound does not rule out, nearest bound first
-        worst = _scan(q, points_t, starts[own], starts[own + 1], acc, k, vals, idx)
-        count = 0
-        for j in range(c):
-            if j != own and not _beyond(bound[j], worst):
-                near[count] = j
-                count += 1
-        order = np.argsort(bound[near[:count]])
-        for t in range(count):
-            j = near[order[t]]
-            if _beyond(bound[j], worst):
-                break
-            worst = _scan(q, points_t, starts[j], starts[j + 1], acc, k, vals, idx)
-
-
-@numba.njit(nogil=True, cache=True)
-def _beyond(bound, worst):  # pragma: no cover - compiled
-    """No point at least ``bound`` away can beat the k-th best squared distance ``worst`` (with slack)."""
-    return bound * bound > worst * (1.0 + SLACK) + 1e-6
-
-
-@numba.njit(nogil=True, cache=True)
-def _scan(q, points_t, a, b, acc, k, vals, idx):  # pragma: no cover - compiled
-    """The points ``a … b`` offered to the query's k best (``vals`` ascending, ``idx``); the new k-th best."""
-    _distances(q, points_t, a, b, acc)
-    worst = vals[k - 1]
-    for p in range(b - a):
-        s = acc[p]
-        if s < worst:
-            u = k - 1
-            while u > 0 and vals[u - 1] > s:
-                vals[u] = vals[u - 1]
-                idx[u] = idx[u - 1]
-                u -= 1
-            vals[u] = s
-            idx[u] = a + p
-            worst = vals[k - 1]
-    return worst
 
 
 @numba.njit(nogil=True, cache=True)
