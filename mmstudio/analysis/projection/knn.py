@@ -42,12 +42,13 @@ def _nvidia_driver() -> bool:
 
 
 def exact_knn(vectors, k: int, metric: str = "cosine", *, queries=None, device: str | None = None,
-              block_mb: float = DEFAULT_BLOCK_MB, job=None) -> tuple[np.ndarray, np.ndarray]:
+              block_mb: float = DEFAULT_BLOCK_MB, distances: bool = True, job=None) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` nearest rows of ``vectors`` for each row of ``queries`` (default: ``vectors``).
 
     Returns ``(indices, distances)``: int64 and float32 arrays of shape ``(len(queries), k)``,
     nearest first. Rows are compared exactly (no approximation); ``job`` gets progress over
-    the query rows and is checked for cancellation between chunks.
+    the query rows and is checked for cancellation between chunks. ``distances=False``: the
+    neighbours only (the Euclidean distances are then not computed; the second item is None).
     """
     job = job or Job()
     if metric not in METRICS:
@@ -59,15 +60,15 @@ def exact_knn(vectors, k: int, metric: str = "cosine", *, queries=None, device: 
         raise ValueError(f"k must be between 1 and the number of rows ({n}), not {k}")
     where = knn_device(device)
     if where == "cpu":
-        indices, distances = _numpy_knn(base, query, k, metric, block_mb, job)
+        indices, found = _numpy_knn(base, query, k, metric, block_mb, job, distances)
     else:
-        indices, distances = _torch_knn(base, query, k, metric, where, block_mb, job)
+        indices, found = _torch_knn(base, query, k, metric, where, block_mb, job)
     if queries is None:
-        _self_first(indices, distances)
-    return indices, distances
+        _self_first(indices, found)
+    return indices, (found if distances else None)
 
 
-def _numpy_knn(base, query, k, metric, block_mb, job):
+def _numpy_knn(base, query, k, metric, block_mb, job, want_distances=True):
     """The CPU path: blocks of query rows against every row, a BLAS product and a compiled top-k each."""
     from mmstudio.analysis.projection.knn_kernels import top_k_largest
 
@@ -91,8 +92,10 @@ def _numpy_knn(base, query, k, metric, block_mb, job):
     run_blocks(block, m, rows, job=job)
     if metric == "cosine":
         distances = np.maximum(1.0 - scores, 0.0, dtype=np.float32)
-    else:
+    elif want_distances or query is base:
         distances = _euclidean_rows(query, base, indices)
+    else:
+        distances = None
     return indices, distances
 
 

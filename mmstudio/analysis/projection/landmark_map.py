@@ -50,7 +50,7 @@ DIMS = 64                  # the reduced space's axes: where the rows find their
 PLACE_TEMPERATURE = 0.05   # as project.place_points: softmax over the neighbours' cosine similarities
 LANDMARKS_PER_CELL = 64    # cells of the reduced space: about this many landmarks each
 PLACE_ROWS = 65_536        # rows placed per block between partial layouts
-CANDIDATES = 4             # × k nearest landmarks in the reduced space, re-ranked in the original one
+CANDIDATES = 2             # × k nearest landmarks in the reduced space, re-ranked in the original one
 LANDMARK_INIT = "pca"      # umap-learn's initial layout of the landmarks (see the benchmark's note)
 PLACE_BLOCK_MB = 4         # the reduced-space distances of a block of rows: small enough to stay in cache
 
@@ -233,7 +233,7 @@ def _place(x, unit, reduced, cells, landmarks, landmark_xy, xy, k, metric, job, 
         job.check()
         block = rows[start:start + PLACE_ROWS]
         candidates, d = exact_knn(points, wide, "euclidean", queries=reduced[block], block_mb=PLACE_BLOCK_MB,
-                                  job=_Checks(job))
+                                  distances=whole, job=_Checks(job))
         if whole:   # rotated and centred only: the same distances (1 - cos = d²/2 between unit rows)
             idx, dist = candidates, (0.5 * d * d if metric == "cosine" else d)
         else:
