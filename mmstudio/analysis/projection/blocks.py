@@ -10,22 +10,37 @@ the GIL), so two cores are used when they are free and nothing spins when they a
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from mmstudio.core.jobs import Job
 
+_lock = threading.Lock()
+_held = {"count": 0, "limiter": None}
+
 
 @contextmanager
 def one_blas_thread():
-    """numpy's BLAS on one thread inside the block (a no-op without threadpoolctl)."""
+    """numpy's BLAS on one thread while any thread is inside the block (a no-op without threadpoolctl):
+    the first to enter sets the limit, the last to leave restores what was there before."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - comes with scikit-learn
         yield
         return
-    with threadpool_limits(1, user_api="blas"):
+    with _lock:
+        if _held["count"] == 0:
+            _held["limiter"] = threadpool_limits(1, user_api="blas")
+        _held["count"] += 1
+    try:
         yield
+    finally:
+        with _lock:
+            _held["count"] -= 1
+            if _held["count"] == 0:
+                _held["limiter"].restore_original_limits()
+                _held["limiter"] = None
 
 
 def workers() -> int:
