@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import gc
 import sys
 import time
@@ -29,7 +30,23 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=seed, default=None, metavar="S", help=SEED_HELP)
     parser.add_argument("--reference", choices=MODALITIES, default=None, metavar="MODALITY",
                         help="fit the map on this modality's rows (image, audio or text) and place the others on it")
+    parser.add_argument("--landmarks", type=_landmarks, default="auto", metavar="N",
+                        help="large tables: fit UMAP on N landmark rows (covering every modality and region) and "
+                             "place the others on it; 'auto' (default) above a measured size, 'off' never")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the layout cache")
+
+
+def _landmarks(text: str):
+    """``auto``, ``off`` or a number of landmarks (10 or more)."""
+    if text in ("auto", "off"):
+        return None if text == "off" else text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 'auto', 'off' or a number of landmarks") from None
+    if value < 10:
+        raise argparse.ArgumentTypeError(f"{value} is too few landmarks: give 10 or more (or 'off')")
+    return value
 
 
 def _usage_error(args) -> str | None:
@@ -66,7 +83,7 @@ def run(args) -> int:
     try:
         result = project_table_result(table, args.method, reference=args.reference, n_neighbors=args.neighbors,
                                       min_dist=args.min_dist, metric=args.metric, seed=args.seed, n_epochs=epochs,
-                                      cache=not args.no_cache, preview=False, job=job)
+                                      cache=not args.no_cache, preview=False, landmarks=args.landmarks, job=job)
     except ValueError as exc:
         print(f"mmstudio project: {exc}", file=sys.stderr)
         return 2
@@ -87,8 +104,8 @@ def run(args) -> int:
     if used is not None and used < args.neighbors:  # fewer rows than neighbours asked for
         notes.append(f"--neighbors {args.neighbors}: {used} used, the most these rows allow")
     note = f" ({'; '.join(notes)})" if notes else ""
-    steps = ", ".join(f"{k} {v:.2f} s" for k, v in result.timing.items() if k in ("pca", "import", "knn", "graph", "layout"))
-    print(f"projected {len(table)} rows ({how}) in {time.perf_counter() - start:.1f} s → {args.out}{note}"
+    steps = ", ".join(f"{k} {v:.2f} s" for k, v in result.timing.items() if k != "other")
+    print(f"projected {len(table):,} rows ({how}) in {time.perf_counter() - start:.1f} s → {args.out}{note}"
           + (f"\n  steps: {steps}" if steps else ""), file=sys.stderr)
     return 0
 

@@ -310,12 +310,36 @@ class Workspace(QtCore.QObject):
                 return PcaLayout(pca_2d(vectors) if n > 2 else np.zeros((n, 2), np.float32))
             if init is not None:
                 return refit(vectors, init, snapshots=0, job=job, **options)
-            return project(vectors, "umap", preview=False, snapshots=0, job=job, **options)
+            return project(vectors, "umap", preview=False, snapshots=0, groups=table.modality, job=job, **options)
 
         label = ("refit" if init is not None else "UMAP") if umap else "PCA"
         job = self.runner.start("project", work, label=label,
-                                on_done=lambda result: self._fitted(result, n, generation, job))
+                                on_done=lambda result: self._fitted(result, n, generation, job),
+                                on_partial=lambda layout: self._fit_partial(layout, n, generation, job))
         return True
+
+    def _fit_partial(self, layout, n: int, generation: int, job) -> None:
+        """A landmark map as it comes (its landmarks laid out, then rows placed block by block) is shown;
+        the map itself (``self.map``) takes only the final layout, and a fit that ends without one
+        (cancelled, failed) gives the shown layout back to it."""
+        if (layout.method not in ("landmarks", "placing", "refining") or generation != self.feed.generation
+                or len(self.map) != n or job.cancelled()):
+            return
+        if self.xy is self.map.xy:  # the first: put the map's own layout back if no final one comes
+            self.runner.ended.connect(self._fit_ended)
+        self.xy = layout.xy
+        self.layoutChanged.emit(False)
+
+    def _fit_ended(self, job) -> None:
+        if job.kind != "project":
+            return
+        self.runner.ended.disconnect(self._fit_ended)
+        QtCore.QTimer.singleShot(0, self, self._own_layout_back)   # after the job's result, if it has one
+
+    def _own_layout_back(self) -> None:
+        if self.xy is not self.map.xy and len(self.map) == len(self.xy):
+            self.xy = self.map.xy
+            self.layoutChanged.emit(True)
 
     def _fitted(self, result, n: int, generation: int, job) -> None:
         if generation != self.feed.generation or len(self.map) < n or job.cancelled():
@@ -326,8 +350,9 @@ class Workspace(QtCore.QObject):
         self.layout_final = True
         self.layoutChanged.emit(True)
         if not isinstance(result, PcaLayout):
-            self.message.emit(f"UMAP of {n:,} points" + (" (from the layout cache)" if result.cached else
-                                                         f" in {sum(result.timing.values()):.1f} s"))
+            how = f" ({result.note})" if getattr(result, "path", "") == "landmarks" else ""
+            self.message.emit(f"UMAP of {n:,} points{how}" + (" (from the layout cache)" if result.cached else
+                                                              f" in {sum(result.timing.values()):.1f} s"))
         self.feed.pump()
 
     def rows_settled(self) -> None:

@@ -137,6 +137,8 @@ CASES = [
                says=("--epochs",), keeps=("o.parquet",)),
     table_case("project-seed-negative", "project", "--out", "o.parquet", "--seed", "-1",
                says=("--seed",), keeps=("o.parquet",)),
+    table_case("project-landmarks-few", "project", "--out", "o.parquet", "--landmarks", "5",
+               says=("--landmarks", "10 or more"), keeps=("o.parquet",)),
     table_case("export-tile-zero", "export", "--out", "tb", "--tile", "0", says=("--tile",), keeps=("tb",)),
     Case("screenshot-size-zero", lambda f: ["screenshot", "s.png", "--size", "0x0"], says=("--size", "0x0"),
          keeps=("s.png",)),

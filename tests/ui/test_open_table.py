@@ -31,3 +31,31 @@ def test_a_folder_of_shards_opens_as_one_table_and_is_drawn(make_window, qtbot, 
     assert len(window.view.cloud.xy) == 120
     assert len(ws.dataset) == 0  # nothing was scanned as media
     assert "opened 120 embedded items" in window.log.toPlainText()
+
+
+def test_a_large_table_shows_its_landmark_map_first_then_the_rows_placed(make_window, qtbot, tmp_path, monkeypatch):
+    from ui_helpers import settled
+
+    from mmstudio.analysis.projection import landmark_map, project
+
+    # the sizes scaled down: a landmark map above 1,000 rows, on 300 landmarks, rows placed 300 at a time
+    monkeypatch.setattr(project, "LANDMARK_MIN_ROWS", 1000)
+    monkeypatch.setattr(project, "landmark_count", lambda n: 300)
+    monkeypatch.setattr(landmark_map, "PLACE_ROWS", 300)
+    rng = np.random.default_rng(1)
+    centres = rng.standard_normal((6, 16))
+    vectors = (centres[rng.integers(0, 6, 1200)] + 0.3 * rng.standard_normal((1200, 16))).astype(np.float32)
+    ids = [f"r{i}" for i in range(1200)]
+    EmbeddingTable(ids, ["image", "text", "audio"] * 400, [f"/x/{i}.png" for i in ids], ["a"] * 1200,
+                   vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).write(tmp_path / "big.npz")
+    window = make_window([tmp_path / "big.npz"], warm=False)
+    ws = window.workspace
+    shown = []
+    ws.layoutChanged.connect(lambda final: shown.append((final, ws.xy.copy(), ws.fit_method)))
+    qtbot.waitUntil(lambda: settled(window) and ws.fit_method == "umap", timeout=300_000)
+    during = [xy for final, xy, method in shown if not final and method is None and len(xy) == 1200]
+    # the PCA preview, then the landmark map and the blocks of placed rows, before the final layout
+    assert len(during) >= 4 and all(np.isfinite(xy).all() for xy in during)
+    assert shown[-1][0] and np.isfinite(ws.xy).all() and ws.xy is ws.map.xy
+    assert not np.array_equal(during[-1], during[-2])   # the rows moved to their places block by block
+    assert "landmark map: 300 landmarks, the rest placed" in window.log.toPlainText()

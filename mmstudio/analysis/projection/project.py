@@ -23,12 +23,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mmstudio.analysis.projection.knn import METRICS, exact_knn
+from mmstudio.analysis.projection.landmark_map import DIMS, LANDMARK_MIN_ROWS, REFINE, landmark_count, landmark_map
 from mmstudio.analysis.projection.layout_cache import layout_key, load_layout, save_layout, vectors_digest
+from mmstudio.analysis.projection.pca import pca_basis, reduce
 from mmstudio.analysis.projection.umap_fit import DEFAULT_EPOCHS, MIN_ROWS, SEED_NOTE, Layout, fit_umap, warm_up
 from mmstudio.core.jobs import Job
 
-__all__ = ["DEFAULT_EPOCHS", "METHODS", "METRICS", "SEED_NOTE", "Layout", "ProjectionResult", "pca_2d", "place_points", "project",
-           "project_table", "refit", "warm_up"]
+__all__ = ["DEFAULT_EPOCHS", "LANDMARK_MIN_ROWS", "METHODS", "METRICS", "SEED_NOTE", "Layout", "ProjectionResult",
+           "landmark_count", "landmarks_for", "pca_2d", "place_points", "project", "project_table", "refit", "warm_up"]
 
 METHODS = ("umap", "pca")
 PLACE_TEMPERATURE = 0.05  # softmax temperature over the neighbours' cosine similarities
@@ -41,7 +43,9 @@ class ProjectionResult:
     ``partials`` are earlier pictures for the view to animate (the PCA preview, then UMAP
     every few epochs); ``timing`` gives the seconds of each step (disjoint: they add up to the
     whole call; ``"other"`` is what no step claimed); ``knn`` says how neighbours were found;
-    ``cached`` is True when the layout came from the disk cache.
+    ``cached`` is True when the layout came from the disk cache. ``path`` says which way the map was
+    made (``"exact"``, ``"landmarks"`` — then ``landmarks`` holds their rows and ``note`` says so — or
+    ``"pca"``).
     """
 
     xy: np.ndarray
@@ -52,45 +56,24 @@ class ProjectionResult:
     knn: str = ""
     cached: bool = False
     note: str = ""
+    path: str = "exact"           # "exact": UMAP of every row; "landmarks": a landmark map; "pca"
+    landmarks: np.ndarray | None = None   # the landmark path's landmark rows (indices into the input)
 
 
 def pca_2d(vectors) -> np.ndarray:
     """The first two principal components of ``vectors`` (n × d) as n × 2 float32.
 
-    Exact (eigenvectors of the covariance matrix); signs as scikit-learn's ``PCA`` chooses
-    them (each component's largest loading positive).
+    Exact (eigenvectors of the covariance matrix, :mod:`~mmstudio.analysis.projection.pca`); signs as
+    scikit-learn's ``PCA`` chooses them (each component's largest loading positive).
     """
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     n, d = x.shape
     out = np.zeros((n, 2), dtype=np.float32)
     if n < 2 or d == 0:
         return out
-    mean = x.mean(axis=0, dtype=np.float64)
-    if n * d <= 4_000_000:
-        centred = x.astype(np.float64) - mean
-        cov = centred.T @ centred
-    else:  # the d × d Gram matrix in float32 on all cores (MKL), centred afterwards in float64
-        import torch
-
-        t = torch.from_numpy(x)
-        cov = (t.T @ t).double().numpy() - n * np.outer(mean, mean)
-    _, vecs = _eigh_one_thread(cov)
-    comps = vecs[:, ::-1][:, : min(2, d)]
-    signs = np.sign(comps[np.abs(comps).argmax(axis=0), np.arange(comps.shape[1])])
-    comps = (comps * np.where(signs == 0, 1.0, signs)).astype(np.float32)
-    out[:, : comps.shape[1]] = x @ comps - (mean @ comps).astype(np.float32)
+    mean, comps = pca_basis(x, 2)
+    out[:, : comps.shape[1]] = reduce(x, mean, comps)
     return out
-
-
-def _eigh_one_thread(matrix):
-    """``np.linalg.eigh`` on one BLAS thread: for a d × d matrix (d ~ 512) threads only synchronise,
-    and on a busy 2-core machine that took 3.8 s instead of 0.09 s."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - comes with scikit-learn
-        return np.linalg.eigh(matrix)
-    with threadpool_limits(1):
-        return np.linalg.eigh(matrix)
 
 
 def place_points(map_vectors, map_xy, new_vectors, *, k: int = 15, metric: str = "cosine",
@@ -140,18 +123,25 @@ def _weighted_mean(xy, idx, weights) -> np.ndarray:
 def project(vectors, method: str = "umap", *, n_neighbors: int = 15, min_dist: float = 0.1,
             metric: str = "cosine", seed: int | None = None, n_epochs: int | None = DEFAULT_EPOCHS,
             reference=None, cache: bool = True, device: str | None = None, snapshots: int = 10,
-            preview: bool | None = None, job=None) -> ProjectionResult:
+            preview: bool | None = None, landmarks="auto", groups=None, refine: bool | None = None,
+            job=None) -> ProjectionResult:
     """A 2-D layout of ``vectors`` (n × d): ``method`` ``"pca"`` or ``"umap"``.
 
     UMAP parameters: ``n_neighbors``, ``min_dist``, ``metric`` (``"cosine"`` or
     ``"euclidean"``), ``seed`` and ``n_epochs`` (``None``: umap-learn's own default). {seed_note}
     ``reference``: row indices or a boolean mask; UMAP is fitted on those rows and the
     other rows are placed on that map from their neighbours (:func:`place_points`).
+    ``landmarks``: ``"auto"`` fits a UMAP of every row up to ``LANDMARK_MIN_ROWS`` rows and a landmark
+    map above (:func:`~mmstudio.analysis.projection.landmark_map.landmark_map`, with
+    ``landmark_count(n)`` landmarks); a number of landmarks forces the landmark map (when there are more
+    rows); ``None`` or 0 never uses it. ``groups``: each row's modality, so the landmarks cover every one;
+    ``refine``: the landmark map's refinement pass (default: ``REFINE``, as measured).
     With a ``job``, the PCA preview (``preview``, default: when there is a job) and then
-    ``snapshots`` partial UMAP layouts go to ``job.partial`` as :class:`Layout` objects,
-    progress to ``job.progress``, and ``job.cancel()`` stops the fit
-    (:class:`~mmstudio.core.jobs.Cancelled`) between kNN chunks and between epochs; the graph
-    construction, and umap-learn's nearest-neighbour descent on large sets, finish their step first.
+    ``snapshots`` partial UMAP layouts go to ``job.partial`` as :class:`Layout` objects (the landmark
+    map's: the landmark layout, then the map as each block of rows is placed), progress to
+    ``job.progress``, and ``job.cancel()`` stops the fit (:class:`~mmstudio.core.jobs.Cancelled`)
+    between kNN chunks, between epochs and between blocks of placed rows; the graph construction, and
+    umap-learn's nearest-neighbour descent on large sets, finish their step first.
     """
     show_preview = preview if preview is not None else job is not None  # a caller with a job sees a PCA first
     job = job or Job()
@@ -177,6 +167,11 @@ def project(vectors, method: str = "umap", *, n_neighbors: int = 15, min_dist: f
         note = "" if method == "pca" else f"fewer than {MIN_ROWS} points: PCA instead of UMAP"
         timing = {"pca": time.perf_counter() - start}
         return ProjectionResult(xy, "pca", {} if method == "pca" else params, [], timing, note=note)
+    fit_n = len(fit_rows) if fit_rows is not None else n
+    count = landmarks_for(fit_n, landmarks)
+    if count:
+        return _landmark_result(x, fit_rows, count, params, groups, refine, cache, device, snapshots,
+                                show_preview, job, start)
     first = []
     if show_preview:
         job.status("PCA")
@@ -213,6 +208,74 @@ def project(vectors, method: str = "umap", *, n_neighbors: int = 15, min_dist: f
 
 
 project.__doc__ = project.__doc__.format(seed_note=SEED_NOTE)
+
+
+def landmarks_for(n: int, landmarks="auto") -> int:
+    """How many landmarks a map of ``n`` rows is fitted on (0: every row, the exact path)."""
+    if landmarks is None or landmarks is False:
+        return 0
+    if isinstance(landmarks, str):
+        if landmarks != "auto":
+            raise ValueError(f"landmarks must be 'auto', a number or None, not {landmarks!r}")
+        return landmark_count(n) if n >= LANDMARK_MIN_ROWS else 0
+    count = int(landmarks)
+    if count < 0:
+        raise ValueError(f"landmarks must be 'auto', a number or None, not {landmarks!r}")
+    if 0 < count < MIN_ROWS:
+        raise ValueError(f"a landmark map needs at least {MIN_ROWS} landmarks, not {count}")
+    return count if 0 < count < n else 0
+
+
+def _landmark_result(x, fit_rows, count, params, groups, refine, cache, device, snapshots, show_preview, job,
+                     start) -> ProjectionResult:
+    """:func:`project`'s landmark path: a landmark map of the fit rows (the reference's, or all), the
+    other rows placed on it as :func:`project` places them."""
+    refine = REFINE if refine is None else bool(refine)
+    n = len(x)
+    fit_x = x if fit_rows is None else x[fit_rows]
+    params = {**params, "landmarks": count, "dims": DIMS, "refine": refine}
+    first, expand = [], None
+    if fit_rows is not None:
+        if show_preview:
+            job.status("PCA")
+            first = [Layout(pca_2d(x), "pca")]
+            job.partial(first[0])
+        others = np.setdiff1d(np.arange(n), fit_rows)
+        idx, weights = _placement(fit_x, x[others], params["n_neighbors"], params["metric"], device)
+
+        def expand(fit_xy):
+            full = np.empty((n, 2), dtype=np.float32)
+            full[fit_rows] = fit_xy
+            full[others] = _weighted_mean(fit_xy, idx, weights)
+            return full
+
+    fit_groups = None if groups is None else np.asarray(groups)[fit_rows if fit_rows is not None else slice(None)]
+    key = layout_key(vectors_digest(fit_x), {**params, "groups": _groups_digest(fit_groups)}) if cache else None
+    cached_xy = load_layout(key, len(fit_x)) if cache else None
+    if cached_xy is not None:
+        note = f"landmark map: {count:,} landmarks, the rest placed (from the cache)"
+        return ProjectionResult(cached_xy if expand is None else expand(cached_xy), "umap", params, first,
+                                _rest({}, start), cached=True, note=note, path="landmarks")
+    fitted = landmark_map(fit_x, count, groups=fit_groups, n_neighbors=params["n_neighbors"],
+                          min_dist=params["min_dist"], metric=params["metric"], seed=params["seed"],
+                          n_epochs=params["n_epochs"], refine=refine, preview=show_preview and fit_rows is None,
+                          snapshots=snapshots, device=device, expand=expand, job=job)
+    if cache:
+        save_layout(key, fitted.xy, {"params": params, "knn": fitted.knn})
+    params["n_neighbors_used"] = fitted.n_neighbors
+    rows = fitted.landmarks if fit_rows is None else fit_rows[fitted.landmarks]
+    return ProjectionResult(fitted.xy if expand is None else expand(fitted.xy), "umap", params,
+                            first + fitted.partials, _rest(dict(fitted.timing), start), knn=fitted.knn,
+                            note=fitted.note, path="landmarks", landmarks=rows)
+
+
+def _groups_digest(groups) -> str | None:
+    """What the landmark sample depends on besides the vectors (the cache key's part for the groups)."""
+    if groups is None:
+        return None
+    import hashlib
+
+    return hashlib.blake2b("\x1f".join(map(str, np.asarray(groups).tolist())).encode(), digest_size=8).hexdigest()
 
 
 def _rest(timing: dict, start: float) -> dict:
@@ -283,6 +346,7 @@ def project_table_result(table, method: str = "umap", *, reference: str | None =
             raise ValueError(f"reference modality {reference!r} is not in the table "
                              f"(it has {', '.join(present) or 'no rows'})")
         rows = table.rows(reference)
+    options.setdefault("groups", table.modality)
     result = project(table.vectors, method, reference=rows, job=job, **options)
     if reference is not None:
         result.params["reference"] = reference

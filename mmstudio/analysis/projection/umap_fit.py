@@ -1,7 +1,8 @@
 """UMAP through umap-learn, made fast without changing what it computes.
 
 - Nearest neighbours: exact, by :func:`mmstudio.analysis.projection.knn.exact_knn` (a chunked matrix
-  product in torch), handed to umap-learn as ``precomputed_knn``, up to the sizes where that
+  product: numpy's BLAS on a CPU, torch on a GPU), handed to umap-learn as ``precomputed_knn`` (or given
+  by the caller: the landmark map's), up to the sizes where that
   stops paying on a 2-core CPU (measured, see ``benchmarks/README.md``); umap-learn's own
   nearest-neighbour descent above. On a GPU the exact kNN always runs there, and cuML's UMAP
   is used instead when it is importable.
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mmstudio.analysis.projection.blocks import one_blas_thread
 from mmstudio.analysis.projection.knn import exact_knn, knn_device
 from mmstudio.core.jobs import Job
 
@@ -143,7 +145,7 @@ def choose_knn(n: int, device: str) -> str:
 def fit_umap(vectors, *, n_neighbors: int = 15, min_dist: float = 0.1, metric: str = "cosine",
              seed: int | None = None, n_epochs: int | None = DEFAULT_EPOCHS, init="spectral",
              knn: str = "auto", device: str | None = None, snapshots: int = 10, job=None,
-             expand=None) -> UmapFit:
+             expand=None, precomputed=None, method_name: str = "umap") -> UmapFit:
     """A UMAP layout of ``vectors`` (n × d) as an n × 2 float32 array, with partial layouts.
 
     ``knn``: ``"auto"`` (exact up to the measured size, then umap-learn's descent),
@@ -151,7 +153,9 @@ def fit_umap(vectors, *, n_neighbors: int = 15, min_dist: float = 0.1, metric: s
     to ``job.partial`` while the epochs run (0: none). ``n_epochs=None`` is umap-learn's own
     default (500 up to 10,000 points, 200 above). ``init`` may be an n × 2 array (a refit that
     starts from the current map). ``expand`` maps a partial layout of these rows to the one the
-    view shows (e.g. with other rows placed on it). {seed_note}
+    view shows (e.g. with other rows placed on it); the partial layouts are named ``method_name``.
+    ``precomputed``: the rows' neighbours, found already: ``(indices, distances)`` or
+    ``(indices, distances, label)``, the label being what the result's ``knn`` says of them. {seed_note}
     """
     job = job or Job()
     start = time.perf_counter()
@@ -160,15 +164,17 @@ def fit_umap(vectors, *, n_neighbors: int = 15, min_dist: float = 0.1, metric: s
     k = max(2, min(int(n_neighbors), n - 1))
     dev = knn_device(device)
     job.check()
-    if dev.startswith("cuda") and knn == "auto":
+    if dev.startswith("cuda") and knn == "auto" and precomputed is None:
         fitted = _fit_cuml(x, k, min_dist, metric, seed, n_epochs, job)
         if fitted is not None:
             return fitted
     umap = umap_module()
     method = choose_knn(n, dev) if knn == "auto" else knn
     timing = {"import": time.perf_counter() - start}
-    precomputed = (None, None, None)
-    if method == "exact":
+    given, precomputed = precomputed, (None, None, None)
+    if given is not None:
+        precomputed, method = (given[0], given[1]), "given"
+    elif method == "exact":
         job.status(f"nearest neighbours (exact, {dev})")
         t = time.perf_counter()
         indices, distances = exact_knn(x, k, metric, device=dev, job=job)
@@ -178,11 +184,12 @@ def fit_umap(vectors, *, n_neighbors: int = 15, min_dist: float = 0.1, metric: s
         job.status("nearest neighbours (umap-learn's descent)")
     job.check()
     job.status("UMAP (graph, then layout epochs)")
-    hook = _EpochHook(job, snapshots, expand)
+    hook = _EpochHook(job, snapshots, expand, method_name)
     reducer = umap.UMAP(n_neighbors=k, min_dist=min_dist, metric=metric, random_state=seed, n_epochs=n_epochs,
                         init=init, precomputed_knn=precomputed, tqdm_kwds=hook.tqdm_kwds(), verbose=False)
     t = time.perf_counter()
-    xy = reducer.fit_transform(x).astype(np.float32)
+    with one_blas_thread():   # its eigensolvers' BLAS calls: two spinning threads took 30× longer on a busy CPU
+        xy = reducer.fit_transform(x).astype(np.float32)
     if hook.cancelled:
         job.check()
     if hook.started is not None:  # the graph (and descent) before the first epoch, the layout after
@@ -190,7 +197,8 @@ def fit_umap(vectors, *, n_neighbors: int = 15, min_dist: float = 0.1, metric: s
         timing["layout"] = time.perf_counter() - hook.started
     else:
         timing["umap"] = time.perf_counter() - t
-    label = f"exact ({dev})" if method == "exact" else "nn-descent (umap-learn)"
+    label = {"exact": f"exact ({dev})", "given": given[2] if given and len(given) > 2 else "given"}.get(
+        method, "nn-descent (umap-learn)")
     return UmapFit(xy, hook.partials, label, timing, k)
 
 
@@ -223,9 +231,10 @@ class _EpochHook:
     layouts stop but progress and cancellation keep working.
     """
 
-    def __init__(self, job, snapshots: int, expand=None) -> None:
+    def __init__(self, job, snapshots: int, expand=None, name: str = "umap") -> None:
         self.job = job
         self.expand = expand
+        self.name = name
         self.snapshots = max(0, int(snapshots))
         self.partials: list[Layout] = []
         self._last = -1
@@ -262,7 +271,7 @@ class _EpochHook:
         embedding = names.get("head_embedding")
         if every and embedding is not None and (done % every == 0 or done == total):
             xy = np.array(embedding, dtype=np.float32)
-            layout = Layout(xy if self.expand is None else self.expand(xy), "umap", done, total)
+            layout = Layout(xy if self.expand is None else self.expand(xy), self.name, done, total)
             self.partials.append(layout)
             if self.job is not None:
                 self.job.partial(layout)
