@@ -29,7 +29,7 @@ LAZY_THIRD_PARTY = [
     "pynndescent",
     "pyqtgraph",
     "safetensors", "safetensors.torch",
-    "scipy.optimize", "scipy.spatial", "scipy.stats",
+    "scipy.optimize", "scipy.sparse", "scipy.spatial", "scipy.stats",
     "sklearn.cluster", "sklearn.linear_model", "sklearn.neural_network",
     "soundfile",
     "soxr",

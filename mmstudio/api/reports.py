@@ -42,16 +42,19 @@ class Report(dict):
 
 def project(table, method: str = "umap", *, neighbors: int = 15, min_dist: float = 0.1, metric: str = "cosine",
             epochs: int | None = None, seed: int | None = None, reference: str | None = None, cache: bool = True,
-            progress=None):
+            landmarks="auto", progress=None):
     """The table with ``x`` and ``y`` columns: the 2-D map ``mmstudio project`` writes, with its options.
 
     ``mapped = mmstudio.project(table, "pca"); mapped.to_pandas().plot.scatter("x", "y")``
 
     ``table``: an EmbeddingTable or its file. ``epochs``: UMAP's (None: 200; 0: umap-learn's own
     default); ``seed``: the same map every time (umap-learn then runs on one thread); ``reference``:
-    fit on this modality's rows and place the others on them; ``cache``: the layout cache."""
+    fit on this modality's rows and place the others on them; ``cache``: the layout cache;
+    ``landmarks``: large tables are mapped from a landmark sample above a measured size (``"auto"``), from
+    this many landmarks (a number), or every row by UMAP (``"off"`` or None)."""
     from mmstudio.analysis.projection.project import DEFAULT_EPOCHS, METHODS, METRICS, project_table_result, with_xy
     from mmstudio.cli.argtypes import count, int_at_least, unit_interval
+    from mmstudio.cli.argtypes import landmarks as landmarks_type
     from mmstudio.cli.argtypes import seed as seed_type
     from mmstudio.core.media.formats import MODALITIES
 
@@ -63,12 +66,14 @@ def project(table, method: str = "umap", *, neighbors: int = 15, min_dist: float
     seed = None if seed is None else checked("seed", seed, seed_type)
     if reference is not None:
         choice("reference", reference, MODALITIES)
+    landmarks = checked("landmarks", "off" if landmarks is None else landmarks, landmarks_type)
     t, where = as_table(table)
     if not len(t):
         raise ValueError(f"{where or 'the table'} has no embedded rows")
     with job_for(progress, "projecting") as job:
         result = project_table_result(t, method, reference=reference, n_neighbors=neighbors, min_dist=min_dist,
-                                      metric=metric, seed=seed, n_epochs=epochs, cache=cache, preview=False, job=job)
+                                      metric=metric, seed=seed, n_epochs=epochs, cache=cache, preview=False,
+                                      landmarks=landmarks, job=job)
     return with_xy(t, result.xy)
 
 

@@ -93,3 +93,16 @@ def float_list(text: str) -> list[float]:
     if not values:
         raise argparse.ArgumentTypeError("give comma-separated numbers")
     return [finite_float(v.strip()) for v in values]
+
+
+def landmarks(text: str):
+    """``auto``, ``off`` or a number of landmarks (10 or more)."""
+    if text in ("auto", "off"):
+        return None if text == "off" else text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 'auto', 'off' or a number of landmarks") from None
+    if value < 10:
+        raise argparse.ArgumentTypeError(f"{value} is too few landmarks: give 10 or more (or 'off')")
+    return value

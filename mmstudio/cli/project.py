@@ -8,7 +8,7 @@ import sys
 import time
 from os.path import isdir
 
-from mmstudio.cli.argtypes import count, int_at_least, seed, unit_interval
+from mmstudio.cli.argtypes import count, int_at_least, landmarks, seed, unit_interval
 from mmstudio.cli.outputs import output_problem
 from mmstudio.core.media.formats import MODALITIES
 
@@ -30,23 +30,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=seed, default=None, metavar="S", help=SEED_HELP)
     parser.add_argument("--reference", choices=MODALITIES, default=None, metavar="MODALITY",
                         help="fit the map on this modality's rows (image, audio or text) and place the others on it")
-    parser.add_argument("--landmarks", type=_landmarks, default="auto", metavar="N",
+    parser.add_argument("--landmarks", type=landmarks, default="auto", metavar="N",
                         help="large tables: fit UMAP on N landmark rows (covering every modality and region) and "
                              "place the others on it; 'auto' (default) above a measured size, 'off' never")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the layout cache")
-
-
-def _landmarks(text: str):
-    """``auto``, ``off`` or a number of landmarks (10 or more)."""
-    if text in ("auto", "off"):
-        return None if text == "off" else text
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not 'auto', 'off' or a number of landmarks") from None
-    if value < 10:
-        raise argparse.ArgumentTypeError(f"{value} is too few landmarks: give 10 or more (or 'off')")
-    return value
 
 
 def _usage_error(args) -> str | None:

@@ -162,7 +162,8 @@ def test_trustworthiness_of_the_landmark_map_is_near_a_umap_of_every_row():
 
 
 def test_project_switches_to_landmarks_at_the_threshold_and_says_so(monkeypatch, tmp_path, capsys):
-    assert projection.LANDMARK_MIN_ROWS > projection.landmark_count(projection.LANDMARK_MIN_ROWS) >= 10_000
+    assert projection.LANDMARK_MIN_ROWS > projection.landmark_count(projection.LANDMARK_MIN_ROWS) >= 5_000
+    assert [projection.landmark_count(n) for n in (100, 100_000, 150_000, 10**6)] == [100, 5_000, 7_500, 10_000]
     assert projection.landmarks_for(projection.LANDMARK_MIN_ROWS - 1) == 0
     monkeypatch.setattr(projection, "LANDMARK_MIN_ROWS", 600)
     monkeypatch.setattr(projection, "landmark_count", lambda n: n // 4)

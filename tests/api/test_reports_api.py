@@ -88,13 +88,18 @@ def test_project_passes_the_commands_umap_options(files, tmp_path, monkeypatch, 
         return projection.ProjectionResult(np.zeros((len(table), 2), np.float32), method, {})
 
     monkeypatch.setattr(projection, "project_table_result", recorded)
-    for epochs, flag in ((None, []), (0, ["--epochs", "0"]), (40, ["--epochs", "40"])):
+    cases = ((None, "auto", []), (0, "off", ["--epochs", "0", "--landmarks", "off"]),
+             (40, 500, ["--epochs", "40", "--landmarks", "500"]), (None, None, ["--landmarks", "off"]))
+    for epochs, landmarks, flag in cases:
         mmstudio.project(files[0], neighbors=5, min_dist=0.3, metric="euclidean", epochs=epochs, seed=7,
-                         reference="audio", cache=False, progress=False)
+                         reference="audio", cache=False, landmarks=landmarks, progress=False)
         assert main(["project", files[0], "--out", str(tmp_path / "u.parquet"), "--neighbors", "5", "--min-dist",
                      "0.3", "--metric", "euclidean", "--seed", "7", "--reference", "audio", "--no-cache", *flag]) == 0
         assert calls[-2] == calls[-1], flag
-    assert [c[2]["n_epochs"] for c in calls[::2]] == [projection.DEFAULT_EPOCHS, None, 40]
+    assert [c[2]["n_epochs"] for c in calls[::2]] == [projection.DEFAULT_EPOCHS, None, 40, projection.DEFAULT_EPOCHS]
+    assert [c[2]["landmarks"] for c in calls[::2]] == ["auto", None, 500, None]
+    with pytest.raises(ValueError, match="landmarks=5: 5 is too few landmarks"):
+        mmstudio.project(files[0], landmarks=5, progress=False)
     assert calls[0][2]["reference"] == "audio" and calls[0][2]["n_neighbors"] == 5 and calls[0][2]["cache"] is False
 
 

@@ -153,6 +153,9 @@ def test_sample_ids_arrow_cannot_hold_are_compared_too_and_rows_without_an_id_ar
     unnamed.sample_id[4:] = None
     unnamed.modality[5] = "image"
     check_samples(unnamed, "t")
+    with pytest.raises(ValueError, match="read-only"):   # its codes are kept: the column is not edited in place
+        table.modality[1] = "image"
+    table.modality = table.modality.copy()
     table.modality[1] = "image"
     table.columns["caption_index"][1] = np.nan
     with pytest.raises(TableFormatError, match=r"t: 1 row repeats a sample's modality: x\udcff \[image\]"):

@@ -40,10 +40,11 @@ from mmstudio.analysis.projection.pca import pca_basis, reduce
 from mmstudio.analysis.projection.umap_fit import DEFAULT_EPOCHS, Layout, fit_umap
 from mmstudio.core.jobs import Job
 
-# Measured on a 2-core CPU (benchmarks/README.md, "landmark map"): from LANDMARK_MIN_ROWS rows up a landmark
-# map of LANDMARKS landmarks is the faster by far, its trustworthiness within 0.01 of a UMAP of every row.
+# Measured on a 2-core CPU (benchmarks/README.md, "Large maps by landmarks"): from LANDMARK_MIN_ROWS rows up
+# a landmark map is the faster by far, its trustworthiness within 0.02 of a UMAP of every row.
 LANDMARK_MIN_ROWS = 20_000
-LANDMARKS = 10_000
+LANDMARKS = (5_000, 10_000)   # the fewest and the most landmarks
+ROWS_PER_LANDMARK = 20        # between them, a landmark per this many rows
 REFINE = False             # the refinement pass: off (it did not pay for itself)
 REFINE_EPOCHS = 0          # its epochs (0: a third of the fit's, as umap-learn's transform runs)
 DIMS = 64                  # the reduced space's axes: where the rows find their nearest landmark candidates
@@ -56,9 +57,12 @@ PLACE_BLOCK_MB = 4         # the reduced-space distances of a block of rows: sma
 
 
 def landmark_count(n: int) -> int:
-    """How many landmarks a map of ``n`` rows is fitted on (``LANDMARKS``: at a million rows, twice as many
-    took twice the time for +0.005 trustworthiness; the cost stays linear in the rows)."""
-    return int(min(n, LANDMARKS))
+    """How many landmarks a map of ``n`` rows is fitted on: a twentieth of the rows, at least 5,000 and at
+    most 10,000 (``LANDMARKS``). Their layout then costs about what placing the others does: at 100,000 rows
+    5,000 landmarks took half the time of 10,000 for 0.008 less trustworthiness; at a million rows 20,000
+    took twice the time of 10,000 for +0.005."""
+    low, high = LANDMARKS
+    return int(min(n, max(low, min(high, n // ROWS_PER_LANDMARK))))
 
 
 @dataclass
