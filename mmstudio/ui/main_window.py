@@ -352,7 +352,13 @@ class QtMainWindow(QtWidgets.QMainWindow):
         self.device_label.setText(f"device: {encoder.device if encoder else ws.device}"
                                   + (f" ({encoder.precision})" if encoder else ""))
         items = len(ws.table) if ws.table is not None else 0
-        self.count_label.setText(f"{len(ws.dataset):,} samples · {items:,} items" + ws.problems_counted())
+        samples = len(ws.dataset)
+        if not samples and items:   # a table opened without its media: its own samples, once counted
+            from mmstudio.core.tables.categories import cached, categories
+
+            if cached(ws.table, "sample_id"):
+                samples = len(categories(ws.table, "sample_id").names)
+        self.count_label.setText(f"{samples:,} samples · {items:,} items" + ws.problems_counted())
         self.title.update()
 
     @guarded(None)

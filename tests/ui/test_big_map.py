@@ -234,7 +234,7 @@ def test_the_library_lists_three_hundred_thousand_samples_without_an_object_per_
     dataset = Dataset([Sample(f"s{i}") for i in range(300_000)])
     model = LibraryModel()
     tracemalloc.start()
-    model.reset(dataset, [])
+    model.reset(dataset.samples, [])
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     # a tuple per sample (~64 bytes), an id array and an id → row dict were ~45 MB; the arrays of rows ~5 MB

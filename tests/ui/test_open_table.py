@@ -59,3 +59,41 @@ def test_a_large_table_shows_its_landmark_map_first_then_the_rows_placed(make_wi
     assert shown[-1][0] and np.isfinite(ws.xy).all() and ws.xy is ws.map.xy
     assert not np.array_equal(during[-1], during[-2])   # the rows moved to their places block by block
     assert "landmark map: 300 landmarks, the rest placed" in window.log.toPlainText()
+
+
+def test_a_table_opened_without_its_media_lists_its_samples_in_the_library(make_window, qtbot, tmp_path):
+    from PySide6 import QtCore
+
+    from mmstudio.ui.inspector.library import EntryRole
+
+    rng = np.random.default_rng(2)
+    n = 30
+    ids = [f"s{i:02d}" for i in range(n) for _ in range(2)]
+    modality = ["image", "text"] * n
+    paths = [f"/x/{ids[k]}.png" if m == "image" else None for k, m in enumerate(modality)]
+    captions = [None if m == "image" else f"caption of {ids[k]}" for k, m in enumerate(modality)]
+    labels = ["cat" if int(i[1:]) % 3 else "dog" for i in ids]
+    vectors = rng.standard_normal((2 * n, 16)).astype(np.float32)
+    EmbeddingTable(ids, modality, paths, labels, vectors, {"caption": np.array(captions, object)},
+                   model="builtin").write(tmp_path / "t.parquet")
+    window = make_window([tmp_path / "t.parquet"])
+    ws, library = window.workspace, window.library
+    qtbot.waitUntil(lambda: ws.table is not None and len(window.view.cloud.xy) == 2 * n, timeout=120_000)
+    qtbot.waitUntil(lambda: library.model.rowCount() == n, timeout=10_000)
+    kind, sample = library.model.data(library.model.index(3), EntryRole)
+    assert kind == "sample" and sample.id == "s03" and sample.label == "dog"
+    assert sample.items["image"].path == "/x/s03.png" and sample.items["text"].text == "caption of s03"
+    assert library.counts.text().startswith(f"{n} samples")
+    window._update_status()
+    assert window.count_label.text().startswith(f"{n} samples · {2 * n} items")
+    # a row picked in the library selects its sample's rows on the map, and back
+    library.list.selectionModel().select(library.model.index(3), QtCore.QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    assert sorted(ws.selection.tolist()) == [6, 7]
+    ws.select(np.array([10, 41]))
+    assert sorted(i.row() for i in library.list.selectionModel().selectedIndexes()) == [5, 20]
+    # the filter lists the samples with a matching row
+    from mmstudio.core.tables.filtering import FilterSpec
+
+    ws.row_filter.set_spec(FilterSpec(labels=frozenset({"dog"})))
+    qtbot.waitUntil(lambda: library.model.rowCount() == 10, timeout=10_000)
+    assert all(library.model.data(library.model.index(r), EntryRole)[1].label == "dog" for r in range(10))

@@ -1,5 +1,8 @@
 """The library: every sample with its picture, sound and caption, and every file that was skipped, with why.
 
+The samples are the media opened (the workspace's dataset) or, for a table opened without its media (an
+embeddings file), the table's own: one per sample id, made from its rows when the list draws it.
+
 It lists what the window's one filter (:mod:`mmstudio.ui.row_filter`, edited in the filter bar) shows:
 a sample when one of its rows matches; a skipped file when the filter asks for the samples with a
 problem (and its sample, if it has rows, matches).
@@ -12,11 +15,14 @@ from collections.abc import Sequence
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from mmstudio.core.dataset import MediaRef, Sample
+from mmstudio.core.media.formats import MODALITIES
 from mmstudio.ui.colors import MODALITY_COLORS
 from mmstudio.ui.guard import guarded
 from mmstudio.ui.thumbnail_loader import PENDING
 from mmstudio.ui.thumbnail_loader import shared as shared_thumbnails
 from mmstudio.ui.thumbnails import text_of
+from mmstudio.ui.tooltips import item_text
 
 ROW_HEIGHT = 58
 LABEL_SHARE = 0.45   # of a row's first line, the most its label takes beside the sample id
@@ -43,6 +49,58 @@ class _Entries(Sequence):
         return ("sample", self.samples[i]) if i < n else ("error", self.problems[i - n])
 
 
+class TableSamples(Sequence):
+    """The samples of a table: one per distinct sample id (sorted, as its categories are), a
+    :class:`Sample` made from the sample's rows when one is read — its items' files, its first caption,
+    its label. Entry ``i`` is the sample whose code is ``i`` in the table's ``sample_id`` categories, so
+    a selection's samples and the filter's are found by codes, not by comparing ids."""
+
+    CACHE = 4096   # samples kept once made (a list shows a few dozen at a time)
+
+    def __init__(self, table) -> None:
+        from mmstudio.core.tables.categories import categories
+
+        self.table = table
+        found = categories(table, "sample_id")
+        self.ids, self.codes = found.names, found.codes
+        self.representative = np.zeros(len(self.ids), np.int64)   # a row of each sample (any)
+        valid = np.flatnonzero(self.codes >= 0)
+        self.representative[self.codes[valid]] = valid
+        self._made: dict[int, Sample] = {}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i) + (len(self) if i < 0 else 0)
+        made = self._made.get(i)
+        if made is None:
+            if len(self._made) >= self.CACHE:
+                self._made.clear()
+            made = self._made[i] = self._sample(i)
+        return made
+
+    def _sample(self, i: int) -> Sample:
+        t = self.table
+        items, label = {}, None
+        for row in np.flatnonzero(self.codes == i).tolist():
+            modality, path = t.modality[row], t.path[row]
+            label = label if label is not None else t.label[row]
+            if modality in items or modality not in MODALITIES:
+                continue
+            if path:
+                items[modality] = MediaRef(modality, path=str(path))
+            elif modality == "text" and item_text(t, row):
+                items[modality] = MediaRef("text", text=str(item_text(t, row)))
+        return Sample(str(self.ids[i]), items, None if label is None else str(label))
+
+    def index_codes(self, index) -> np.ndarray | None:
+        """Each sample's code in a filter index of the same table (None: another table's index)."""
+        return index.codes[self.representative].astype(np.int64) if index.table is self.table else None
+
+
 class LibraryModel(QtCore.QAbstractListModel):
     """Rows: the samples, then the skipped files, of those the filter shows. An entry is
     ("sample", Sample) or ("error", ItemError); ``shown`` holds the indices of the entries listed. A Qt
@@ -62,8 +120,19 @@ class LibraryModel(QtCore.QAbstractListModel):
         """Each entry's sample id (None: a file of no sample), made when first asked for (a filter)."""
         if self._ids is None:
             e = self.entries
-            self._ids = np.array([s.id for s in e.samples] + [p.sample_id for p in e.problems], dtype=object)
+            ids = getattr(e.samples, "ids", None)   # a table's samples: their ids without a Sample each
+            ids = [s.id for s in e.samples] if ids is None else ids.tolist()
+            self._ids = np.array(ids + [p.sample_id for p in e.problems], dtype=object)
         return self._ids
+
+    def sample_codes(self, index) -> np.ndarray:
+        """Each entry's sample code in the filter's index (-1: none), vectorised."""
+        samples = self.entries.samples
+        direct = samples.index_codes(index) if isinstance(samples, TableSamples) else None
+        if direct is None:
+            return index.sample_codes(self.ids)
+        problems = index.sample_codes([p.sample_id for p in self.entries.problems])
+        return np.concatenate([direct, problems]).astype(np.int64)
 
     @property
     def row_of(self) -> dict[str, int]:
@@ -72,15 +141,15 @@ class LibraryModel(QtCore.QAbstractListModel):
             self._row_of = {s.id: row for row, s in enumerate(self.entries.samples)}
         return self._row_of
 
-    def holds(self, dataset, problems) -> bool:
-        """Whether the entries are already those of ``dataset`` and ``problems``."""
+    def holds(self, samples, problems) -> bool:
+        """Whether the entries are already ``samples`` (a dataset's list, or a table's) and ``problems``."""
         e = self.entries
-        return e.samples is dataset.samples and len(e.samples) == self._samples and e.problems == list(problems)
+        return e.samples is samples and len(e.samples) == self._samples and e.problems == list(problems)
 
-    def reset(self, dataset, problems=()) -> None:
+    def reset(self, samples, problems=()) -> None:
         self.beginResetModel()
-        self.entries = _Entries(dataset.samples, problems)
-        self._samples = len(dataset.samples)
+        self.entries = _Entries(samples, problems)
+        self._samples = len(samples)
         self._ids = self._row_of = None
         self.is_error = np.arange(len(self.entries)) >= self._samples
         self._show(None)
@@ -249,16 +318,27 @@ class QtLibrary(QtWidgets.QWidget):
     def refresh(self) -> None:
         ws = self.workspace
         problems = ws.problems()
-        if self.model.holds(ws.dataset, problems):   # rows joined the table, the samples are the same
+        samples = self._samples()
+        if self.model.holds(samples, problems):   # rows joined the table, the samples are the same
             if self.workspace.row_filter.active:
                 self.model.show_only(self._keep())
             self._count()
             return
-        self.model.reset(ws.dataset, problems)
+        self.model.reset(samples, problems)
         if self.workspace.row_filter.active:
             self.model.show_only(self._keep())
         self._count()
         self.follow()
+
+    def _samples(self):
+        """The media's samples; a table opened without its media: the table's (kept while it is the same)."""
+        ws = self.workspace
+        if ws.dataset.samples or ws.table is None or not len(ws.table):
+            return ws.dataset.samples
+        held = getattr(self, "_table_samples", None)
+        if held is None or held.table is not ws.table:
+            held = self._table_samples = TableSamples(ws.table)
+        return held
 
     def apply_filter(self) -> None:
         """List what the filter shows (it changed, or the rows it covers did)."""
@@ -278,7 +358,7 @@ class QtLibrary(QtWidgets.QWidget):
             return None
         model, index = self.model, rf.index
         if self._codes[0] is not index or self._codes[1] is not model.entries:
-            self._codes = (index, model.entries, index.sample_codes(model.ids))
+            self._codes = (index, model.entries, model.sample_codes(index))
         codes = self._codes[2]
         keep = hits[codes]                      # code -1 (no rows in the table): the spare False at the end
         return np.where(model.is_error, (rf.spec.problems == "only") & (keep | (codes < 0)), keep)
@@ -290,7 +370,7 @@ class QtLibrary(QtWidgets.QWidget):
             listed = int((~model.is_error[model.shown]).sum())
             text = f"filtered: {listed:,} of {samples:,} samples"
         else:
-            text = f"{len(ws.dataset):,} samples"
+            text = f"{samples:,} samples"
         self.counts.setText(text + ws.problems_counted())
 
     def follow(self) -> None:
@@ -304,8 +384,12 @@ class QtLibrary(QtWidgets.QWidget):
 
             found = categories(ws.table, "sample_id")   # the selection's distinct samples, not its rows
             codes = np.unique(found.codes[ws.selection])
-            row_of = model.row_of
-            entries = [row_of.get(i, -1) for i in found.names[codes[codes >= 0]].tolist()]
+            codes = codes[codes >= 0]
+            if isinstance(model.entries.samples, TableSamples) and model.entries.samples.table is ws.table:
+                entries = codes.tolist()   # a table's samples: entry i is the sample of code i
+            else:
+                row_of = model.row_of
+                entries = [row_of.get(i, -1) for i in found.names[codes].tolist()]
             rows = sorted(r for r in model.position[np.asarray(entries, np.int64)[np.asarray(entries) >= 0]].tolist()
                           if r >= 0)
         selection = QtCore.QItemSelection()
@@ -322,17 +406,23 @@ class QtLibrary(QtWidgets.QWidget):
     def _selected(self, *_):
         if self._echo:
             return
-        ids = []
+        ids, entries = [], []
         for index in self.list.selectionModel().selectedIndexes():
             kind, entry = index.data(EntryRole)
             if kind == "sample":
                 ids.append(entry.id)
+                entries.append(int(self.model.shown[index.row()]))
         table = self.workspace.table
         if table is None or not ids:
             return
+        samples = self.model.entries.samples
+        if isinstance(samples, TableSamples) and samples.table is table:   # by codes: no million comparisons
+            rows = np.flatnonzero(np.isin(samples.codes, entries))
+        else:
+            rows = np.flatnonzero(np.isin(table.sample_id, ids))
         self._echo = True
         try:
-            self.workspace.select(np.flatnonzero(np.isin(table.sample_id, ids)))
+            self.workspace.select(rows)
         finally:
             self._echo = False
 
