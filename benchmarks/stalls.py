@@ -116,7 +116,7 @@ class GapProbe:
             if gap > 0.15:
                 self.dump.write(f"--- the gap above: {gap * 1000:.0f} ms\n")
                 self.dump.flush()
-            faulthandler.dump_traceback_later(0.15, file=self.dump)  # a C thread: needs no GIL to dump
+            faulthandler.dump_traceback_later(float(os.environ.get("STALLS_DUMP_AFTER", "0.15")), file=self.dump)  # a C thread: needs no GIL to dump
             self._armed = now
 
     def _watchdog(self) -> None:
