@@ -171,11 +171,11 @@ class QtInspector(QtWidgets.QWidget):
 
     def _show_details(self, lines) -> None:
         """The item's lines; for a multi-selection, its summary first and these as its first item's."""
-        rows = self.workspace.selection
-        if len(rows) < 2:
+        rows, table = self.workspace.selection, self.workspace.table
+        if len(rows) < 2 or table is None:   # a picture decoded after the table went (closed, replaced)
             self.details.setText("<br>".join(lines))
             return
-        summary, waiting = summary_html(self.workspace.table, rows, self.pictures)
+        summary, waiting = summary_html(table, rows, self.pictures)
         self._summary = (waiting, lines)
         self.details.setText(summary + "<hr><b>First item</b><br>" + "<br>".join(lines))
 
