@@ -398,7 +398,7 @@ class QtLibrary(QtWidgets.QWidget):
         if self._echo:
             return
         ws, model = self.workspace, self.model
-        rows = []
+        listed = np.zeros(0, np.int64)
         if ws.table is not None and len(ws.selection) and len(model.entries.samples):
             from mmstudio.core.tables.categories import categories
 
@@ -407,18 +407,17 @@ class QtLibrary(QtWidgets.QWidget):
             present[found.codes[ws.selection]] = True    # code -1 (no sample id): the spare last entry
             codes = np.flatnonzero(present[:-1])
             if isinstance(model.entries.samples, TableSamples) and model.entries.samples.table is ws.table:
-                entries = codes.tolist()   # a table's samples: entry i is the sample of code i
+                entries = codes   # a table's samples: entry i is the sample of code i
             else:
                 row_of = model.row_of
-                entries = [row_of.get(i, -1) for i in found.names[codes].tolist()]
-            entries = np.asarray(entries, np.int64)
+                entries = np.asarray([row_of.get(i, -1) for i in found.names[codes].tolist()], np.int64)
             listed = model.position[entries[entries >= 0]]
-            rows = np.sort(listed[listed >= 0]).tolist()
-        crowd = len(rows) > FOLLOW_MAX   # a QItemSelection of 90,000 runs took seconds to make and apply
+            listed = listed[listed >= 0]
+        crowd = len(listed) > FOLLOW_MAX   # a QItemSelection of 90,000 runs took seconds to make and apply
         if crowd != bool(self._crowd) or crowd:
-            self._crowd = len(rows) if crowd else 0
+            self._crowd = len(listed) if crowd else 0
             self._count()
-        rows = [] if crowd else rows
+        rows = [] if crowd else np.sort(listed).tolist()
         selection = QtCore.QItemSelection()
         for start, stop in _runs(rows):   # disjoint and in order: added as they are (merging is quadratic)
             selection.select(self.model.index(start), self.model.index(stop))
