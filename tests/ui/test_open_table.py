@@ -74,7 +74,8 @@ def test_a_table_opened_without_its_media_lists_its_samples_in_the_library(make_
     captions = [None if m == "image" else f"caption of {ids[k]}" for k, m in enumerate(modality)]
     labels = ["cat" if int(i[1:]) % 3 else "dog" for i in ids]
     vectors = rng.standard_normal((2 * n, 16)).astype(np.float32)
-    EmbeddingTable(ids, modality, paths, labels, vectors, {"caption": np.array(captions, object)},
+    score = np.full(2 * n, 2.8512587817086)
+    EmbeddingTable(ids, modality, paths, labels, vectors, {"caption": np.array(captions, object), "score": score},
                    model="builtin").write(tmp_path / "t.parquet")
     window = make_window([tmp_path / "t.parquet"])
     ws, library = window.workspace, window.library
@@ -97,3 +98,6 @@ def test_a_table_opened_without_its_media_lists_its_samples_in_the_library(make_
     ws.row_filter.set_spec(FilterSpec(labels=frozenset({"dog"})))
     qtbot.waitUntil(lambda: library.model.rowCount() == 10, timeout=10_000)
     assert all(library.model.data(library.model.index(r), EntryRole)[1].label == "dog" for r in range(10))
+    ws.select(np.array([7]))   # the inspector: the item's caption and numbers, rounded to what the panel shows
+    text = window.inspector.details.text()
+    assert "caption of s03" in text and "score: 2.85126" in text and "2.85125878" not in text

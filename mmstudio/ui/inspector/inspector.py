@@ -154,6 +154,8 @@ class QtInspector(QtWidgets.QWidget):
                 continue
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
+            elif isinstance(value, float):
+                value = f"{value:.6g}"   # 2.85126, not 2.8512587817086 cut off by the panel's edge
             lines.append(f"{html.escape(name)}: {html.escape(str(value))}")
         self._show_details(lines)
         self._list_neighbours()
