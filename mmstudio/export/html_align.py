@@ -56,6 +56,7 @@ def _pair(r: dict, pi: int, pair: dict) -> list[str]:
                      [[f"{d['query']} → {d['gallery']}"] + [at(r, [*base, "retrieval", ri, c], 2 if c == "mean_rank" else
                                                                1 if c == "median_rank" else 3) for c in COLUMNS]
                       for ri, d in enumerate(pair["retrieval"])]))
+    out += [_scored_on(r, [*base, "retrieval", ri], d) for ri, d in enumerate(pair["retrieval"])]
     out += [heading("Worst aligned pairs", 3),
             row(*[_worst(r, [*base, "retrieval", ri], d) for ri, d in enumerate(pair["retrieval"])])]
     out += _gap(r, pi, pair, a, b)
@@ -63,11 +64,13 @@ def _pair(r: dict, pi: int, pair: dict) -> list[str]:
     out += [heading("Procrustes and CKA", 3),
             table(["orthogonal residual", "relative", "similarity disparity", "linear CKA"],
                   [[at(r, [*p, k]) for k in ("orthogonal_residual", "orthogonal_relative", "similarity_disparity",
-                                              "linear_cka")]])]
+                                              "linear_cka")]]),
+            para(f"Computed on {pair['procrustes']['scope']}.", cls="settings")]
     m = [*base, "maps"]
     rows = [[name, *[at(r, [*m, key, c]) if c in pair["maps"][key] else "—" for c in ("R2", "residual", "R@1")]]
             for name, key in (("linear", "linear"), ("MLP", "mlp"), ("unmapped", "unmapped"))]
-    out += [heading(f"Map {a} → {b}", 3), para(pair["maps"]["sentence"]),
+    out += [heading(f"Map {a} → {b}", 3),
+            para(pair["maps"]["sentence"] + (f" ({pair['maps']['scope']})" if "scope" in pair["maps"] else "")),
             para("Fitted on ", at(r, [*m, "n_train"]), " pairs, scored on ", at(r, [*m, "n_test"]), " held out."),
             table(["map", "held-out R²", "residual", "R@1 on the held-out pairs"], rows)]
     lo = [*base, "losses"]
@@ -76,7 +79,8 @@ def _pair(r: dict, pi: int, pair: dict) -> list[str]:
                    f"triplet semi-hard {a} → {b}", f"triplet semi-hard {b} → {a}"],
                   [[at(r, [*lo, "temperature"]), at(r, [*lo, "info_nce"], 4), at(r, [*lo, "margin"]),
                     *[at(r, [*lo, k], 4) for k in ("triplet_hardest_ab", "triplet_hardest_ba", "triplet_semihard_ab",
-                                                    "triplet_semihard_ba")]]])]
+                                                    "triplet_semihard_ba")]]]),
+            _losses_on(r, lo, pair["losses"], a, b)]
     if pair.get("similarity") is not None:
         sim = pair["similarity"]
         out.append(figure(heat_map(sim, title=f"Cosine similarity, {a} × {b}", row_label=f"{a} of each sample",
@@ -84,6 +88,35 @@ def _pair(r: dict, pi: int, pair: dict) -> list[str]:
                           f"Rows: the {a} of each paired sample, columns: the {b} of each, in the same order; "
                           "the diagonal holds the partners."))
     return out
+
+
+INTERVALS = (("R@1", 3), ("R@5", 3), ("R@10", 3), ("median_rank", 1), ("mean_rank", 2), ("mAP@10", 3),
+             ("label_R@1", 3), ("label_mAP@10", 3))
+
+
+def _scored_on(r: dict, key: list, d: dict) -> str:
+    """What a direction's retrieval was computed on: every query, or a stated sample with its 95 % intervals."""
+    parts = [f"{d['query']} → {d['gallery']} scored on: {d['scope']['sentence']}"]
+    found = [(name, digits) for name, digits in INTERVALS if name in d.get("intervals", {})]
+    if found:
+        parts.append("; over all queries:")
+    for i, (name, digits) in enumerate(found):
+        parts += [("," if i else "") + f" {name.replace('_', ' ')} ", at(r, [*key, "intervals", name, 0], digits), "–",
+                  at(r, [*key, "intervals", name, 1], digits)]
+    return para(*parts, cls="settings")
+
+
+def _losses_on(r: dict, key: list, loss: dict, a: str, b: str) -> str:
+    parts = [f"Computed on: {loss['scope']['sentence']}"]
+    names = {"info_nce": "InfoNCE", "triplet_hardest_ab": f"hardest {a} → {b}", "triplet_hardest_ba": f"hardest {b} → {a}",
+             "triplet_semihard_ab": f"semi-hard {a} → {b}", "triplet_semihard_ba": f"semi-hard {b} → {a}"}
+    found = [name for name in names if name in loss.get("intervals", {})]
+    if found:
+        parts.append("; over all pairs (95 %):")
+    for i, name in enumerate(found):
+        parts += [("," if i else "") + f" {names[name]} ", at(r, [*key, "intervals", name, 0], 4), "–",
+                  at(r, [*key, "intervals", name, 1], 4)]
+    return para(*parts, cls="settings")
 
 
 def _gap(r: dict, pi: int, pair: dict, a: str, b: str) -> list[str]:
@@ -99,8 +132,9 @@ def _gap(r: dict, pi: int, pair: dict, a: str, b: str) -> list[str]:
             for i in range(len(deltas))]
     return [heading("Modality gap", 3),
             para(f"Modality gap {a} ↔ {b}: ", at(r, [*g, "distance"]), " (distance between the centroids of the "
-                 f"normalised embeddings). Shifting {a} by −δ/2 and {b} by +δ/2 along it (", at(r, [*sh, "n"]),
-                 " pairs), R@1 is best at δ = ", at(r, [*g, "best_delta"]), ": ", at(r, [*g, "best_R@1_ab"]), " / ",
+                 f"normalised embeddings). Shifting {a} by −δ/2 and {b} by +δ/2 along it (",
+                 *([pair["gap"]["scope"]] if pair["gap"].get("scope") else [at(r, [*sh, "n"]), " pairs"]),
+                 "), R@1 is best at δ = ", at(r, [*g, "best_delta"]), ": ", at(r, [*g, "best_R@1_ab"]), " / ",
                  at(r, [*g, "best_R@1_ba"]), "."),
             figure(line_plot(deltas, series, title=f"Retrieval as {a} and {b} are shifted along the gap",
                              x_label="δ (0: as is)", y_label="R@1, gap", lo=0, marker_x=0.0)),

@@ -49,6 +49,7 @@ def reports(files):
     """Each command run once with --json and --out: (the JSON it printed, the page it wrote)."""
     runs = {"compare": ["compare", str(files / "a.parquet"), str(files / "b.parquet")],
             "align": ["align", str(files / "a.parquet")],
+            "align-sampled": ["align", str(files / "a.parquet"), "--queries", "20"],
             "fuse": ["fuse", str(files / "a.parquet"), "--label", "label", "--methods", "early-linear,late-logit,gated",
                      "--dropout", "0", "--curve", "missing:audio"]}
     found = {}
@@ -122,7 +123,7 @@ def table_keys(page: Page) -> set:
     return {tuple(json.loads(a["data-key"])) for tag, a, _ in page.keyed if tag == "td"}
 
 
-@pytest.mark.parametrize("kind", ["compare", "align", "fuse"])
+@pytest.mark.parametrize("kind", ["compare", "align", "align-sampled", "fuse"])
 def test_every_number_on_the_page_is_the_json_number(reports, kind):
     report, html = reports[kind]
     page = Page(html)
@@ -139,6 +140,25 @@ def test_every_number_on_the_page_is_the_json_number(reports, kind):
     for attrs, text in page.cells:  # no number in a table that is not one of the report's
         if re.fullmatch(r"[-+]?\d+(\.\d+)?", text):
             assert "data-key" in attrs, text
+
+
+def test_the_align_page_says_what_each_measure_was_computed_on(reports):
+    """As `mmstudio align` prints it: every query or a stated sample, with the sample's 95 % intervals."""
+    for kind in ("align", "align-sampled"):
+        report, html = reports[kind]
+        page = Page(html)
+        text = " ".join(" ".join(page.text).split())
+        keys = {tuple(json.loads(attrs["data-key"])) for _, attrs, _ in page.keyed}
+        for p, pair in enumerate(report["pairs"]):
+            assert f"Computed on {pair['procrustes']['scope']}." in text
+            assert f"Computed on: {pair['losses']['scope']['sentence']}" in text
+            for r, d in enumerate(pair["retrieval"]):
+                assert f"{d['query']} → {d['gallery']} scored on: {d['scope']['sentence']}" in text
+                sampled = d["scope"]["method"] == "sample"
+                assert sampled == (kind == "align-sampled")
+                assert (("pairs", p, "retrieval", r, "intervals", "R@1", 0) in keys) == sampled
+                assert (("pairs", p, "retrieval", r, "intervals", "mean_rank", 1) in keys) == sampled
+    assert "a random sample of 20 of" in " ".join(Page(reports["align-sampled"][1]).text)
 
 
 def test_the_tables_hold_every_measure_of_compare(reports):
