@@ -98,9 +98,15 @@ def test_two_linked_maps_coloured_by_neighbourhood_change(window, tables, qtbot,
     np.testing.assert_array_equal(second.cloud.rgb, view.cloud.rgb[c.rows_a])
     for bar, blank in ((view.colour_bar, 2 * (N - KEPT)), (second.colour_bar, 0)):
         assert bar.isVisible() and (bar.scale.key, bar.scale.lo, bar.scale.hi, bar.scale.missing) == (CHANGE_TITLE, 0, 1, blank)
-    for map_ in (view, second):   # and no point hides under it
-        bar = map_.colour_bar.sceneBoundingRect()
-        assert not any(bar.contains(map_.viewbox.mapViewToScene(QtCore.QPointF(*p))) for p in map_.cloud.xy.tolist())
+    for map_ in (view, second):   # and no point hides under it, also once the map is panned and "A" pressed
+        for press_a in (False, True):
+            if press_a:
+                map_.viewbox.translateBy(x=-0.4 * map_.viewbox.viewRange()[0][1], y=0.3)
+                map_.plot.getPlotItem().autoBtn.clicked.emit(None)
+            bar = map_.colour_bar.sceneBoundingRect()
+            assert not any(bar.contains(map_.viewbox.mapViewToScene(QtCore.QPointF(*p))) for p in map_.cloud.xy.tolist())
+            inside = map_.viewbox.viewRect()
+            assert all(inside.contains(QtCore.QPointF(*p)) for p in map_.cloud.xy.tolist())
     moved = np.isin(ws.table.sample_id, [f"s{i:03d}" for i in range(MOVED)]) & (ws.table.modality == "image")
     pictures = (ws.table.modality == "image") & in_b
     assert expected[moved].mean() > expected[pictures & ~moved].mean() + 0.2   # the moved pictures stand out

@@ -13,7 +13,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from mmstudio.ui.guard import guarded
 from mmstudio.ui.map.colour_bar import ColourBarItem
-from mmstudio.ui.map.framing import frame_clear_of_bar
+from mmstudio.ui.map.framing import auto_button_frames, frame_clear_of_bar
 from mmstudio.ui.map.point_cloud import PointCloudItem
 from mmstudio.ui.map.view import SelectViewBox
 from mmstudio.ui.thumbnail_loader import shared as shared_thumbnails
@@ -60,6 +60,7 @@ class QtSecondMap(QtWidgets.QWidget):
         self.viewbox.setAspectLocked(True)
         self.viewbox.selected.connect(self._select_polygon)
         self.plot = pg.PlotWidget(viewBox=self.viewbox)
+        auto_button_frames(self.plot.getPlotItem(), self.frame_points)
         self.plot.hideAxis("left")
         self.plot.hideAxis("bottom")
         self.cloud = PointCloudItem()

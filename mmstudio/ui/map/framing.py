@@ -59,3 +59,16 @@ def extent(xy) -> tuple[np.ndarray, np.ndarray] | None:
     if len(finite) == 0:
         return None
     return finite.min(axis=0).astype(np.float64), finite.max(axis=0).astype(np.float64)
+
+
+def auto_button_frames(plot_item, frame) -> None:
+    """pyqtgraph's "A" button (shown on a panned or zoomed view) calls ``frame`` — every point in sight, none
+    under the colour bar — where its own auto-range would fit the points to the whole view, under the bar."""
+    button = plot_item.autoBtn
+    button.clicked.disconnect()
+
+    def clicked(*_) -> None:
+        frame()
+        button.hide()
+
+    button.clicked.connect(clicked)
