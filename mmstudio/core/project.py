@@ -151,7 +151,8 @@ def project_to_dict(project: Project, base=None) -> dict:
         "subsets": {name: {"colour": s.colour, "members": _members_json(s.members)}
                     for name, s in project.subsets.items()},
         "query": project.query,
-        "panels": {name: dict(settings) for name, settings in project.panels.items()},
+        "panels": {name: _panel_paths(settings, lambda path: _portable(path, base))
+                   for name, settings in project.panels.items()},
         "window_state": project.window_state,
     })
     return data
@@ -184,7 +185,8 @@ def project_from_dict(data, base=None, where=None) -> tuple[Project, list[str]]:
     subsets = _subsets(_checked(data, "subsets", _OBJECT, {}, where), where)
     known = {"format", "version", "sources", "projection", "colouring", "panels", "selection", "subsets", *PROJECT_KEYS}
     project = Project(
-        projection=projection, colouring=colouring, panels={k: dict(v) for k, v in panels.items()},
+        projection=projection, colouring=colouring,
+        panels={k: _panel_paths(v, lambda path: _resolve(path, base)) for k, v in panels.items()},
         selection=[_selection_item(item, where) for item in selection], subsets=subsets, version=version,
         extra={k: v for k, v in data.items() if k not in known},
         **{key: _checked(data, key, check, getattr(Project, key), where) for key, check in PROJECT_KEYS.items()},
@@ -284,6 +286,15 @@ def _portable(source: str, base) -> str:
         if inside:
             return PurePath(os.path.relpath(absolute, folder)).as_posix()
     return absolute
+
+
+PANEL_PATHS = ("table",)   # panel settings that name a file (the Compare panel's table B): kept as sources are
+
+
+def _panel_paths(settings: dict, convert) -> dict:
+    """A panel's settings with the files it names converted (relative to the project's folder when saved,
+    resolved against it when read), so a project folder that moves keeps its comparison."""
+    return {k: convert(v) if k in PANEL_PATHS and isinstance(v, str) and v else v for k, v in settings.items()}
 
 
 def _resolve(source: str, base) -> str:

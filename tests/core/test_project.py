@@ -90,6 +90,21 @@ def test_relative_sources_follow_a_moved_folder(tmp_path):
     assert all(os.path.exists(s) for s in loaded.sources)
 
 
+def test_a_comparisons_table_follows_a_moved_folder_and_one_elsewhere_stays_absolute(tmp_path):
+    folder = media_folder(tmp_path / "study")
+    (tmp_path / "study" / "b.parquet").write_bytes(b"PAR1")
+    elsewhere = str(tmp_path / "other" / "c.parquet")
+    project = Project(sources=[str(folder / "dogs")], panels={"Compare": {"table": str(tmp_path / "study" / "b.parquet")},
+                                                              "Other": {"table": elsewhere, "k": 3}})
+    path = save_project(project, tmp_path / "study" / "view.mmstudio")
+    written = json.loads(path.read_text(encoding="utf-8"))["panels"]
+    assert written == {"Compare": {"table": "b.parquet"}, "Other": {"table": elsewhere, "k": 3}}
+    moved = shutil.move(str(tmp_path / "study"), str(tmp_path / "archive" / "study"))
+    loaded, problems = load_project(Path(moved) / "view.mmstudio")
+    assert problems == []
+    assert loaded.panels == {"Compare": {"table": os.path.join(moved, "b.parquet")}, "Other": {"table": elsewhere, "k": 3}}
+
+
 def test_missing_sources_are_listed_and_the_rest_kept(tmp_path):
     folder = media_folder(tmp_path / "study")
     gone = folder / "gone.wav"
