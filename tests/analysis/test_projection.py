@@ -176,6 +176,12 @@ def test_layout_cache_returns_the_layout_without_refitting_and_recomputes_a_dama
     assert project(x, seed=1, n_epochs=50).cached and len(fits) == 3
     project(x, seed=1, n_epochs=50, cache=False)
     assert len(fits) == 4
+    # the same rows in another order (a project reopened, some items found in the embedding cache first):
+    # the same layout, each row where it was
+    shuffled = np.random.default_rng(3).permutation(len(x))
+    again = project(x[shuffled], seed=1, n_epochs=50)
+    assert again.cached and len(fits) == 4
+    np.testing.assert_array_equal(again.xy, first.xy[shuffled])
 
 
 def test_added_points_land_near_their_neighbours(data, fast_map):

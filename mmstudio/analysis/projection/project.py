@@ -24,7 +24,13 @@ import numpy as np
 
 from mmstudio.analysis.projection.knn import METRICS, exact_knn
 from mmstudio.analysis.projection.landmark_map import DIMS, LANDMARK_MIN_ROWS, REFINE, landmark_count, landmark_map
-from mmstudio.analysis.projection.layout_cache import layout_key, load_layout, save_layout, vectors_digest
+from mmstudio.analysis.projection.layout_cache import (
+    canonical_order,
+    layout_key,
+    load_layout,
+    save_layout,
+    vectors_digest,
+)
 from mmstudio.analysis.projection.pca import pca_basis, reduce
 from mmstudio.analysis.projection.umap_fit import DEFAULT_EPOCHS, MIN_ROWS, SEED_NOTE, Layout, fit_umap, warm_up
 from mmstudio.core.jobs import Job
@@ -193,15 +199,16 @@ def project(vectors, method: str = "umap", *, n_neighbors: int = 15, min_dist: f
         full[placement[0]] = _weighted_mean(fit_xy, placement[1], placement[2])
         return full
 
-    key = layout_key(vectors_digest(fit_x), params) if cache else None
-    cached_xy = load_layout(key, len(fit_x)) if cache else None
+    order = canonical_order(fit_x) if cache else None
+    key = layout_key(vectors_digest(fit_x, order), params) if cache else None
+    cached_xy = _in_order(load_layout(key, len(fit_x)), order) if cache else None
     if cached_xy is not None:
         return ProjectionResult(expand(cached_xy), "umap", params, first, _rest(timing, start), cached=True)
     fitted = fit_umap(fit_x, n_neighbors=n_neighbors, min_dist=min_dist, metric=metric, seed=seed,
                       n_epochs=n_epochs, device=device, snapshots=snapshots, job=job, expand=expand)
     fit_xy = _fill_disconnected(fit_x, fitted.xy, metric, device)
     if cache:
-        save_layout(key, fit_xy, {"params": params, "knn": fitted.knn})
+        save_layout(key, fit_xy[order], {"params": params, "knn": fitted.knn})
     timing = _rest({**timing, **fitted.timing}, start)
     params["n_neighbors_used"] = fitted.n_neighbors
     return ProjectionResult(expand(fit_xy), "umap", params, first + fitted.partials, timing, knn=fitted.knn)
@@ -250,8 +257,10 @@ def _landmark_result(x, fit_rows, count, params, groups, refine, cache, device, 
             return full
 
     fit_groups = None if groups is None else np.asarray(groups)[fit_rows if fit_rows is not None else slice(None)]
-    key = layout_key(vectors_digest(fit_x), {**params, "groups": _groups_digest(fit_groups)}) if cache else None
-    cached_xy = load_layout(key, len(fit_x)) if cache else None
+    order = canonical_order(fit_x) if cache else None
+    key = layout_key(vectors_digest(fit_x, order), {**params, "groups": _groups_digest(
+        None if fit_groups is None else fit_groups[order])}) if cache else None
+    cached_xy = _in_order(load_layout(key, len(fit_x)), order) if cache else None
     if cached_xy is not None:
         note = f"landmark map: {count:,} landmarks, the rest placed (from the cache)"
         return ProjectionResult(cached_xy if expand is None else expand(cached_xy), "umap", params, first,
@@ -261,12 +270,21 @@ def _landmark_result(x, fit_rows, count, params, groups, refine, cache, device, 
                           n_epochs=params["n_epochs"], refine=refine, preview=show_preview and fit_rows is None,
                           snapshots=snapshots, device=device, expand=expand, job=job)
     if cache:
-        save_layout(key, fitted.xy, {"params": params, "knn": fitted.knn})
+        save_layout(key, fitted.xy[order], {"params": params, "knn": fitted.knn})
     params["n_neighbors_used"] = fitted.n_neighbors
     rows = fitted.landmarks if fit_rows is None else fit_rows[fitted.landmarks]
     return ProjectionResult(fitted.xy if expand is None else expand(fitted.xy), "umap", params,
                             first + fitted.partials, _rest(dict(fitted.timing), start), knn=fitted.knn,
                             note=fitted.note, path="landmarks", landmarks=rows)
+
+
+def _in_order(stored, order):
+    """A layout stored in the rows' canonical order (``layout_cache.canonical_order``), in theirs."""
+    if stored is None:
+        return None
+    xy = np.empty_like(stored)
+    xy[order] = stored
+    return xy
 
 
 def _groups_digest(groups) -> str | None:
