@@ -48,7 +48,7 @@ ROWS_PER_LANDMARK = 20        # between them, a landmark per this many rows
 REFINE = False             # the refinement pass: off (it did not pay for itself)
 REFINE_EPOCHS = 0          # its epochs (0: a third of the fit's, as umap-learn's transform runs)
 DIMS = 64                  # the reduced space's axes: where the rows find their nearest landmark candidates
-PLACE_TEMPERATURE = 0.05   # as project.place_points: softmax over the neighbours' cosine similarities
+PLACE_TEMPERATURE = 0.05   # softmax over the neighbours' similarities (neighbour_weights: also place_points)
 LANDMARKS_PER_CELL = 64    # cells of the reduced space: about this many landmarks each
 PLACE_ROWS = 65_536        # rows placed per block between partial layouts
 CANDIDATES = 2             # × k nearest landmarks in the reduced space, re-ranked in the original one
@@ -242,7 +242,7 @@ def _place(x, unit, reduced, cells, landmarks, landmark_xy, xy, k, metric, job, 
             idx, dist = candidates, (0.5 * d * d if metric == "cosine" else d)
         else:
             idx, dist = _nearest_of(x, block, base, candidates, k, metric, unit)
-        xy[block] = np.einsum("mk,mkc->mc", _weights(dist, metric), landmark_xy[idx])
+        xy[block] = weighted_mean(landmark_xy, idx, neighbour_weights(dist))
         neighbours[start:start + len(block)] = idx
         distances[start:start + len(block)] = dist
         done = start + len(block)
@@ -273,13 +273,18 @@ def _nearest_of(x, block, base, candidates, k, metric, unit):
     return idx, dist
 
 
-def _weights(dist: np.ndarray, metric: str) -> np.ndarray:
-    """Softmax weights of each row's neighbours as ``place_points`` weighs them (temperature 0.05 over
-    the cosine similarities, or the negated distances)."""
-    score = -dist
-    w = np.exp((score - score[:, :1]) / PLACE_TEMPERATURE)
+def neighbour_weights(dist: np.ndarray) -> np.ndarray:
+    """How much each of a row's neighbours (nearest first, umap-learn's distances) counts where the row is
+    placed: a softmax at temperature ``PLACE_TEMPERATURE`` over the negated distances (for the cosine metric
+    the same as over the similarities). Shared by :func:`landmark_map` and ``project.place_points``."""
+    w = np.exp(-(dist - dist[:, :1]) / PLACE_TEMPERATURE)
     w /= w.sum(axis=1, keepdims=True)
     return w.astype(np.float32)
+
+
+def weighted_mean(xy: np.ndarray, idx: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Each row at the weighted mean of its neighbours' places ``xy[idx]``."""
+    return np.einsum("mk,mkc->mc", weights, xy[idx]).astype(np.float32)
 
 
 def _refine(start_xy, landmark_xy, neighbours, dist, metric, min_dist, n_epochs, seed, job, send, full, rows):

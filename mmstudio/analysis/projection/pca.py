@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmstudio.analysis.projection.blocks import run_blocks
+from mmstudio.analysis.projection.blocks import one_blas_thread, run_blocks
 
 GRAM_ROWS = 65_536  # rows per block of the Gram matrix: float32 sums over at most this many rows
 
@@ -38,7 +38,8 @@ def pca_basis(vectors, dims: int) -> tuple[np.ndarray, np.ndarray]:
 
         run_blocks(gram, n, GRAM_ROWS, done=add)
         cov -= n * np.outer(mean, mean)
-    _, vecs = _eigh_one_thread(cov)
+    with one_blas_thread():   # a d × d eigh (d ~ 512): on a busy 2-core machine 3.8 s on two threads, 0.09 s on one
+        _, vecs = np.linalg.eigh(cov)
     comps = vecs[:, ::-1][:, :dims]
     signs = np.sign(comps[np.abs(comps).argmax(axis=0), np.arange(dims)])
     return mean, (comps * np.where(signs == 0, 1.0, signs)).astype(np.float32)
@@ -56,14 +57,3 @@ def reduce(vectors, mean, components, rows: int = 32_768) -> np.ndarray:
 
     run_blocks(block, len(x), rows)
     return out
-
-
-def _eigh_one_thread(matrix):
-    """``np.linalg.eigh`` on one BLAS thread: for a d × d matrix (d ~ 512) threads only synchronise,
-    and on a busy 2-core machine that took 3.8 s instead of 0.09 s."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - comes with scikit-learn
-        return np.linalg.eigh(matrix)
-    with threadpool_limits(1):
-        return np.linalg.eigh(matrix)

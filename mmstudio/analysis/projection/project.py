@@ -23,7 +23,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mmstudio.analysis.projection.knn import METRICS, exact_knn
-from mmstudio.analysis.projection.landmark_map import DIMS, LANDMARK_MIN_ROWS, REFINE, landmark_count, landmark_map
+from mmstudio.analysis.projection.landmark_map import (
+    DIMS,
+    LANDMARK_MIN_ROWS,
+    REFINE,
+    landmark_count,
+    landmark_map,
+    neighbour_weights,
+    weighted_mean,
+)
 from mmstudio.analysis.projection.layout_cache import (
     canonical_order,
     layout_key,
@@ -39,7 +47,6 @@ __all__ = ["DEFAULT_EPOCHS", "LANDMARK_MIN_ROWS", "METHODS", "METRICS", "SEED_NO
            "landmark_count", "landmarks_for", "pca_2d", "place_points", "project", "project_table", "refit", "warm_up"]
 
 METHODS = ("umap", "pca")
-PLACE_TEMPERATURE = 0.05  # softmax temperature over the neighbours' cosine similarities
 
 
 @dataclass
@@ -95,7 +102,7 @@ def place_points(map_vectors, map_xy, new_vectors, *, k: int = 15, metric: str =
     if len(new) == 0:
         return np.zeros((0, 2), dtype=np.float32)
     idx, weights = _placement(map_vectors, new, k, metric, device, ok=np.isfinite(map_xy).all(axis=1))
-    return _weighted_mean(map_xy, idx, weights)
+    return weighted_mean(map_xy, idx, weights)
 
 
 def placement(map_vectors, new_vectors, *, k: int = 15, metric: str = "cosine", device: str | None = None):
@@ -106,7 +113,7 @@ def placement(map_vectors, new_vectors, *, k: int = 15, metric: str = "cosine", 
 
 def positions(map_xy, idx, weights) -> np.ndarray:
     """Positions of points placed by :func:`placement` on the layout ``map_xy``."""
-    return _weighted_mean(np.asarray(map_xy, dtype=np.float32), idx, weights)
+    return weighted_mean(np.asarray(map_xy, dtype=np.float32), idx, weights)
 
 
 def _placement(map_vectors, new, k, metric, device, ok=None):
@@ -116,14 +123,7 @@ def _placement(map_vectors, new, k, metric, device, ok=None):
         raise ValueError("the map has no points to place new ones by")
     k = max(1, min(int(k), len(rows)))
     idx, dist = exact_knn(base[rows], k, metric, queries=new, device=device)
-    score = 1.0 - dist if metric == "cosine" else -dist
-    weights = np.exp((score - score[:, :1]) / PLACE_TEMPERATURE)
-    weights /= weights.sum(axis=1, keepdims=True)
-    return rows[idx], weights.astype(np.float32)
-
-
-def _weighted_mean(xy, idx, weights) -> np.ndarray:
-    return np.einsum("mk,mkc->mc", weights, xy[idx]).astype(np.float32)
+    return rows[idx], neighbour_weights(dist)
 
 
 def project(vectors, method: str = "umap", *, n_neighbors: int = 15, min_dist: float = 0.1,
@@ -196,7 +196,7 @@ def project(vectors, method: str = "umap", *, n_neighbors: int = 15, min_dist: f
             return fit_xy
         full = np.empty((n, 2), dtype=np.float32)
         full[fit_rows] = fit_xy
-        full[placement[0]] = _weighted_mean(fit_xy, placement[1], placement[2])
+        full[placement[0]] = weighted_mean(fit_xy, placement[1], placement[2])
         return full
 
     order = canonical_order(fit_x) if cache else None
@@ -253,7 +253,7 @@ def _landmark_result(x, fit_rows, count, params, groups, refine, cache, device, 
         def expand(fit_xy):
             full = np.empty((n, 2), dtype=np.float32)
             full[fit_rows] = fit_xy
-            full[others] = _weighted_mean(fit_xy, idx, weights)
+            full[others] = weighted_mean(fit_xy, idx, weights)
             return full
 
     fit_groups = None if groups is None else np.asarray(groups)[fit_rows if fit_rows is not None else slice(None)]
