@@ -14,6 +14,7 @@ writing into it in place (which would leave them stale) raises instead; a new ar
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,18 @@ def with_blank(found: Categories, blank: str) -> tuple[np.ndarray, np.ndarray]:
     if at < len(names) and names[at] == blank:
         return names, np.where(codes >= 0, codes, at).astype(np.int32)
     return np.insert(names, at, blank), np.where(codes >= 0, codes + (codes >= at), at).astype(np.int32)
+
+
+def value_counts(table, name: str, rows=None, blank: str = "—") -> Counter:
+    """How many of ``rows`` (None: every row) hold each value of the text column ``name`` (``blank``: rows
+    without one), from the column's codes: no Python object per row (a selection of 100,000 rows in ms)."""
+    found = categories(table, name)
+    codes = found.codes if rows is None else found.codes[np.asarray(rows, np.int64)]
+    n = np.bincount(codes + 1, minlength=len(found.names) + 1)
+    counted: Counter = Counter()
+    for i in np.flatnonzero(n).tolist():   # the values present only
+        counted[blank if i == 0 else str(found.names[i - 1])] += int(n[i])
+    return counted
 
 
 def same_sample(table, row: int) -> np.ndarray:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from mmstudio.ui import colors
@@ -26,17 +25,10 @@ class Counts:
 
 
 def column_counts(table, column: str, rows=None) -> Counter:
-    """How many of ``rows`` (None: every row) hold each value of the text column ``column`` ("—": none),
-    from the column's codes: no Python object per row."""
-    from mmstudio.core.tables.categories import categories
+    """How many of ``rows`` (None: every row) hold each value of the text column ``column`` ("—": none)."""
+    from mmstudio.core.tables.categories import value_counts
 
-    found = categories(table, column)
-    codes = found.codes if rows is None else found.codes[np.asarray(rows, np.int64)]
-    n = np.bincount(codes + 1, minlength=len(found.names) + 1)
-    counted: Counter = Counter()
-    for i in np.flatnonzero(n).tolist():
-        counted["—" if i == 0 else str(found.names[i - 1])] += int(n[i])
-    return counted
+    return value_counts(table, column, rows)
 
 
 def counts(title: str, selected: Counter, whole: Counter, limit: int | None = None) -> Counts:
