@@ -61,7 +61,7 @@ def test_a_large_table_shows_its_landmark_map_first_then_the_rows_placed(make_wi
     assert "landmark map: 300 landmarks, the rest placed" in window.log.toPlainText()
 
 
-def test_a_table_opened_without_its_media_lists_its_samples_in_the_library(make_window, qtbot, tmp_path):
+def test_a_table_opened_without_its_media_lists_its_samples_in_the_library(make_window, qtbot, tmp_path, monkeypatch):
     from PySide6 import QtCore
 
     from mmstudio.ui.inspector.library import EntryRole
@@ -98,6 +98,31 @@ def test_a_table_opened_without_its_media_lists_its_samples_in_the_library(make_
     ws.row_filter.set_spec(FilterSpec(labels=frozenset({"dog"})))
     qtbot.waitUntil(lambda: library.model.rowCount() == 10, timeout=10_000)
     assert all(library.model.data(library.model.index(r), EntryRole)[1].label == "dog" for r in range(10))
+    # a filter whose mask comes from a job (a large table): the list is filtered once, when the mask is in
+    from mmstudio.ui import row_filter as row_filter_module
+
+    monkeypatch.setattr(row_filter_module, "MASK_AT_ONCE", 0)
+    shown = []
+    real_show_only = library.model.show_only
+    monkeypatch.setattr(library.model, "show_only", lambda keep: (shown.append(keep), real_show_only(keep)))
+    ws.row_filter.set_spec(FilterSpec(labels=frozenset({"cat"})))
+    qtbot.waitUntil(lambda: library.model.rowCount() == 20, timeout=10_000)
+    qtbot.wait(50)
+    assert len(shown) == 1 and int(shown[0].sum()) == 20
+    monkeypatch.undo()
+
+    # more samples selected elsewhere than the list highlights: counted under it instead, then highlighted again
+    from mmstudio.ui.inspector import library as library_module
+
+    ws.row_filter.set_spec(FilterSpec())
+    qtbot.waitUntil(lambda: library.model.rowCount() == n, timeout=10_000)
+    monkeypatch.setattr(library_module, "FOLLOW_MAX", 3)
+    ws.select(np.arange(10))    # five samples
+    assert library.counts.text().endswith("5 selected (too many to highlight)")
+    assert not library.list.selectionModel().selectedIndexes()
+    ws.select(np.array([0, 1, 2]))   # two samples
+    assert "too many" not in library.counts.text()
+    assert sorted(i.row() for i in library.list.selectionModel().selectedIndexes()) == [0, 1]
     ws.select(np.array([7]))   # the inspector: the item's caption and numbers, rounded to what the panel shows
     text = window.inspector.details.text()
     assert "caption of s03" in text and "score: 2.85126" in text and "2.85125878" not in text
