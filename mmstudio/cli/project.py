@@ -29,7 +29,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=seed, default=None, metavar="S", help=SEED_HELP)
     parser.add_argument("--reference", choices=MODALITIES, default=None, metavar="MODALITY",
                         help="fit the map on this modality's rows (image, audio or text) and place the others on it")
-    parser.add_argument("--landmarks", type=landmarks, default="auto", metavar="N",
+    parser.add_argument("--landmarks", type=landmarks, default="auto", metavar="auto|off|N",
                         help="large tables: fit UMAP on N landmark rows (covering every modality and region) and "
                              "place the others on it; 'auto' (default) above a measured size, 'off' never")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the layout cache")
