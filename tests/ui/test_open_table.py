@@ -101,6 +101,9 @@ def test_a_table_opened_without_its_media_lists_its_samples_in_the_library(make_
     # a filter whose mask comes from a job (a large table): the list is filtered once, when the mask is in
     from mmstudio.ui import row_filter as row_filter_module
 
+    from ui_helpers import settled
+
+    qtbot.waitUntil(lambda: settled(window), timeout=120_000)   # no job left that replaces the table meanwhile
     monkeypatch.setattr(row_filter_module, "MASK_AT_ONCE", 0)
     shown = []
     real_show_only = library.model.show_only
