@@ -99,9 +99,9 @@ def test_a_table_opened_without_its_media_lists_its_samples_in_the_library(make_
     qtbot.waitUntil(lambda: library.model.rowCount() == 10, timeout=10_000)
     assert all(library.model.data(library.model.index(r), EntryRole)[1].label == "dog" for r in range(10))
     # a filter whose mask comes from a job (a large table): the list is filtered once, when the mask is in
-    from mmstudio.ui import row_filter as row_filter_module
-
     from ui_helpers import settled
+
+    from mmstudio.ui import row_filter as row_filter_module
 
     qtbot.waitUntil(lambda: settled(window), timeout=120_000)   # no job left that replaces the table meanwhile
     monkeypatch.setattr(row_filter_module, "MASK_AT_ONCE", 0)
